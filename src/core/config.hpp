@@ -1,0 +1,132 @@
+#pragma once
+// The one configuration file, <data>/sovereign.toml, as plain aggregates. Only core/config*.cpp
+// sees toml++ (STYLE.md §3.7); modules receive these structs, and tests build them without TOML.
+// Every key is listed in the settings table (config_table.cpp), which drives validation, defaults,
+// `sovereign config check` and docs/config.md.
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "core/log.hpp"
+
+namespace sov::core {
+
+enum class TlsMode {
+    None,
+    StartTls,
+    Implicit
+};
+
+/// What a listener speaks; the role wiring picks the engine by this.
+enum class Protocol {
+    Mx,
+    Lmtp,
+    Submission,
+    Imap,
+    Http
+};
+
+struct Listener {
+    std::string name;  // table key, e.g. "mx" for [listener.mx]
+    Protocol protocol = Protocol::Mx;
+    std::string address = "127.0.0.1";
+    std::uint16_t port = 0;
+    TlsMode tls = TlsMode::None;
+};
+
+/// SMTP/LMTP limits. Each one separates a recoverable reply from a fatal close (STYLE.md §3.6).
+struct SmtpLimits {
+    std::uint64_t max_message_bytes = 50ULL * 1024 * 1024;  // SIZE; over it: 552 5.3.4
+    std::uint32_t max_recipients = 100;                     // RFC 5321 §4.5.3.1.8 minimum is 100
+    std::uint32_t max_command_line = 2048;                  // §4.5.3.1.4 says 512; extensions add
+    std::uint32_t max_errors = 20;                          // then 421 4.7.0 and close
+    std::uint32_t max_text_line = 1000 * 64;                // a DATA line longer is still accepted
+};
+
+/// RFC 5321 §4.5.3.2 timeouts (server side).
+struct SmtpTimeouts {
+    std::chrono::seconds command{300};     // waiting for the next command
+    std::chrono::seconds data_block{180};  // between DATA/BDAT chunks
+    std::chrono::seconds data_end{600};    // storing the message after the final dot
+    std::chrono::seconds tls_handshake{30};
+};
+
+struct ConnectionLimits {
+    std::uint32_t max_total = 1000;
+    std::uint32_t max_per_ip = 20;
+};
+
+struct Quota {
+    std::uint64_t max_bytes = 0;     // 0 = unlimited
+    std::uint64_t max_messages = 0;  // 0 = unlimited
+};
+
+struct TlsFiles {
+    std::filesystem::path certificate;  // PEM chain
+    std::filesystem::path private_key;  // PEM
+};
+
+struct LogSettings {
+    log::Level level = log::Level::Info;
+    log::Format format = log::Format::Logfmt;
+    std::filesystem::path file;  // empty: stderr
+};
+
+struct Config {
+    std::filesystem::path source;    // file it was loaded from (for messages)
+    std::filesystem::path data_dir;  // everything lives under here (ARCHITECTURE.md §3)
+    std::string hostname;            // our name in greetings, Received, EHLO
+    std::string run_as_user;         // privileges dropped to this user when started as root
+    TlsFiles tls;
+    std::vector<Listener> listeners;
+    SmtpLimits smtp;
+    SmtpTimeouts smtp_timeouts;
+    ConnectionLimits connections;
+    Quota default_quota;
+    LogSettings log;
+    std::uint32_t worker_threads = 4;  // blocking work (SQLite, fsync, Argon2id)
+    std::uint32_t io_threads = 2;
+    std::chrono::seconds shutdown_grace{10};
+
+    std::filesystem::path accounts_db() const { return data_dir / "accounts.db"; }
+    std::filesystem::path mail_dir() const { return data_dir / "mail"; }
+    std::filesystem::path spool_dir() const { return data_dir / "tmp"; }
+    std::filesystem::path keys_dir() const { return data_dir / "keys"; }
+};
+
+/// One problem found in a config file: "<file>:<line>: <reason>".
+struct ConfigDiagnostic {
+    std::string file;
+    std::uint32_t line = 0;
+    std::string reason;
+
+    std::string to_string() const;
+};
+
+struct ConfigLoad {
+    Config config;
+    std::vector<ConfigDiagnostic> diagnostics;  // empty: the config is usable
+
+    bool ok() const { return diagnostics.empty(); }
+};
+
+/// Parses TOML text; collects every diagnostic before failing (STYLE.md §3.4). Relative paths in
+/// the file are resolved against `base_dir` (the directory holding the file).
+ConfigLoad parse_config(
+    std::string_view toml_text, const std::string& file_name, const std::filesystem::path& base_dir
+);
+
+/// Reads and parses a file.
+ConfigLoad load_config(const std::filesystem::path& path);
+
+/// The documentation of every key, as Markdown (docs/config.md is generated from this).
+std::string config_reference_markdown();
+
+/// A complete config file for a new data directory (used by `sovereign quickstart`).
+std::string default_config_text(
+    const std::string& hostname, std::uint16_t port_base, const std::string& run_as_user
+);
+
+}  // namespace sov::core
