@@ -21,8 +21,8 @@ build_pkgs=(
 # installed but their system services are stopped and disabled: tests start
 # private instances on loopback high ports with their own configuration.
 test_pkgs=(
-    swaks postfix dovecot-core dovecot-imapd dovecot-lmtpd
-    python3 procps iproute2 openssl
+    swaks libnet-ssleay-perl libio-socket-ssl-perl postfix dovecot-core dovecot-imapd dovecot-lmtpd
+    python3 python3-pytest procps iproute2 openssl sqlite3
 )
 
 want=("${build_pkgs[@]}")

@@ -6,7 +6,9 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/log.hpp"
@@ -130,3 +132,10 @@ std::string default_config_text(
 );
 
 }  // namespace sov::core
+
+namespace sov::core::detail {
+// Test hooks (config_table.cpp).
+std::vector<std::string> config_table_problems_for_test();
+std::optional<std::uint64_t> parse_size_for_test(std::string_view text);
+std::optional<std::uint64_t> parse_duration_for_test(std::string_view text);
+}  // namespace sov::core::detail

@@ -1,0 +1,162 @@
+#pragma once
+// The accounts directory: hosted domains, domain aliases, users (with Argon2id credentials and
+// quotas) and address aliases, kept in `<data>/accounts.db` (SQLite, WAL). The schema is in
+// directory.cpp; `sqlite3 accounts.db .schema` shows it.
+//
+// Thread-safe: one SQLite connection guarded by a mutex; Argon2id hashing and verification run
+// outside the lock. Calls block (SQLite, Argon2id): drivers run them on the worker pool.
+//
+// Recipient resolution (resolve_recipient), for `local@domain` as SMTP gives it:
+//   1. The domain is canonicalised (U-labels or A-labels, any case). A domain alias maps to its
+//      target domain. A domain we do not host → NotLocal.
+//   2. The local part (unquoted if it was a Quoted-string) is lowercased and looked up, first
+//      match wins: an alias with that exact source; a user; then, with subaddressing on and a
+//      '+' in the local part, the same two lookups for the part before the first '+'
+//      (`user+tag` → `user`, only when `user+tag` itself does not exist); then the domain's
+//      catch-all alias (`@domain`). Nothing → UnknownUser.
+//   3. Alias destinations are resolved the same way, recursively (local ones) or collected as
+//      external forwards. An alias naming itself (`a → a, b@ext`) delivers to the user `a` if
+//      one exists, so "keep a copy and forward" works; any other cycle is Errc::AliasLoop.
+//      Nesting deeper than Options::max_alias_depth is Errc::AliasTooDeep. Both are reported as
+//      Kind::Failed so the message is deferred (4xx) while the administrator fixes it. Local
+//      destinations that no longer exist are skipped (and logged).
+//   The result lists each local account once, in order of first appearance, and each external
+//   address once.
+//
+// A bare `postmaster` (RFC 5321 §4.5.1) has no domain: the caller appends the primary domain.
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+#include "accounts/detail/sqlite.hpp"
+#include "accounts/password.hpp"
+#include "core/result.hpp"
+
+namespace sov::accounts {
+
+struct Quota {
+    std::uint64_t bytes = 0;     // 0 = unlimited
+    std::uint64_t messages = 0;  // 0 = unlimited
+
+    bool operator==(const Quota&) const = default;
+};
+
+struct Account {
+    std::int64_t id = 0;
+    std::string address;          // canonical `local@a-label.domain`; also the mail directory name
+    std::string display_address;  // local part as first spelled, domain in U-labels
+    Quota quota;
+};
+
+struct Domain {
+    std::string name;          // canonical A-labels
+    std::string display_name;  // U-labels
+    std::string alias_of;      // canonical target for a domain alias, empty for a hosted domain
+};
+
+struct Alias {
+    std::string source;                     // `local@domain`, or `@domain` for the catch-all
+    std::vector<std::string> destinations;  // canonical, sorted
+};
+
+struct RecipientResolution {
+    enum class Kind {
+        Local,        // deliver to `accounts` (and forward to `external`)
+        UnknownUser,  // our domain, no such user or alias (RFC 5321 §3.3: 550 5.1.1)
+        NotLocal,     // not a domain we host (relay decision is the caller's)
+        Invalid,      // the address is not syntactically acceptable (501 5.1.3)
+        Failed,       // `error` says why (storage, alias loop, nesting): defer, 451 4.3.0
+    };
+    Kind kind = Kind::Failed;
+    std::vector<Account> accounts;      // deduplicated, in order of first appearance
+    std::vector<std::string> external;  // forward addresses (domain canonical), deduplicated
+    std::error_code error;
+};
+
+class Directory {
+public:
+    struct Options {
+        PasswordParams password = PasswordParams::interactive();
+        std::chrono::milliseconds busy_timeout{5000};  // waits for other processes' writes
+        bool subaddressing = true;
+        char subaddress_separator = '+';
+        int max_alias_depth = 8;
+    };
+
+    /// Opens or creates the database, applying schema migrations.
+    static Result<std::unique_ptr<Directory>> open(
+        const std::filesystem::path& db, Options options
+    );
+    static Result<std::unique_ptr<Directory>> open(const std::filesystem::path& db) {
+        return open(db, Options{});
+    }
+
+    ~Directory();
+    Directory(const Directory&) = delete;
+    Directory& operator=(const Directory&) = delete;
+    Directory(Directory&&) = delete;
+    Directory& operator=(Directory&&) = delete;
+
+    /// The current schema version (`PRAGMA user_version`).
+    static constexpr int kSchemaVersion = 1;
+
+    // Domains. Names are accepted as U-labels or A-labels in any case.
+    Result<Domain> add_domain(std::string_view domain);
+    /// Fails with Errc::InUse while the domain has users; its aliases, catch-all and domain
+    /// aliases are removed with it.
+    Status del_domain(std::string_view domain);
+    /// Hosted domains and domain aliases, sorted by canonical name.
+    Result<std::vector<Domain>> list_domains();
+    /// Every address `x@alias` behaves as `x@target`; `target` must be a hosted domain.
+    Result<Domain> add_domain_alias(std::string_view alias, std::string_view target);
+    Status del_domain_alias(std::string_view alias);
+    /// True for hosted domains and domain aliases.
+    bool is_local_domain(std::string_view domain);
+
+    // Users.
+    Result<Account> add_user(std::string_view address, std::string_view password, Quota quota);
+    Result<Account> add_user(std::string_view address, std::string_view password) {
+        return add_user(address, password, Quota{});
+    }
+    Status del_user(std::string_view address);
+    Status set_password(std::string_view address, std::string_view password);
+    Status set_quota(std::string_view address, Quota quota);
+    /// All users, or those of one domain (empty = all), sorted by address.
+    Result<std::vector<Account>> list_users(std::string_view domain);
+    Result<std::vector<Account>> list_users() { return list_users({}); }
+    /// Exact lookup (domain aliases apply; subaddressing and aliases do not).
+    Result<Account> find_user(std::string_view address);
+
+    // Aliases. `source` is `local@domain` or `@domain` (catch-all) in a hosted domain;
+    // destinations are local or external addresses (at least one).
+    Status add_alias(std::string_view source, const std::vector<std::string>& destinations);
+    Status del_alias(std::string_view source);
+    Result<std::vector<Alias>> list_aliases(std::string_view domain);
+    Result<std::vector<Alias>> list_aliases() { return list_aliases({}); }
+
+    RecipientResolution resolve_recipient(std::string_view address);
+
+    /// Checks a password. Unknown users and wrong passwords both give Errc::AuthFailed after
+    /// the same Argon2id work (a dummy hash is verified for unknown users). A hash made with
+    /// other parameters than Options::password is upgraded on success.
+    Result<Account> authenticate(std::string_view address, std::string_view password);
+
+    struct Token;  // only open() can construct (lets it use make_unique instead of `new`)
+    Directory(const Token& token, detail::Connection db, Options options, std::string dummy_hash);
+
+private:
+    struct Resolver;
+
+    std::mutex mutex_;
+    detail::Connection db_;  // guarded by mutex_
+    Options options_;
+    std::string dummy_hash_;
+};
+
+}  // namespace sov::accounts

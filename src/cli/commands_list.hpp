@@ -1,0 +1,17 @@
+#pragma once
+// One factory per subcommand, each defined in its own cmd_<name>.cpp.
+#include "cli/command.hpp"
+
+namespace sov::cli {
+
+Command quickstart_command();
+Command serve_command();
+Command config_command();
+Command domain_command();
+Command user_command();
+Command alias_command();
+Command import_command();
+Command export_command();
+Command version_command();
+
+}  // namespace sov::cli

@@ -1,0 +1,20 @@
+#pragma once
+// Modified UTF-7 (RFC 3501 §5.1.3), the encoding Dovecot (and Courier) use for mailbox names on
+// disk: Maildir++ folder directories, LAYOUT=fs directories, mbox file names, `subscriptions`.
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace sov::exchange {
+
+/// Decodes a modified UTF-7 name to UTF-8; nullopt if it is malformed (bad base64, unpaired
+/// surrogates, a non-printable byte outside a shift). Printable ASCII that was needlessly shifted
+/// (e.g. "&AC4-" for '.') is accepted: the exporter uses it to carry characters that the on-disk
+/// layout reserves.
+std::optional<std::string> mutf7_decode(std::string_view text) noexcept;
+
+/// Encodes UTF-8 to modified UTF-7. Characters in `also_encode` (printable ASCII that the target
+/// layout reserves, e.g. "." for Maildir++) are shifted as well. nullopt if `utf8` is not UTF-8.
+std::optional<std::string> mutf7_encode(std::string_view utf8, std::string_view also_encode = {});
+
+}  // namespace sov::exchange

@@ -1,0 +1,181 @@
+#include "roles/local_delivery.hpp"
+
+#include <map>
+#include <memory>
+
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "core/log.hpp"
+
+namespace sov::roles {
+
+namespace asio = boost::asio;
+using smtp::wire::Reply;
+using Kind = accounts::RecipientResolution::Kind;
+
+namespace {
+
+// Bridges the store's completion callback (on its committer thread) back to the session's strand.
+template <class Token>
+auto async_deliver(
+    store::Store& store, store::Incoming message, store::DeliveryRequest request, Token&& token
+) {
+    using Signature = void(std::vector<store::DeliveryOutcome>);
+    return asio::async_initiate<Token, Signature>(
+        [&store](auto handler, store::Incoming msg, store::DeliveryRequest req) {
+            auto executor = asio::get_associated_executor(handler);
+            auto work = asio::make_work_guard(executor);
+            // std::function needs a copyable callable; the awaitable handler is move-only.
+            auto shared = std::make_shared<decltype(handler)>(std::move(handler));
+            store.deliver_async(
+                std::move(msg),
+                std::move(req),
+                [shared,
+                 work = std::move(work)](std::vector<store::DeliveryOutcome> outcomes) mutable {
+                    auto ex = work.get_executor();
+                    asio::post(ex, [shared, outcomes = std::move(outcomes)]() mutable {
+                        (*shared)(std::move(outcomes));
+                    });
+                    work.reset();
+                }
+            );
+        },
+        token,
+        std::move(message),
+        std::move(request)
+    );
+}
+
+}  // namespace
+
+Reply reply_for(const store::DeliveryOutcome& outcome, const std::string& rcpt) {
+    switch (outcome.status) {
+        case store::DeliveryStatus::Delivered:
+            return Reply{250, "2.0.0", "<" + rcpt + "> delivered"};
+        case store::DeliveryStatus::QuotaExceeded:
+            return Reply{452, "4.2.2", "<" + rcpt + "> mailbox is full"};
+        case store::DeliveryStatus::MessageTooBigForQuota:
+            return Reply{552, "5.2.2", "<" + rcpt + "> message exceeds the mailbox quota"};
+        case store::DeliveryStatus::MailboxMissing:
+            return Reply{550, "5.2.0", "<" + rcpt + "> mailbox unavailable"};
+        case store::DeliveryStatus::TempFail:
+            break;
+    }
+    return Reply{451, "4.3.0", "<" + rcpt + "> temporary failure storing the message"};
+}
+
+std::string LocalDelivery::address_of(const smtp::wire::Recipient& recipient) const {
+    if (recipient.path.postmaster) {
+        return "postmaster@" + postmaster_domain_;
+    }
+    return recipient.path.to_string();
+}
+
+asio::awaitable<Reply> LocalDelivery::check_recipient(
+    smtp::server::SessionInfo session,
+    smtp::wire::Envelope envelope,
+    smtp::wire::Recipient recipient
+) {
+    (void)envelope;
+    // A single indexed SQLite read; cheaper inline than a hop to the worker pool.
+    const auto resolution = directory_.resolve_recipient(address_of(recipient));
+    switch (resolution.kind) {
+        case Kind::Local:
+            if (resolution.accounts.empty()) {
+                // Forward-only alias: external forwarding needs the outbound queue.
+                co_return Reply{451, "4.3.0", "Forwarding is not available yet, try later"};
+            }
+            co_return Reply{250, "2.1.5", "Recipient OK"};
+        case Kind::UnknownUser:
+            co_return Reply{550, "5.1.1", "No such user here"};
+        case Kind::NotLocal:
+            // RFC 5321 §3.6.2, RFC 5068: no relaying for unauthenticated clients.
+            if (session.auth_identity.empty()) {
+                co_return Reply{550, "5.7.1", "Relaying denied"};
+            }
+            co_return Reply{451, "4.3.0", "Outbound delivery is not available yet"};
+        case Kind::Invalid:
+            co_return Reply{501, "5.1.3", "Bad recipient address syntax"};
+        case Kind::Failed:
+            break;
+    }
+    log::error(
+        "smtp.rcpt.resolve_failed",
+        {{"session", session.id},
+         {"rcpt", address_of(recipient)},
+         {"error", resolution.error.message()}}
+    );
+    co_return Reply{451, "4.3.0", "Temporary failure looking up the recipient"};
+}
+
+Result<store::Incoming> LocalDelivery::begin_message() {
+    return store_.begin_message();
+}
+
+asio::awaitable<std::vector<Reply>> LocalDelivery::deliver(
+    smtp::server::SessionInfo session, smtp::wire::Envelope envelope, store::Incoming message
+) {
+    // Map each envelope recipient to store recipients; an account reached through several
+    // addresses (aliases, RCPTs) gets the message once and every such RCPT shares its outcome.
+    store::DeliveryRequest request;
+    request.trace_id = session.id;
+    std::map<std::string, std::size_t> account_index;
+    std::vector<std::vector<std::size_t>> targets(envelope.recipients.size());
+    std::vector<std::optional<Reply>> early(envelope.recipients.size());
+    for (std::size_t i = 0; i < envelope.recipients.size(); ++i) {
+        const auto resolution = directory_.resolve_recipient(address_of(envelope.recipients[i]));
+        if (resolution.kind != Kind::Local || resolution.accounts.empty()) {
+            // Changed since RCPT (account deleted meanwhile): defer rather than lose it.
+            early[i] = Reply{451, "4.3.0", "Recipient changed during the transaction, try again"};
+            continue;
+        }
+        for (const auto& account : resolution.accounts) {
+            auto [it, inserted] = account_index.emplace(account.address, request.recipients.size());
+            if (inserted) {
+                store::Recipient target;
+                target.account = account.address;
+                target.quota = store::Quota{
+                    .max_bytes = account.quota.bytes, .max_messages = account.quota.messages
+                };
+                request.recipients.push_back(std::move(target));
+            }
+            targets[i].push_back(it->second);
+        }
+    }
+
+    std::vector<store::DeliveryOutcome> outcomes;
+    if (!request.recipients.empty()) {
+        outcomes = co_await async_deliver(
+            store_, std::move(message), std::move(request), asio::use_awaitable
+        );
+    }
+
+    std::vector<Reply> replies;
+    replies.reserve(envelope.recipients.size());
+    for (std::size_t i = 0; i < envelope.recipients.size(); ++i) {
+        if (early[i]) {
+            replies.push_back(*early[i]);
+            continue;
+        }
+        const auto rcpt = address_of(envelope.recipients[i]);
+        // One RCPT may fan out to several accounts: it succeeded only if all of them did, and a
+        // temporary failure wins over a permanent one so the sender retries.
+        std::optional<Reply> worst;
+        for (const auto index : targets[i]) {
+            auto reply = index < outcomes.size() ? reply_for(outcomes[index], rcpt)
+                                                 : Reply{451, "4.3.0", "<" + rcpt + "> not stored"};
+            if (!worst || (!reply.positive() &&
+                           (worst->positive() || (reply.transient() && worst->permanent())))) {
+                worst = std::move(reply);
+            }
+        }
+        replies.push_back(worst.value_or(Reply{451, "4.3.0", "<" + rcpt + "> not stored"}));
+    }
+    co_return replies;
+}
+
+}  // namespace sov::roles

@@ -1,0 +1,305 @@
+#include "roles/server.hpp"
+
+#include <signal.h>
+
+#include <atomic>
+#include <iostream>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "accounts/directory.hpp"
+#include "core/log.hpp"
+#include "mime/serialize.hpp"
+#include "mime/structure.hpp"
+#include "net/accept_loop.hpp"
+#include "net/privileges.hpp"
+#include "net/session_registry.hpp"
+#include "net/tls_context.hpp"
+#include "roles/local_delivery.hpp"
+#include "smtp/server/session.hpp"
+#include "store/store.hpp"
+
+namespace sov::roles {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+namespace {
+
+const char* protocol_name(core::Protocol protocol) {
+    switch (protocol) {
+        case core::Protocol::Mx:
+            return "mx";
+        case core::Protocol::Lmtp:
+            return "lmtp";
+        case core::Protocol::Submission:
+            return "submission";
+        case core::Protocol::Imap:
+            return "imap";
+        case core::Protocol::Http:
+            return "http";
+    }
+    return "?";
+}
+
+smtp::server::SessionSettings smtp_settings(
+    const core::Config& config, const core::Listener& listener, bool tls_available
+) {
+    smtp::server::SessionSettings settings;
+    auto& engine = settings.engine;
+    engine.protocol = listener.protocol == core::Protocol::Lmtp ? smtp::wire::Protocol::Lmtp
+                                                                : smtp::wire::Protocol::Smtp;
+    engine.hostname = config.hostname;
+    engine.limits.command.max_line = config.smtp.max_command_line;
+    engine.limits.max_message_bytes = config.smtp.max_message_bytes;
+    engine.limits.max_recipients = config.smtp.max_recipients;
+    engine.limits.max_errors = config.smtp.max_errors;
+    engine.tls_available = tls_available && listener.tls == core::TlsMode::StartTls;
+    engine.tls_active = listener.tls == core::TlsMode::Implicit;
+    settings.implicit_tls = listener.tls == core::TlsMode::Implicit;
+    settings.timeouts = config.smtp_timeouts;
+    return settings;
+}
+
+// Completion of a session coroutine: expected ends return normally; anything thrown is a bug or
+// an unexpected I/O failure, logged once here with the session id (STYLE.md §3.11 #5).
+struct SessionEnded {
+    std::string id;
+    std::shared_ptr<net::ConnectionLimiter::Permit> permit;
+    void operator()(const std::exception_ptr& error) const {
+        if (error) {
+            try {
+                std::rethrow_exception(error);
+            } catch (const std::exception& e) {
+                log::error("session.failed", {{"session", id}, {"error", e.what()}});
+            }
+        }
+    }
+};
+
+}  // namespace
+
+int serve(core::Config config, const ServeOptions& options) {
+    log::configure(config.log.level, config.log.format);
+    if (!config.log.file.empty()) {
+        log::set_output_file(config.log.file.string());
+    }
+    if (options.role != "all" && options.role != "mailbox") {
+        std::cerr << "sovereign serve: role '" << options.role << "' is not available yet\n";
+        return 2;
+    }
+
+    // Everything sessions point to is declared before the io_context, so it outlives the
+    // coroutine frames that ~io_context destroys after a shutdown with sessions still open.
+    net::TlsContextHolder tls{config.tls.certificate, config.tls.private_key};
+    net::SessionRegistry registry;
+    net::ConnectionLimiter limiter{config.connections.max_total, config.connections.max_per_ip};
+    std::unique_ptr<accounts::Directory> directory;
+    std::unique_ptr<store::Store> store;
+    std::unique_ptr<LocalDelivery> delivery;
+    asio::io_context ioc{static_cast<int>(config.io_threads)};
+
+    std::string tls_error;
+    const bool tls_loaded = tls.reload(tls_error);
+    if (!tls_loaded) {
+        log::warn("tls.unavailable", {{"error", tls_error}});
+    }
+
+    // Bind first (low ports need root), then drop privileges before touching any data.
+    struct Bound {
+        core::Listener listener;
+        tcp::acceptor acceptor;
+    };
+    std::vector<Bound> bound;
+    for (const auto& listener : config.listeners) {
+        if (listener.protocol != core::Protocol::Mx && listener.protocol != core::Protocol::Lmtp) {
+            log::warn(
+                "listener.skipped",
+                {{"listener", listener.name},
+                 {"protocol", protocol_name(listener.protocol)},
+                 {"reason", "not implemented yet"}}
+            );
+            continue;
+        }
+        try {
+            bound.push_back(
+                {listener, net::bind_listener(ioc.get_executor(), listener.address, listener.port)}
+            );
+        } catch (const std::exception& e) {
+            log::error("listener.bind_failed", {{"listener", listener.name}, {"error", e.what()}});
+            return 1;
+        }
+    }
+    std::string privilege_error;
+    if (!net::drop_privileges(config.run_as_user, privilege_error)) {
+        log::error("privileges.drop_failed", {{"error", privilege_error}});
+        return 1;
+    }
+
+    auto opened_directory = accounts::Directory::open(config.accounts_db());
+    if (!opened_directory) {
+        log::error(
+            "accounts.open_failed",
+            {{"path", config.accounts_db().string()}, {"error", opened_directory.error().message()}}
+        );
+        return 1;
+    }
+    directory = std::move(*opened_directory);
+    store::StoreOptions store_options;
+    store_options.data_dir = config.data_dir;
+    store_options.structure_of = [](std::string_view bytes) {
+        return mime::serialize(mime::parse_message(bytes));
+    };
+    auto opened_store = store::Store::open(std::move(store_options));
+    if (!opened_store) {
+        log::error(
+            "store.open_failed",
+            {{"path", config.data_dir.string()}, {"error", opened_store.error().message()}}
+        );
+        return 1;
+    }
+    store = std::move(*opened_store);
+    if (auto report = store->recover(); report) {
+        log::info(
+            "store.recovered",
+            {{"accounts", report->accounts_checked},
+             {"spool_removed", report->spool_files_removed},
+             {"orphans_removed", report->orphan_files_removed},
+             {"rows_dropped", report->rows_dropped},
+             {"counters_fixed", report->counters_fixed}}
+        );
+    } else {
+        log::error("store.recover_failed", {{"error", report.error().message()}});
+        return 1;
+    }
+
+    // The domain that completes a bare <postmaster>: the first hosted domain, else our hostname.
+    std::string postmaster_domain = config.hostname;
+    if (auto domains = directory->list_domains(); domains && !domains->empty()) {
+        postmaster_domain = domains->front().name;
+    }
+    delivery = std::make_unique<LocalDelivery>(*directory, *store, postmaster_domain);
+
+    for (auto& entry : bound) {
+        const auto settings = smtp_settings(config, entry.listener, tls_loaded);
+        const smtp::server::SessionServices services{delivery.get(), &tls, &registry};
+        net::AcceptOptions accept_options{
+            .listener_name = entry.listener.name,
+            .busy_reply = "421 4.7.0 " + config.hostname + " Too many connections, try later\r\n",
+            .limiter = &limiter,
+        };
+        auto start = [settings,
+                      services](tcp::socket socket, net::ConnectionLimiter::Permit permit) {
+            auto executor = socket.get_executor();
+            auto id = smtp::server::new_session_id();
+            auto session = smtp::server::run_session(
+                boost::beast::tcp_stream{std::move(socket)}, id, settings, services
+            );
+            asio::co_spawn(
+                executor,
+                std::move(session),
+                asio::bind_executor(
+                    executor,
+                    SessionEnded{
+                        id, std::make_shared<net::ConnectionLimiter::Permit>(std::move(permit))
+                    }
+                )
+            );
+        };
+        log::info(
+            "listener.ready",
+            {{"listener", entry.listener.name},
+             {"protocol", protocol_name(entry.listener.protocol)},
+             {"address", entry.listener.address},
+             {"port", entry.acceptor.local_endpoint().port()}}
+        );
+        auto loop = net::accept_loop(
+            std::move(entry.acceptor), std::move(accept_options), std::move(start)
+        );
+        asio::co_spawn(
+            ioc,
+            std::move(loop),
+            [name = entry.listener.name](const std::exception_ptr& error) {
+                if (error) {
+                    log::error("listener.failed", {{"listener", name}});
+                }
+            }
+        );
+    }
+    // The accept loops own their acceptors; shutdown ends them by stopping the io_context once
+    // the sessions have drained (new connections meanwhile are told 421 by stop_all()).
+
+    asio::signal_set signals{ioc, SIGTERM, SIGINT, SIGHUP};
+    std::atomic<bool> stopping{false};
+    std::function<void(const boost::system::error_code&, int)> on_signal;
+    on_signal = [&](const boost::system::error_code& ec, int signal_number) {
+        if (ec) {
+            return;
+        }
+        if (signal_number == SIGHUP) {
+            std::string error;
+            auto reloaded = core::load_config(config.source);
+            if (!reloaded.ok()) {
+                log::error(
+                    "config.reload_failed", {{"error", reloaded.diagnostics.front().to_string()}}
+                );
+            } else {
+                log::configure(reloaded.config.log.level, reloaded.config.log.format);
+                log::info(
+                    "config.reloaded",
+                    {{"note", "listener and limit changes apply after a restart"}}
+                );
+            }
+            if (tls.reload(error)) {
+                log::info("tls.reloaded", {});
+            } else {
+                log::error("tls.reload_failed", {{"error", error}});
+            }
+            signals.async_wait(on_signal);
+            return;
+        }
+        if (stopping.exchange(true)) {
+            return;
+        }
+        log::info("server.stopping", {{"signal", signal_number}, {"sessions", registry.size()}});
+        registry.stop_all();
+        // Drain: poll the registry until empty or the grace period is over.
+        auto deadline = std::chrono::steady_clock::now() + config.shutdown_grace;
+        auto timer = std::make_shared<asio::steady_timer>(ioc);
+        auto check = std::make_shared<std::function<void(const boost::system::error_code&)>>();
+        *check = [&, timer, check, deadline](const boost::system::error_code&) {
+            if (registry.size() == 0 || std::chrono::steady_clock::now() >= deadline) {
+                ioc.stop();
+                return;
+            }
+            timer->expires_after(std::chrono::milliseconds(20));
+            timer->async_wait(*check);
+        };
+        (*check)({});
+    };
+    signals.async_wait(on_signal);
+
+    log::info("server.ready", {{"hostname", config.hostname}, {"data", config.data_dir.string()}});
+    std::vector<std::thread> threads;
+    for (std::uint32_t i = 1; i < config.io_threads; ++i) {
+        threads.emplace_back([&ioc] { ioc.run(); });
+    }
+    ioc.run();
+    for (auto& thread : threads) {
+        thread.join();
+    }
+    // Finish queued deliveries while the io_context can still take their completions.
+    store.reset();
+    log::info("server.stopped", {{"sessions_left", registry.size()}});
+    return 0;
+}
+
+}  // namespace sov::roles

@@ -1,0 +1,298 @@
+#pragma once
+// The durable message store (ARCHITECTURE.md §3, §4).
+//
+// On disk, everything readable with standard tools:
+//
+//   <data>/tmp/<token>-<n>                    spool: a message being received (Incoming)
+//   <data>/mail/<account>/index.db            SQLite (WAL, synchronous=FULL): mailboxes, messages,
+//                                            quota usage; `sqlite3` opens it
+//   <data>/mail/<account>/msg/<YYYYMM>/<name> one plain RFC 5322 file per message, never modified
+//   <data>/mail/.removed-<account>-<token>    an account being removed (finished by recover())
+//
+// Message files are bucketed by the month (UTC) they were stored, not by a hash: concurrent
+// deliveries to one account then land in one directory, so a batch costs one directory fsync
+// instead of one per message, and a bucket stays small enough for ext4's htree. The file name
+// `<unix-seconds>.<store-token>.<counter>` is unique across restarts and says nothing about the
+// mailbox (a message can move between mailboxes without renaming its file).
+//
+// Durability (ARCHITECTURE.md §4): a delivery is reported only after (1) the spool file is
+// fdatasync'ed, (2) it is hard-linked into the account (or copied and fdatasync'ed if linking is
+// impossible) and the bucket directory is fsync'ed, (3) the index transaction has committed; WAL
+// with synchronous=FULL syncs the WAL on every commit, so COMMIT returning means durable.
+// Concurrent deliveries are grouped: a committer thread takes every delivery whose file is synced
+// and writes one transaction and one directory fsync per account for the whole batch.
+// Because the file is durable before its row, a crash leaves either both or a file with no row
+// (never acknowledged; recover() removes it).
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/clock.hpp"
+#include "core/config.hpp"
+#include "core/result.hpp"
+#include "store/errors.hpp"
+
+namespace sov::store {
+
+using Quota = core::Quota;  // 0 = unlimited, for bytes and for messages
+
+/// System flags as bits (RFC 3501 §2.3.2). \Recent is per-session state and is not stored.
+namespace flag {
+inline constexpr std::uint32_t kSeen = 1U << 0;
+inline constexpr std::uint32_t kAnswered = 1U << 1;
+inline constexpr std::uint32_t kFlagged = 1U << 2;
+inline constexpr std::uint32_t kDeleted = 1U << 3;
+inline constexpr std::uint32_t kDraft = 1U << 4;
+inline constexpr std::uint32_t kAll = (1U << 5) - 1;
+}  // namespace flag
+
+struct StoreOptions {
+    std::filesystem::path data_dir;
+    /// Computes the opaque `structure` blob of a message (the MIME module's serializer); called on
+    /// a store worker thread with the complete message. Empty: an empty blob is stored.
+    std::function<std::string(std::string_view message_bytes)> structure_of;
+    /// Threads that fdatasync spool files and compute structures; concurrent fdatasyncs share the
+    /// file system's journal commits, so a few more than the cores pays off (see store_bench).
+    unsigned sync_threads = 8;
+    std::size_t max_batch = 512;  // deliveries per group commit
+};
+
+/// A message being received into the spool. Destroying it without delivering it removes the spool
+/// file: a message never acknowledged leaves no trace.
+class Incoming {
+public:
+    Incoming(Incoming&& other) noexcept;
+    Incoming& operator=(Incoming&& other) noexcept;
+    Incoming(const Incoming&) = delete;
+    Incoming& operator=(const Incoming&) = delete;
+    ~Incoming();
+
+    /// Appends message bytes (already dot-unstuffed, CRLF line ends as received).
+    Status append(std::string_view bytes);
+    std::uint64_t size() const { return size_; }
+    const std::filesystem::path& spool_path() const { return path_; }
+
+private:
+    friend struct IncomingAccess;
+    Incoming(int fd, std::filesystem::path path, std::string name);
+    Status flush();
+    /// Writes what is buffered, computes the structure blob and fdatasyncs (store worker thread).
+    Status finish(
+        const std::function<std::string(std::string_view)>& structure_of, std::string& structure
+    );
+    void discard() noexcept;
+
+    int fd_ = -1;
+    std::filesystem::path path_;
+    std::string name_;  // unique token, reused for the final file name
+    std::string buffer_;
+    std::uint64_t size_ = 0;
+    bool flushed_any_ = false;
+    std::error_code error_;  // sticky: a failed append fails the delivery
+};
+
+struct Recipient {
+    std::string account;  // canonical address, validated by the accounts module
+    std::string mailbox = "INBOX";
+    /// The account's quota from the accounts module (stored as the new limit); nullopt keeps the
+    /// stored limit (IMAP APPEND, import).
+    std::optional<Quota> quota;
+    std::uint32_t flags = 0;  // flag::k*
+    std::vector<std::string> keywords;
+    std::optional<core::WallTime> internal_date;  // default: time of delivery
+};
+
+struct DeliveryRequest {
+    std::vector<Recipient> recipients;
+    std::string trace_id;  // message/session id for logs
+    /// Delivery (LMTP/SMTP) creates a missing account store; IMAP APPEND and import do not.
+    bool create_missing_accounts = true;
+};
+
+enum class DeliveryStatus {
+    Delivered,
+    QuotaExceeded,          // temporary: 452 4.2.2 mailbox full
+    MessageTooBigForQuota,  // permanent: 552 5.2.2 (the message alone exceeds the quota)
+    MailboxMissing,         // permanent: no such mailbox, or an unusable account name
+    TempFail,               // temporary: I/O or index failure; `reason` says which
+};
+
+struct DeliveryOutcome {
+    DeliveryStatus status = DeliveryStatus::TempFail;
+    std::uint32_t uid = 0;
+    std::uint32_t uid_validity = 0;
+    std::uint64_t modseq = 0;
+    std::string mailbox;
+    std::string reason;
+
+    bool delivered() const { return status == DeliveryStatus::Delivered; }
+};
+
+struct MailboxInfo {
+    std::int64_t id = 0;
+    std::string name;         // UTF-8, '/' separates levels, "INBOX" is canonical
+    std::string special_use;  // RFC 6154 attribute ("\\Sent") or empty
+    bool subscribed = false;
+    std::uint32_t uid_validity = 0;
+    std::uint32_t uid_next = 1;
+    std::uint64_t highest_modseq = 0;
+    std::uint32_t messages = 0;
+    std::uint64_t bytes = 0;
+};
+
+struct MessageInfo {
+    std::uint32_t uid = 0;
+    std::uint64_t modseq = 0;
+    std::uint32_t flags = 0;
+    std::vector<std::string> keywords;  // sorted
+    core::WallTime internal_date;
+    core::WallTime save_date;
+    std::uint64_t size = 0;
+    std::string structure;
+    std::filesystem::path path;  // absolute path of the RFC 5322 file
+};
+
+struct QuotaUsage {
+    Quota limit;
+    std::uint64_t used_bytes = 0;
+    std::uint64_t used_messages = 0;
+};
+
+struct FlagChange {
+    enum class Mode {
+        Replace,  // STORE FLAGS
+        Add,      // STORE +FLAGS
+        Remove,   // STORE -FLAGS
+    };
+    Mode mode = Mode::Replace;
+    std::uint32_t flags = 0;
+    std::vector<std::string> keywords;
+};
+
+struct FlagState {
+    std::uint32_t uid = 0;
+    std::uint64_t modseq = 0;
+    std::uint32_t flags = 0;
+    std::vector<std::string> keywords;
+    bool changed = false;
+};
+
+struct RecoveryReport {
+    std::uint64_t accounts_checked = 0;
+    std::uint64_t spool_files_removed = 0;
+    std::uint64_t orphan_files_removed = 0;  // files never indexed: never acknowledged
+    std::uint64_t rows_dropped = 0;          // index rows whose file is gone
+    std::uint64_t counters_fixed = 0;        // mailboxes/accounts whose counters were repaired
+    std::uint64_t removed_accounts_finished = 0;
+};
+
+class Store {
+public:
+    /// Creates <data>/mail and <data>/tmp if needed and starts the worker threads.
+    static Result<std::unique_ptr<Store>> open(StoreOptions options);
+    ~Store();  // waits for queued deliveries to finish
+    Store(const Store&) = delete;
+    Store& operator=(const Store&) = delete;
+
+    /// Startup check (run before accepting mail; safe, but slow, while running). See store.cpp.
+    Result<RecoveryReport> recover();
+
+    // ---- accounts
+    /// Creates the account's directory, index and special-use mailboxes (INBOX, Sent, Drafts,
+    /// Trash, Junk, Archive); on an existing account only updates the quota limit.
+    Status ensure_account(std::string_view account, Quota quota);
+    Status remove_account(std::string_view account);
+    Result<QuotaUsage> quota_usage(std::string_view account);
+
+    // ---- writing messages
+    Result<Incoming> begin_message();
+    /// Queues a delivery; `done` runs on the committer thread once the durability contract holds
+    /// (or failed), with one outcome per recipient in order. Never blocks on I/O. A missing
+    /// account store is created (with the recipient's quota); a missing mailbox is not.
+    void deliver_async(
+        Incoming message,
+        DeliveryRequest request,
+        std::function<void(std::vector<DeliveryOutcome>)> done
+    );
+    /// Blocking wrapper (CLI, import, tests, or a caller already on a blocking worker): syncs the
+    /// file in the calling thread, then waits for the group commit. Must not be called from a
+    /// `done` callback (that runs on the committer thread, which it would wait for).
+    std::vector<DeliveryOutcome> deliver(Incoming message, DeliveryRequest request);
+    /// IMAP APPEND / import: one recipient, the stored quota, same durability path.
+    DeliveryOutcome append(
+        Incoming message,
+        std::string_view account,
+        std::string_view mailbox,
+        std::uint32_t flags,
+        std::vector<std::string> keywords,
+        std::optional<core::WallTime> internal_date
+    );
+
+    // ---- mailboxes
+    Result<std::vector<MailboxInfo>> list_mailboxes(std::string_view account);
+    Result<MailboxInfo> mailbox(std::string_view account, std::string_view name);
+    Result<MailboxInfo> create_mailbox(
+        std::string_view account, std::string_view name, std::string_view special_use = {}
+    );
+    /// RFC 3501 §6.3.5: children move along; renaming INBOX moves its messages to a new mailbox.
+    Status rename_mailbox(std::string_view account, std::string_view from, std::string_view to);
+    /// Deletes the mailbox and its messages (not its children); INBOX cannot be deleted.
+    Status delete_mailbox(std::string_view account, std::string_view name);
+    Status set_subscribed(std::string_view account, std::string_view name, bool subscribed);
+
+    // ---- messages
+    /// Messages with uid >= `from_uid`, in UID order.
+    Result<std::vector<MessageInfo>> list_messages(
+        std::string_view account, std::string_view mailbox, std::uint32_t from_uid = 1
+    );
+    Result<std::string> read_message(
+        std::string_view account, std::string_view mailbox, std::uint32_t uid
+    );
+    /// Changes flags/keywords of the listed messages in one transaction; each message whose
+    /// flags actually change gets a new MODSEQ (RFC 7162 §3.2). Returns the new state of every
+    /// listed message that exists (missing UIDs are skipped, as STORE does).
+    Result<std::vector<FlagState>> update_flags(
+        std::string_view account,
+        std::string_view mailbox,
+        const std::vector<std::uint32_t>& uids,
+        const FlagChange& change
+    );
+    /// Removes messages flagged \Deleted (restricted to `uids` if given, UID EXPUNGE); returns the
+    /// expunged UIDs. The rows go first, then the files: a crash in between leaves orphan files,
+    /// which recover() removes, never rows without files.
+    Result<std::vector<std::uint32_t>> expunge(
+        std::string_view account,
+        std::string_view mailbox,
+        std::optional<std::vector<std::uint32_t>> uids = std::nullopt
+    );
+
+    /// Defence in depth: the accounts module validated the name already.
+    static bool is_safe_account_name(std::string_view account);
+    /// Canonical mailbox name ("inbox/x" -> "INBOX/x"), or empty if unacceptable.
+    static std::string canonical_mailbox_name(std::string_view name);
+
+    struct Stats {
+        std::uint64_t batches = 0;
+        std::uint64_t deliveries = 0;  // recipients processed
+        std::uint64_t file_syncs = 0;  // fdatasync of message files
+        std::uint64_t dir_syncs = 0;
+        std::uint64_t commits = 0;
+    };
+    Stats stats() const;
+
+    class Impl;
+
+private:
+    explicit Store(std::unique_ptr<Impl> impl);
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace sov::store

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The README's test command: installs what is needed (Debian 12, as root), builds, and runs every
+# test — unit, conformance, fuzz-corpus replay and integration against real peers on loopback.
+#   sudo ./tools/test.sh            # everything
+#   ./tools/test.sh --no-install    # skip apt-get (packages already there)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+install=1
+for arg in "$@"; do
+    case "$arg" in
+        --no-install) install=0 ;;
+        *) echo "usage: $0 [--no-install]" >&2; exit 2 ;;
+    esac
+done
+
+if [ "$install" = 1 ]; then
+    bash tools/install-deps.sh
+fi
+
+build=build/release
+cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSOV_WERROR=ON >/dev/null
+ninja -C "$build"
+# Unit, conformance and fuzz-replay tests, then the integration suites (real Postfix, swaks,
+# smtplib), which need the built binary.
+ctest --test-dir "$build" --output-on-failure -j2
+SOVEREIGN_BIN="$PWD/$build/src/cli/sovereign" bash tests/integration/run.sh
