@@ -316,7 +316,11 @@ asio::awaitable<void> Session::run() {
                     co_return;
                 }
                 engine_.tls_started();
-                break;
+                // Nothing read before the handshake may count after it (RFC 3207 §4.2; the
+                // engine already refused STARTTLS if bytes followed it, CVE-2011-0411).
+                input_.clear();
+                input_start_ = 0;
+                continue;
             case Event::Close:
                 co_await flush();
                 stream_.close();

@@ -1,7 +1,6 @@
 #include "smtp/wire/trace_headers.hpp"
 
 #include <array>
-#include <cstdio>
 #include <string>
 
 namespace sov::smtp::wire {
@@ -58,24 +57,29 @@ std::string format_rfc5322_date(std::int64_t unix_time, int utc_offset_minutes) 
     civil_from_days(days, y, m, d);
     const auto wd = static_cast<std::size_t>(((days % 7) + 7) % 7);  // 1970-01-01 was Thursday
     const int off = utc_offset_minutes < 0 ? -utc_offset_minutes : utc_offset_minutes;
-    std::array<char, 64> buf{};
+    const auto two = [](std::string& out, std::int64_t v) {
+        out += static_cast<char>('0' + (v / 10) % 10);
+        out += static_cast<char>('0' + v % 10);
+    };
     // RFC 5322 §3.3: day-of-week "," day month year hour ":" minute ":" second zone
-    std::snprintf(
-        buf.data(),
-        buf.size(),
-        "%s, %02u %s %04lld %02d:%02d:%02d %c%02d%02d",
-        kDays[wd],
-        d,
-        kMonths[m - 1],
-        static_cast<long long>(y),
-        static_cast<int>(secs / 3600),
-        static_cast<int>((secs / 60) % 60),
-        static_cast<int>(secs % 60),
-        utc_offset_minutes < 0 ? '-' : '+',
-        off / 60,
-        off % 60
-    );
-    return buf.data();
+    std::string out = kDays[wd];
+    out += ", ";
+    two(out, d);
+    out += ' ';
+    out += kMonths[m - 1];
+    out += ' ';
+    out += std::to_string(y);
+    out += ' ';
+    two(out, secs / 3600);
+    out += ':';
+    two(out, (secs / 60) % 60);
+    out += ':';
+    two(out, secs % 60);
+    out += ' ';
+    out += utc_offset_minutes < 0 ? '-' : '+';
+    two(out, off / 60);
+    two(out, off % 60);
+    return out;
 }
 
 std::string format_trace_headers(const TraceFields& f) {

@@ -260,9 +260,9 @@ INSTANTIATE_TEST_SUITE_P(
     Files,
     TranscriptTest,
     testing::ValuesIn(transcripts()),
-    [](const testing::TestParamInfo<fs::path>& info) {
-        std::string name =
-            info.param.parent_path().filename().string() + "_" + info.param.stem().string();
+    [](const testing::TestParamInfo<fs::path>& param_info) {
+        std::string name = param_info.param.parent_path().filename().string() + "_" +
+                           param_info.param.stem().string();
         for (auto& c : name) {
             if (std::isalnum(static_cast<unsigned char>(c)) == 0) {
                 c = '_';
