@@ -18,7 +18,8 @@ Command alias_command() {
         "SOURCE is local@domain, or @domain for the domain's catch-all. Destinations are local\n"
         "users, other aliases, or external addresses.\n";
     command.run = [command](int argc, char** argv, int first) {
-        const auto args = parse_args(argc, argv, first, {.options = {"config", "data"}});
+        const auto args =
+            parse_args(argc, argv, first, {.options = {"config", "data"}, .flags = {}});
         if (args.has("help")) {
             std::cout << command.usage;
             return kExitOk;

@@ -18,7 +18,8 @@ Command config_command() {
         "           exit 0 when it is valid, 2 when not.\n"
         "reference  prints the documentation of every key (Markdown, as docs/config.md).\n";
     command.run = [command](int argc, char** argv, int first) {
-        const auto args = parse_args(argc, argv, first, {.options = {"config", "data"}});
+        const auto args =
+            parse_args(argc, argv, first, {.options = {"config", "data"}, .flags = {}});
         if (args.has("help")) {
             std::cout << command.usage;
             return kExitOk;

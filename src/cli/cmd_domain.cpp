@@ -19,7 +19,7 @@ Command domain_command() {
         "--alias-of makes every address at DOMAIN an address at TARGET.\n";
     command.run = [command](int argc, char** argv, int first) {
         const auto args =
-            parse_args(argc, argv, first, {.options = {"config", "data", "alias-of"}});
+            parse_args(argc, argv, first, {.options = {"config", "data", "alias-of"}, .flags = {}});
         if (args.has("help")) {
             std::cout << command.usage;
             return kExitOk;

@@ -21,7 +21,7 @@ Command export_command() {
         "directories. Messages are written with LF line ends.\n";
     command.run = [command](int argc, char** argv, int first) {
         const auto args =
-            parse_args(argc, argv, first, {.options = {"config", "data", "format"}});
+            parse_args(argc, argv, first, {.options = {"config", "data", "format"}, .flags = {}});
         if (args.has("help")) {
             std::cout << command.usage;
             return kExitOk;

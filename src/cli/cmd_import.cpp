@@ -31,7 +31,7 @@ Command import_command() {
             argc,
             argv,
             first,
-            {.options = {"config", "data", "from", "mailbox", "max-message-bytes"}}
+            {.options = {"config", "data", "from", "mailbox", "max-message-bytes"}, .flags = {}}
         );
         if (args.has("help")) {
             std::cout << command.usage;
@@ -83,7 +83,9 @@ Command import_command() {
         if (!store) {
             return kExitRuntime;
         }
-        const store::Quota quota{.max_bytes = user->quota.bytes, .max_messages = user->quota.messages};
+        const store::Quota quota{
+            .max_bytes = user->quota.bytes, .max_messages = user->quota.messages
+        };
         if (auto ensured = store->ensure_account(options.account, quota); !ensured) {
             std::cerr << "sovereign import: mailboxes of " << options.account << ": "
                       << ensured.error().message() << "\n";
@@ -108,8 +110,8 @@ Command import_command() {
         }
         std::cout << "imported " << report->imported << " messages into "
                   << report->mailboxes.size() << " mailboxes (" << report->mailboxes_created
-                  << " created, " << report->subscribed << " subscriptions) for "
-                  << options.account << "; " << report->failed << " failed\n";
+                  << " created, " << report->subscribed << " subscriptions) for " << options.account
+                  << "; " << report->failed << " failed\n";
         return report->failed == 0 ? kExitOk : kExitRuntime;
     };
     return command;

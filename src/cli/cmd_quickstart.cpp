@@ -89,7 +89,8 @@ Command quickstart_command() {
                   "run-as",
                   "cert",
                   "key",
-                  "password-file"}}
+                  "password-file"},
+             .flags = {}}
         );
         if (args.has("help")) {
             std::cout << command.usage;

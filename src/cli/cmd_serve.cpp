@@ -16,7 +16,8 @@ Command serve_command() {
         "Runs until SIGTERM or SIGINT, which drain open sessions (up to shutdown_grace).\n"
         "SIGHUP reloads the TLS certificate and the log settings.\n";
     command.run = [command](int argc, char** argv, int first) {
-        const auto args = parse_args(argc, argv, first, {.options = {"config", "data", "role"}});
+        const auto args =
+            parse_args(argc, argv, first, {.options = {"config", "data", "role"}, .flags = {}});
         if (args.has("help")) {
             std::cout << command.usage;
             return kExitOk;

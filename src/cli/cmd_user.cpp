@@ -38,7 +38,8 @@ Command user_command() {
             argc,
             argv,
             first,
-            {.options = {"config", "data", "quota-bytes", "quota-messages", "password-file"}}
+            {.options = {"config", "data", "quota-bytes", "quota-messages", "password-file"},
+             .flags = {}}
         );
         if (args.has("help")) {
             std::cout << command.usage;

@@ -37,8 +37,7 @@ public:
         }
         // INBOX first (it is the Maildir root), then by name: parents before children.
         std::stable_sort(boxes->begin(), boxes->end(), [](const auto& a, const auto& b) {
-            return (a.name == "INBOX") != (b.name == "INBOX") ? a.name == "INBOX"
-                                                              : a.name < b.name;
+            return (a.name == "INBOX") != (b.name == "INBOX") ? a.name == "INBOX" : a.name < b.name;
         });
         for (const auto& box : *boxes) {
             names_.insert(box.name);
@@ -46,8 +45,8 @@ public:
         }
         std::vector<std::string> subscribed;
         for (const auto& box : *boxes) {
-            const bool ok = options_.format == Format::Maildir ? export_maildir_box(box)
-                                                               : export_mbox_box(box);
+            const bool ok =
+                options_.format == Format::Maildir ? export_maildir_box(box) : export_mbox_box(box);
             if (ok) {
                 ++report_.mailboxes;
                 if (box.subscribed) {
@@ -65,7 +64,9 @@ public:
         // One flush for the whole tree instead of an fsync per file.
         detail::Fd dir(::open(options_.target.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
         if (dir.valid() && ::syncfs(dir.get()) != 0) {
-            report_.problems.push_back(options_.target.string() + ": syncfs: " + detail::os_error());
+            report_.problems.push_back(
+                options_.target.string() + ": syncfs: " + detail::os_error()
+            );
         }
         return std::move(report_);
     }
@@ -75,8 +76,8 @@ private:
         std::error_code ec;
         const auto& target = options_.target;
         if (fs::exists(fs::symlink_status(target, ec))) {
-            if (!fs::is_directory(fs::symlink_status(target, ec)) ||
-                !fs::is_empty(target, ec) || ec) {
+            if (!fs::is_directory(fs::symlink_status(target, ec)) || !fs::is_empty(target, ec) ||
+                ec) {
                 return Errc::TargetInUse;
             }
             return {};
@@ -112,8 +113,7 @@ private:
         if (!bytes) {
             ++report_.failed;
             problem(
-                fmt::format("{} uid {}", box.name, m.uid),
-                "cannot read: " + bytes.error().message()
+                fmt::format("{} uid {}", box.name, m.uid), "cannot read: " + bytes.error().message()
             );
             return std::nullopt;
         }
@@ -146,7 +146,9 @@ private:
             return false;
         }
         std::vector<std::string> keyword_names;  // letter 'a' + index
-        maildir::UidList uidlist{.uid_validity = box.uid_validity, .next_uid = box.uid_next};
+        maildir::UidList uidlist{
+            .uid_validity = box.uid_validity, .next_uid = box.uid_next, .entries = {}
+        };
         for (const auto& m : *messages) {
             auto bytes = read(box, m);
             if (!bytes) {
@@ -166,7 +168,10 @@ private:
             }
             const std::int64_t date = core::unix_seconds(m.internal_date);
             const std::string base = maildir::unique_name(
-                date, ++counter_, static_cast<long>(::getpid()), bytes->size(),
+                date,
+                ++counter_,
+                static_cast<long>(::getpid()),
+                bytes->size(),
                 bytes->size() + count_lf(*bytes)
             );
             // Maildir delivery: write in tmp/, then rename into place (never a partial file).
@@ -194,7 +199,8 @@ private:
             }
         }
         // Dovecot keeps our UIDs and UIDVALIDITY when it finds them here.
-        if (auto err = detail::create_file(dir / "dovecot-uidlist", maildir::format_uidlist(uidlist));
+        if (auto err =
+                detail::create_file(dir / "dovecot-uidlist", maildir::format_uidlist(uidlist));
             !err.empty()) {
             problem(dir / "dovecot-uidlist", err);
         }
@@ -249,13 +255,22 @@ private:
             problem(box.name, "cannot list messages: " + messages.error().message());
             return false;
         }
+        std::set<std::string> keywords;
+        for (const auto& m : *messages) {
+            keywords.insert(m.keywords.begin(), m.keywords.end());
+        }
+        std::string imapbase = mbox::imapbase_header(
+            box.uid_validity, box.uid_next, {keywords.begin(), keywords.end()}
+        );
         for (const auto& m : *messages) {
             auto bytes = read(box, m);
             if (!bytes) {
                 continue;
             }
-            const mbox::Meta meta{.flags = m.flags, .keywords = m.keywords};
-            if (!detail::write_all(fd.get(), mbox::format_message(*bytes, m.internal_date, meta))) {
+            const mbox::Meta meta{.flags = m.flags, .keywords = m.keywords, .uid = m.uid};
+            const auto text = mbox::format_message(*bytes, m.internal_date, meta, imapbase);
+            imapbase.clear();  // only in the first message
+            if (!detail::write_all(fd.get(), text)) {
                 ++report_.failed;
                 problem(path, "cannot write: " + detail::os_error());
                 return false;

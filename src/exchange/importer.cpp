@@ -26,14 +26,16 @@ namespace fs = std::filesystem;
 
 constexpr std::size_t kChunk = 256 * 1024;
 constexpr std::size_t kMaxMetadataFile = 16 * 1024 * 1024;  // uidlist of a very large folder
-constexpr int kMaxDepth = 64;                                // folder nesting (and symlink loops)
+constexpr int kMaxDepth = 64;                               // folder nesting (and symlink loops)
 
 bool has_subdir(const fs::path& dir, const char* sub) {
     std::error_code ec;
     return fs::is_directory(dir / sub, ec);
 }
 
-bool is_maildir(const fs::path& dir) { return has_subdir(dir, "cur") || has_subdir(dir, "new"); }
+bool is_maildir(const fs::path& dir) {
+    return has_subdir(dir, "cur") || has_subdir(dir, "new");
+}
 
 bool ends_with(std::string_view s, std::string_view suffix) {
     return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
@@ -265,9 +267,8 @@ public:
                 auto parsed = maildir::parse_file_name(file);
                 const auto uid = uid_of.find(parsed.base);
                 // Files Dovecot has not seen yet come after the others, in name (= time) order.
-                const std::uint64_t order = uid == uid_of.end()
-                                                ? std::numeric_limits<std::uint64_t>::max()
-                                                : uid->second;
+                const std::uint64_t order =
+                    uid == uid_of.end() ? std::numeric_limits<std::uint64_t>::max() : uid->second;
                 entries.push_back({entry.path(), std::move(parsed), order});
             }
             if (ec) {
@@ -300,7 +301,7 @@ public:
             fail(path, "cannot open: " + detail::os_error());
             return;
         }
-        struct stat st {};
+        struct stat st{};
         if (::fstat(fd.get(), &st) != 0) {
             fail(path, "cannot stat: " + detail::os_error());
             return;
@@ -311,9 +312,12 @@ public:
         }
         const auto size = static_cast<std::uint64_t>(st.st_size);
         if (size > options_.max_message_bytes) {
-            fail(path, fmt::format(
-                           "message too big ({} bytes, limit {})", size, options_.max_message_bytes
-                       ));
+            fail(
+                path,
+                fmt::format(
+                    "message too big ({} bytes, limit {})", size, options_.max_message_bytes
+                )
+            );
             return;
         }
         // Dovecot's convention: a Maildir message's INTERNALDATE is its file's mtime.

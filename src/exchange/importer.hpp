@@ -24,8 +24,8 @@ enum class Format {
 
 struct ImportOptions {
     Format format = Format::Maildir;
-    std::filesystem::path source;  // Maildir root; mbox file or directory of mbox files
-    std::string account;           // canonical account name; its store must exist
+    std::filesystem::path source;        // Maildir root; mbox file or directory of mbox files
+    std::string account;                 // canonical account name; its store must exist
     std::string mbox_mailbox = "INBOX";  // target of a single mbox file
     std::uint64_t max_message_bytes = 50ULL * 1024 * 1024;
     std::size_t max_problems = 100;  // problems kept in the report (all are counted)

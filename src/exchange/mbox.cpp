@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
-#include <chrono>
 #include <charconv>
+#include <chrono>
 
 #include <fmt/format.h>
 
@@ -79,12 +79,19 @@ bool parse_time(std::string_view t, int& h, int& m, int& s) noexcept {
     return parse_int(t.substr(c1 + 1, c2 - c1 - 1), m) && parse_int(t.substr(c2 + 1), s);
 }
 
-bool is_blank(std::string_view line) noexcept { return line == "\n" || line == "\r\n"; }
+bool is_blank(std::string_view line) noexcept {
+    return line == "\n" || line == "\r\n";
+}
 
-// mboxrd: a line that is /^>*From / gains (writer) or loses (reader) one '>'.
-bool is_from_quoted(std::string_view line) noexcept {
+// mboxrd: the writer adds one '>' to a line that is /^>*From /, the reader removes one from a
+// line that is /^>+From /.
+bool needs_quoting(std::string_view line) noexcept {
     const auto n = line.find_first_not_of('>');
     return n != std::string_view::npos && line.substr(n).substr(0, 5) == "From ";
+}
+
+bool is_from_quoted(std::string_view line) noexcept {
+    return !line.empty() && line.front() == '>' && needs_quoting(line);
 }
 
 std::string_view header_name(std::string_view field) noexcept {
@@ -150,9 +157,8 @@ void apply_metadata(Meta& meta, std::string_view name, std::string_view value) {
         std::string word;
         for (char c : std::string(value) + " ") {
             if (c == ' ' || c == ',' || c == '\t' || c == '\r' || c == '\n') {
-                if (!word.empty() &&
-                    std::find(meta.keywords.begin(), meta.keywords.end(), word) ==
-                        meta.keywords.end()) {
+                if (!word.empty() && std::find(meta.keywords.begin(), meta.keywords.end(), word) ==
+                                         meta.keywords.end()) {
                     meta.keywords.push_back(word);
                 }
                 word.clear();
@@ -214,7 +220,8 @@ std::optional<core::WallTime> parse_from_line(std::string_view line) noexcept {
             return std::nullopt;
         }
         const chr::year_month_day ymd{
-            chr::year{year}, chr::month{static_cast<unsigned>(month)},
+            chr::year{year},
+            chr::month{static_cast<unsigned>(month)},
             chr::day{static_cast<unsigned>(day)}
         };
         if (!ymd.ok()) {
@@ -298,7 +305,10 @@ void Parser::finish() {
 
 void Parser::line(std::string_view text, bool at_start) {
     const bool complete = !text.empty() && text.back() == '\n';
-    if (at_start && text.substr(0, 5) == "From " && (state_ == State::Start || prev_blank_)) {
+    // Inside the Content-Length of a message, a "From " line is text (Dovecot relies on it).
+    const bool counted_body = state_ == State::Body && counted_ && body_seen_ < content_length_;
+    if (at_start && text.substr(0, 5) == "From " && (state_ == State::Start || prev_blank_) &&
+        !counted_body) {
         auto without_end = text;
         while (!without_end.empty() && (without_end.back() == '\n' || without_end.back() == '\r')) {
             without_end.remove_suffix(1);
@@ -337,13 +347,14 @@ void Parser::line(std::string_view text, bool at_start) {
             }
             break;
         case State::Body:
+            body_seen_ += text.size();
             if (!held_.empty()) {
                 sink_.on_data(held_);
                 held_.clear();
             }
             if (blank) {
                 held_.assign(text);
-            } else if (at_start && is_from_quoted(text)) {
+            } else if (at_start && !counted_ && is_from_quoted(text)) {
                 sink_.on_data(text.substr(1));
             } else {
                 sink_.on_data(text);
@@ -360,12 +371,28 @@ void Parser::line(std::string_view text, bool at_start) {
 void Parser::end_headers() {
     Meta meta;
     bool pseudo = false;
+    counted_ = false;
+    content_length_ = 0;
+    body_seen_ = 0;
     std::string kept;
     for_each_field(headers_, [&](std::string_view field) {
         const auto name = header_name(field);
         if (!name.empty() && is_metadata_header(name)) {
             if (iequal(name, "X-IMAP")) {
                 pseudo = true;
+            }
+            if (iequal(name, "Content-Length")) {
+                auto value = header_value(field);
+                while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) {
+                    value.remove_prefix(1);
+                }
+                while (!value.empty() && (value.back() == '\n' || value.back() == '\r' ||
+                                          value.back() == ' ' || value.back() == '\t')) {
+                    value.remove_suffix(1);
+                }
+                const auto* end = value.data() + value.size();
+                auto [ptr, ec] = std::from_chars(value.data(), end, content_length_);
+                counted_ = ec == std::errc{} && ptr == end && !value.empty();
             }
             apply_metadata(meta, name, header_value(field));
             return;
@@ -398,7 +425,21 @@ void Parser::end_message() {
     }
 }
 
-std::string format_message(std::string_view message, core::WallTime date, const Meta& meta) {
+std::string imapbase_header(
+    std::uint32_t uid_validity, std::uint32_t uid_next, const std::vector<std::string>& keywords
+) {
+    // Dovecot pads uidnext to ten digits so it can be updated in place.
+    std::string out = fmt::format("X-IMAPbase: {} {:010}", uid_validity, uid_next);
+    for (const auto& k : keywords) {
+        out += ' ';
+        out += k;
+    }
+    return out + "\n";
+}
+
+std::string format_message(
+    std::string_view message, core::WallTime date, const Meta& meta, std::string_view first_headers
+) {
     std::string out = format_from_line(date);
     out.reserve(message.size() + message.size() / 64 + 128);
 
@@ -419,7 +460,11 @@ std::string format_message(std::string_view message, core::WallTime date, const 
     if ((meta.flags & store::flag::kDeleted) != 0) {
         xstatus += 'D';
     }
-    std::string metadata = "Status: " + status + "\n";
+    std::string metadata(first_headers);
+    if (meta.uid != 0) {
+        metadata += fmt::format("X-UID: {}\n", meta.uid);
+    }
+    metadata += "Status: " + status + "\n";
     if (!xstatus.empty()) {
         metadata += "X-Status: " + xstatus + "\n";
     }
@@ -437,8 +482,8 @@ std::string format_message(std::string_view message, core::WallTime date, const 
     bool has_body = false;
     while (header_end < message.size()) {
         const auto nl = message.find('\n', header_end);
-        const auto line = message.substr(header_end, nl == std::string_view::npos ? nl
-                                                                                   : nl + 1 - header_end);
+        const auto line =
+            message.substr(header_end, nl == std::string_view::npos ? nl : nl + 1 - header_end);
         if (is_blank(line)) {
             has_body = true;
             break;
@@ -449,7 +494,7 @@ std::string format_message(std::string_view message, core::WallTime date, const 
         while (!text.empty()) {
             const auto nl = text.find('\n');
             const auto line = text.substr(0, nl == std::string_view::npos ? nl : nl + 1);
-            if (is_from_quoted(line)) {
+            if (needs_quoting(line)) {
                 out += '>';
             }
             out.append(line);

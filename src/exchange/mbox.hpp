@@ -9,6 +9,10 @@
 // (A = \Answered, F = \Flagged, T = \Draft, D = \Deleted) and X-Keywords; X-UID, X-IMAPbase and
 // Content-Length are bookkeeping, and a first message with an X-IMAP header is Dovecot's/UW-IMAP's
 // pseudo message ("FOLDER INTERNAL DATA"), not mail.
+//
+// Dovecot (and mutt) do not quote: they write a Content-Length header and rely on it. So, as
+// Dovecot reads, a message with a Content-Length header is not unquoted, and "From " lines within
+// its Content-Length bytes of body do not start a new message; other messages are mboxrd.
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -22,7 +26,14 @@ namespace sov::exchange::mbox {
 struct Meta {
     std::uint32_t flags = 0;  // store::flag::k*
     std::vector<std::string> keywords;
+    std::uint32_t uid = 0;  // writer only: X-UID when non-zero (the reader leaves it 0)
 };
+
+/// "X-IMAPbase: <uidvalidity> <uidnext> <keywords>\n" for the first message of a file: Dovecot
+/// keeps UIDs from X-UID only with it, and ignores X-Keywords names it does not list.
+std::string imapbase_header(
+    std::uint32_t uid_validity, std::uint32_t uid_next, const std::vector<std::string>& keywords
+);
 
 /// Parses the date of a "From " line (without its line end), e.g.
 /// "From MAILER-DAEMON Wed Jul 14 00:44:25 2021" or with a numeric zone after the time or year.
@@ -77,18 +88,27 @@ private:
 
     Sink& sink_;
     State state_ = State::Start;
-    std::string line_;          // the current line, up to kMaxLine
+    std::string line_;           // the current line, up to kMaxLine
     bool line_at_start_ = true;  // line_ begins a line (not the rest of a long one)
     bool prev_blank_ = false;    // the previous complete line was empty
     std::string held_;           // an empty line held back: it may be the separator
     std::string headers_;
     core::WallTime date_;
     std::uint64_t pseudo_ = 0;
+    bool counted_ = false;  // the message has Content-Length: no unquoting
+    std::uint64_t content_length_ = 0;
+    std::uint64_t body_seen_ = 0;
 };
 
 /// Writes one message as mboxrd: the "From " line, the header section without any metadata
-/// headers it had, then Status/X-Status/X-Keywords for `meta`, the body with /^>*From / quoted,
-/// a final line end if missing, and the separating empty line. `message` should have LF ends.
-std::string format_message(std::string_view message, core::WallTime date, const Meta& meta);
+/// headers it had, then X-UID/Status/X-Status/X-Keywords for `meta`, the body with /^>*From /
+/// quoted, a final line end if missing, and the separating empty line. `message` should have LF
+/// ends. `first_headers` (imapbase_header() for a file's first message) goes before the metadata.
+std::string format_message(
+    std::string_view message,
+    core::WallTime date,
+    const Meta& meta,
+    std::string_view first_headers = {}
+);
 
 }  // namespace sov::exchange::mbox

@@ -136,7 +136,9 @@ std::optional<std::string> maildirpp_dir_name(std::string_view name) {
     return out;
 }
 
-std::vector<std::string> split_levels(std::string_view name) { return split(name, '/'); }
+std::vector<std::string> split_levels(std::string_view name) {
+    return split(name, '/');
+}
 
 std::string map_special_use_name(std::string_view name) {
     const auto slash = name.find('/');

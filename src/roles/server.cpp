@@ -167,16 +167,8 @@ int serve(core::Config config, const ServeOptions& options) {
         return 1;
     }
     store = std::move(*opened_store);
-    if (auto report = store->recover(); report) {
-        log::info(
-            "store.recovered",
-            {{"accounts", report->accounts_checked},
-             {"spool_removed", report->spool_files_removed},
-             {"orphans_removed", report->orphan_files_removed},
-             {"rows_dropped", report->rows_dropped},
-             {"counters_fixed", report->counters_fixed}}
-        );
-    } else {
+    // recover() logs what it repaired (store.recovered).
+    if (auto report = store->recover(); !report) {
         log::error("store.recover_failed", {{"error", report.error().message()}});
         return 1;
     }

@@ -202,7 +202,7 @@ public:
     Store(const Store&) = delete;
     Store& operator=(const Store&) = delete;
 
-    /// Startup check (run before accepting mail; safe, but slow, while running). See store.cpp.
+    /// Startup check (run before accepting mail; safe, but slow, while running). See recovery.cpp.
     Result<RecoveryReport> recover();
 
     // ---- accounts

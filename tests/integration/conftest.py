@@ -103,6 +103,12 @@ class Server:
     def kill(self):
         return self.stop(signal.SIGKILL)
 
+    def restart(self, sig=signal.SIGKILL):
+        """Stops the process (SIGKILL by default: a crash) and starts a new one on the same data
+        directory. Ports change: read `ports` again afterwards."""
+        self.stop(sig)
+        return self.start()
+
     def log_text(self):
         return self.log_path.read_text(errors="replace")
 

@@ -16,7 +16,9 @@ Fd::~Fd() {
     }
 }
 
-std::string os_error() { return std::strerror(errno); }
+std::string os_error() {
+    return std::strerror(errno);
+}
 
 std::optional<std::string> read_small_file(const std::filesystem::path& path, std::size_t limit) {
     Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
@@ -86,7 +88,7 @@ std::string make_dir(const std::filesystem::path& path) {
     if (::mkdir(path.c_str(), 0700) != 0 && errno != EEXIST) {
         return os_error();
     }
-    struct stat st {};
+    struct stat st{};
     if (::lstat(path.c_str(), &st) != 0) {
         return os_error();
     }

@@ -1,0 +1,66 @@
+// The delivery entry points: deliver_async (queue and return), deliver (blocking) and append
+// (IMAP APPEND / import); the work itself is in group_commit.cpp.
+#include <future>
+#include <memory>
+#include <utility>
+
+#include "store/detail/store_impl.hpp"
+#include "store/store.hpp"
+
+namespace sov::store {
+
+using detail::Job;
+using detail::outcome;
+
+void Store::deliver_async(
+    Incoming message,
+    DeliveryRequest request,
+    std::function<void(std::vector<DeliveryOutcome>)> done
+) {
+    auto job =
+        std::make_unique<Job>(Job{std::move(message), std::move(request), std::move(done), {}, {}});
+    {
+        std::lock_guard lock(impl_->queue_mu);
+        impl_->sync_queue.push_back(std::move(job));
+    }
+    impl_->sync_cv.notify_one();
+}
+
+std::vector<DeliveryOutcome> Store::deliver(Incoming message, DeliveryRequest request) {
+    std::promise<std::vector<DeliveryOutcome>> promise;
+    auto future = promise.get_future();
+    auto job = std::make_unique<Job>(
+        Job{std::move(message),
+            std::move(request),
+            [&promise](auto outcomes) { promise.set_value(std::move(outcomes)); },
+            {},
+            {}}
+    );
+    // The caller blocks anyway: sync here and save a thread hand-off.
+    impl_->prepare(*job);
+    impl_->enqueue_commit(std::move(job), false);
+    return future.get();
+}
+
+DeliveryOutcome Store::append(
+    Incoming message,
+    std::string_view account,
+    std::string_view mailbox,
+    std::uint32_t flags,
+    std::vector<std::string> keywords,
+    std::optional<core::WallTime> internal_date
+) {
+    DeliveryRequest req;
+    req.create_missing_accounts = false;
+    Recipient r;
+    r.account = std::string(account);
+    r.mailbox = std::string(mailbox);
+    r.flags = flags;
+    r.keywords = std::move(keywords);
+    r.internal_date = internal_date;
+    req.recipients.push_back(std::move(r));
+    auto out = deliver(std::move(message), std::move(req));
+    return out.empty() ? outcome(DeliveryStatus::TempFail, "no outcome") : std::move(out[0]);
+}
+
+}  // namespace sov::store
