@@ -5,6 +5,7 @@
 #   ./tools/test.sh --no-install    # skip apt-get (packages already there)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$PWD}"
 
 install=1
 for arg in "$@"; do
