@@ -50,6 +50,39 @@ auto async_deliver(
     );
 }
 
+// One line a person can read and the outbound queue can parse back: the values are xtext
+// (RFC 3461 §4), as they travel in SMTP.
+std::string describe_envelope(
+    const smtp::wire::Envelope& envelope, const smtp::wire::Recipient& rcpt
+) {
+    using smtp::wire::xtext_encode;
+    std::string text =
+        "from=<" + envelope.reverse_path.to_string() + "> rcpt=<" + rcpt.path.to_string() + ">";
+    if (envelope.ret != smtp::wire::DsnRet::Unspecified) {
+        text += envelope.ret == smtp::wire::DsnRet::Full ? " ret=FULL" : " ret=HDRS";
+    }
+    if (!envelope.envid.empty()) {
+        text += " envid=" + xtext_encode(envelope.envid);
+    }
+    if (rcpt.notify != 0) {
+        std::string notify;
+        for (const auto& [bit, name] :
+             {std::pair{smtp::wire::kNotifyNever, "NEVER"},
+              std::pair{smtp::wire::kNotifySuccess, "SUCCESS"},
+              std::pair{smtp::wire::kNotifyFailure, "FAILURE"},
+              std::pair{smtp::wire::kNotifyDelay, "DELAY"}}) {
+            if ((rcpt.notify & bit) != 0) {
+                notify += notify.empty() ? name : std::string{","} + name;
+            }
+        }
+        text += " notify=" + notify;
+    }
+    if (!rcpt.orcpt_type.empty()) {
+        text += " orcpt=" + rcpt.orcpt_type + ";" + xtext_encode(rcpt.orcpt_value);
+    }
+    return text;
+}
+
 }  // namespace
 
 Reply reply_for(const store::DeliveryOutcome& outcome, const std::string& rcpt) {
@@ -138,6 +171,7 @@ asio::awaitable<std::vector<Reply>> LocalDelivery::deliver(
             if (inserted) {
                 store::Recipient target;
                 target.account = account.address;
+                target.envelope = describe_envelope(envelope, envelope.recipients[i]);
                 target.quota = store::Quota{
                     .max_bytes = account.quota.bytes, .max_messages = account.quota.messages
                 };

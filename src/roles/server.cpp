@@ -5,6 +5,7 @@
 #include <atomic>
 #include <iostream>
 #include <memory>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -68,6 +69,26 @@ smtp::server::SessionSettings smtp_settings(
     settings.timeouts = config.smtp_timeouts;
     return settings;
 }
+
+// The settings new sessions of one listener start with; SIGHUP swaps them (limits, timeouts,
+// hostname), sessions already running keep theirs.
+class SettingsSlot {
+public:
+    explicit SettingsSlot(smtp::server::SessionSettings settings)
+        : settings_(std::move(settings)) {}
+    smtp::server::SessionSettings get() const {
+        const std::lock_guard lock(mutex_);
+        return settings_;
+    }
+    void set(smtp::server::SessionSettings settings) {
+        const std::lock_guard lock(mutex_);
+        settings_ = std::move(settings);
+    }
+
+private:
+    mutable std::mutex mutex_;
+    smtp::server::SessionSettings settings_;
+};
 
 // Completion of a session coroutine: expected ends return normally; anything thrown is a bug or
 // an unexpected I/O failure, logged once here with the session id (STYLE.md §3.11 #5).
@@ -180,8 +201,11 @@ int serve(core::Config config, const ServeOptions& options) {
     }
     delivery = std::make_unique<LocalDelivery>(*directory, *store, postmaster_domain);
 
+    std::vector<std::pair<core::Listener, std::shared_ptr<SettingsSlot>>> slots;
     for (auto& entry : bound) {
-        const auto settings = smtp_settings(config, entry.listener, tls_loaded);
+        auto settings =
+            std::make_shared<SettingsSlot>(smtp_settings(config, entry.listener, tls_loaded));
+        slots.emplace_back(entry.listener, settings);
         const smtp::server::SessionServices services{delivery.get(), &tls, &registry};
         net::AcceptOptions accept_options{
             .listener_name = entry.listener.name,
@@ -193,7 +217,7 @@ int serve(core::Config config, const ServeOptions& options) {
             auto executor = socket.get_executor();
             auto id = smtp::server::new_session_id();
             auto session = smtp::server::run_session(
-                boost::beast::tcp_stream{std::move(socket)}, id, settings, services
+                boost::beast::tcp_stream{std::move(socket)}, id, settings->get(), services
             );
             asio::co_spawn(
                 executor,
@@ -245,9 +269,14 @@ int serve(core::Config config, const ServeOptions& options) {
                 );
             } else {
                 log::configure(reloaded.config.log.level, reloaded.config.log.format);
+                // Limits, timeouts and the hostname apply to new sessions; addresses, ports and
+                // paths are bound at startup and change only with a restart.
+                for (auto& [listener, slot] : slots) {
+                    slot->set(smtp_settings(reloaded.config, listener, tls.current() != nullptr));
+                }
                 log::info(
                     "config.reloaded",
-                    {{"note", "listener and limit changes apply after a restart"}}
+                    {{"note", "listener addresses and paths apply after a restart"}}
                 );
             }
             if (tls.reload(error)) {

@@ -413,7 +413,8 @@ void Store::Impl::process_batch(std::vector<std::unique_ptr<Job>>& batch) {
             auto kw = normalize_keywords(r.keywords);
             auto s = acc.db.prepare(
                 "INSERT INTO messages(mailbox_id, uid, modseq, flags, keywords, internal_date, "
-                "save_date, size, file, structure) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+                "save_date, size, file, structure, envelope) "
+                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
             );
             Status ins = s ? Status() : Status(s.error());
             if (s) {
@@ -428,6 +429,7 @@ void Store::Impl::process_batch(std::vector<std::unique_ptr<Job>>& batch) {
                           .bind(8, size)
                           .bind(9, file)
                           .bind_blob(10, job.structure)
+                          .bind(11, r.envelope)
                           .run();
             }
             if (!ins) {

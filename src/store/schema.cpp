@@ -67,6 +67,9 @@ CREATE TABLE IF NOT EXISTS messages(
     size INTEGER NOT NULL,
     file TEXT NOT NULL,
     structure BLOB NOT NULL,
+    -- The SMTP envelope as received: MAIL FROM, RCPT and their DSN parameters (RFC 3461), kept
+    -- for the delivery-status notifications the outbound queue will send.
+    envelope TEXT NOT NULL DEFAULT '',
     email_id TEXT,
     thread_id TEXT,
     UNIQUE (mailbox_id, uid)

@@ -108,6 +108,9 @@ struct Recipient {
     std::uint32_t flags = 0;  // flag::k*
     std::vector<std::string> keywords;
     std::optional<core::WallTime> internal_date;  // default: time of delivery
+    /// The SMTP envelope this copy arrived with (sender, recipient, DSN parameters), stored as
+    /// text in the index; empty for IMAP APPEND and import.
+    std::string envelope;
 };
 
 struct DeliveryRequest {

@@ -117,3 +117,24 @@ def test_sigterm_drains_and_exits_cleanly(server):
     assert (code, text[:5]) == (421, b"4.3.2")
     assert "event=server.stopped sessions_left=0" in server.log_text()
     client.close()
+
+
+def test_dsn_parameters_are_kept_with_the_message(server):
+    with smtplib.SMTP("127.0.0.1", server.ports["mx"], timeout=10) as client:
+        client.ehlo("client.test")
+        assert client.has_extn("dsn")
+        refused = client.sendmail(
+            "alice@sender.test", [ADMIN], b"Subject: dsn\r\n\r\nx\r\n",
+            mail_options=["RET=HDRS", "ENVID=QQ+2B1"],
+            rcpt_options=["NOTIFY=SUCCESS,FAILURE", f"ORCPT=rfc822;{ADMIN}"],
+        )
+        assert refused == {}
+    import sqlite3
+    db = server.data_dir / "mail" / ADMIN / "index.db"
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    (envelope,) = con.execute("SELECT envelope FROM messages").fetchone()
+    con.close()
+    assert envelope == (
+        f"from=<alice@sender.test> rcpt=<{ADMIN}> ret=HDRS envid=QQ+2B1 "
+        f"notify=SUCCESS,FAILURE orcpt=rfc822;{ADMIN}"
+    )

@@ -103,3 +103,26 @@ def test_privileges_dropped_after_binding():
             server.stop()
     finally:
         shutil.rmtree(base, ignore_errors=True)
+
+
+def test_sighup_applies_new_settings_to_new_sessions(server):
+    old, banner = greeting(server.ports["mx"])
+    assert b"mail.example.test" in banner
+    config = server.data_dir / "sovereign.toml"
+    config.write_text(config.read_text().replace('hostname = "mail.example.test"', 'hostname = "renamed.example.test"'))
+    server.process.send_signal(signal.SIGHUP)
+    wait_for(lambda: "event=config.reloaded" in server.log_text(), what="config.reloaded")
+    new, banner = greeting(server.ports["mx"])
+    assert banner.startswith(b"220 renamed.example.test")
+    # The session that was already open keeps the name it started with.
+    old.sendall(b"EHLO client.test\r\n")
+    assert b"250-mail.example.test" in old.recv(4096)
+    old.close()
+    new.close()
+    # A broken file is reported and changes nothing.
+    config.write_text("hostname = \n")
+    server.process.send_signal(signal.SIGHUP)
+    wait_for(lambda: "event=config.reload_failed" in server.log_text(), what="config.reload_failed")
+    sock, banner = greeting(server.ports["mx"])
+    assert banner.startswith(b"220 renamed.example.test")
+    sock.close()
