@@ -1,6 +1,6 @@
 // Delivery throughput of the store: N concurrent submitters each spool a 4 KB message and wait for
 // its durable delivery (what N LMTP sessions do). Reports deliveries/s, server CPU per message and
-// syncs per message. Not built by default (bench/ wires *_bench.cpp); by hand:
+// syncs per message. Built by bench/CMakeLists.txt (target store_bench); by hand:
 //   g++ -O2 -std=c++20 -Isrc src/store/store_bench.cpp build/<rel>/src/store/libsov_store.a \
 //       build/<rel>/src/core/libsov_core.a -lbenchmark -lsqlite3 -lfmt -lpthread
 #include <stdlib.h>

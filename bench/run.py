@@ -1,0 +1,954 @@
+#!/usr/bin/env python3
+"""Benchmark driver: the same load against Sovereign and against Postfix + Dovecot.
+
+    sudo bench/run.sh [--quick] [--workload smtp-inbound] [options]   (see --help, README.md)
+
+Design (README.md, "Adding a workload"):
+  * SYSTEMS: the mail systems under test. Each one starts a fresh private instance in a temporary
+    directory, puts its processes into its own cgroups (v1 cpuacct + memory) and can say what has
+    reached the mailbox. `features` says which workloads it can serve.
+  * WORKLOADS: a workload turns the command line into cases and runs one case against one started
+    system inside a `Measurement` (server CPU, peak RSS, fsync counts), returning a flat dict.
+  * The driver runs every case against every system, alternating systems case by case so drifting
+    background load hits both alike, and prints a Markdown table with Sovereign / baseline ratios.
+
+Needs root (cgroups, perf, Postfix's master). Standard library only.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import pwd
+import grp
+import re
+import resource
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DOMAIN = "example.test"
+RECIPIENT = f"bench@{DOMAIN}"
+CGROUP_ROOTS = {"cpuacct": Path("/sys/fs/cgroup/cpuacct"), "memory": Path("/sys/fs/cgroup/memory")}
+CGROUP_PARENT = "sovbench"
+
+
+def log(*parts):
+    print("[bench]", *parts, file=sys.stderr, flush=True)
+
+
+def wait_for(condition, timeout, what, interval=0.02):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"timed out after {timeout:.0f}s waiting for {what}")
+        time.sleep(interval)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def greets(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=2) as s:
+            s.settimeout(5)
+            return s.recv(512).startswith(b"220")
+    except OSError:
+        return False
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        return state != "Z"
+    except (OSError, IndexError):
+        return False
+
+
+# ---------------------------------------------------------------------------------------------
+# Measurement: cgroups, RSS sampling, fsync counting
+
+
+class Cgroup:
+    """One cgroup v1 group in cpuacct and in memory, /sys/fs/cgroup/<ctl>/sovbench/<name>.
+    Processes join it through `preexec` (children inherit it); only our processes are in it."""
+
+    def __init__(self, name: str):
+        self.name = name
+        self.dirs = {ctl: root / CGROUP_PARENT / name for ctl, root in CGROUP_ROOTS.items()}
+        for d in self.dirs.values():
+            d.mkdir(parents=True, exist_ok=True)
+
+    def preexec(self):
+        pid = str(os.getpid())
+        for d in self.dirs.values():
+            (d / "cgroup.procs").write_text(pid)
+
+    def pids(self) -> list[int]:
+        try:
+            return [int(p) for p in (self.dirs["cpuacct"] / "cgroup.procs").read_text().split()]
+        except OSError:
+            return []
+
+    def cpu_ns(self) -> int:
+        return int((self.dirs["cpuacct"] / "cpuacct.usage").read_text())
+
+    def cpu_user_sys_ns(self) -> tuple[int, int]:
+        d = self.dirs["cpuacct"]
+        user = int((d / "cpuacct.usage_user").read_text())
+        return user, int((d / "cpuacct.usage_sys").read_text())
+
+    def reset_memory_peak(self):
+        try:
+            (self.dirs["memory"] / "memory.max_usage_in_bytes").write_text("0")
+        except OSError:
+            pass
+
+    def memory_peak(self) -> int:
+        return int((self.dirs["memory"] / "memory.max_usage_in_bytes").read_text())
+
+    def kill_all(self):
+        """Last resort for leftovers: every pid here is a process this driver started."""
+        for pid in self.pids():
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+    def remove(self):
+        for d in self.dirs.values():
+            try:
+                wait_for(lambda: not (d / "cgroup.procs").read_text().split(), 10, "empty cgroup")
+                d.rmdir()
+            except (OSError, RuntimeError) as e:
+                log(f"cannot remove cgroup {d}: {e}")
+
+
+class RssSampler(threading.Thread):
+    """Sums the RSS of a cgroup's processes every `interval` seconds and keeps the peak of the
+    sums; every `pss_every`-th sample (every one for up to 4 processes) also sums PSS (shared pages split fairly between processes;
+    `smaps_rollup` walks page tables, so it is read less often: with ~100 Postfix + Dovecot
+    processes a 50 ms PSS sampler would itself take a fifth of a CPU)."""
+
+    def __init__(self, cgroups, interval=0.1, pss_every=10):
+        super().__init__(daemon=True)
+        self.cgroups, self.interval, self.pss_every = cgroups, interval, pss_every
+        self.stop_event = threading.Event()
+        self.page_kb = os.sysconf("SC_PAGE_SIZE") // 1024
+        self.samples = 0
+        self.peak_rss_kb = 0
+        self.peak_pss_kb = 0
+        self.peak_processes = 0
+        self.cpu_s = 0.0
+
+    def sample(self, with_pss):
+        rss = pss = count = 0
+        for cg in self.cgroups:
+            for pid in cg.pids():
+                try:
+                    with open(f"/proc/{pid}/statm", "rb") as f:
+                        rss += int(f.read().split()[1]) * self.page_kb
+                    if with_pss:
+                        with open(f"/proc/{pid}/smaps_rollup", "rb") as f:
+                            for line in f.read().splitlines():
+                                if line.startswith(b"Pss:"):
+                                    pss += int(line.split()[1])
+                                    break
+                    count += 1
+                except (OSError, ValueError, IndexError):
+                    pass  # exited in between
+        self.peak_rss_kb = max(self.peak_rss_kb, rss)
+        if with_pss:
+            self.peak_pss_kb = max(self.peak_pss_kb, pss)
+        self.peak_processes = max(self.peak_processes, count)
+
+    def run(self):
+        while not self.stop_event.is_set():
+            # A handful of processes is cheap to walk: then PSS at every sample too.
+            self.sample(self.samples % self.pss_every == 0 or self.peak_processes <= 4)
+            self.samples += 1
+            self.stop_event.wait(self.interval)
+        self.cpu_s = time.thread_time()  # the sampler's own cost, reported beside the results
+
+    def stop(self):
+        self.stop_event.set()
+        self.join()
+        self.sample(True)
+
+
+FSYNC_EVENTS = ("syscalls:sys_enter_fsync", "syscalls:sys_enter_fdatasync",
+                "syscalls:sys_enter_sync_file_range")
+
+
+class FsyncCounter:
+    """`perf stat -a` over the tracepoints of the fsync family: system wide (the per-cgroup mode
+    needs the perf_event controller, not mounted here), so nothing else should run meanwhile."""
+
+    def __init__(self, out: Path):
+        self.out = out
+        self.process = None
+
+    def start(self):
+        self.process = subprocess.Popen(
+            ["perf", "stat", "-a", "-x", ",", "-o", str(self.out),
+             "-e", ",".join(FSYNC_EVENTS)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        time.sleep(0.3)  # perf needs a moment to open its counters on every CPU
+
+    def stop(self) -> dict:
+        if self.process is None:
+            return {}
+        self.process.send_signal(signal.SIGINT)
+        self.process.wait(timeout=30)
+        self.process = None
+        counts = {}
+        for line in self.out.read_text().splitlines():
+            fields = line.split(",")
+            if len(fields) >= 3 and fields[2] in FSYNC_EVENTS:
+                name = fields[2].split("sys_enter_")[1]
+                counts[name] = int(fields[0]) if fields[0].isdigit() else 0
+        return counts
+
+
+class Measurement:
+    """Server-side costs of one case: `with Measurement(system, dir) as m: ...; m.finish()` —
+    finish() once the work is complete (everything delivered), before the system stops."""
+
+    def __init__(self, system, work_dir: Path, count_fsyncs=True):
+        self.system = system
+        self.sampler = RssSampler(system.cgroups)
+        self.fsync = FsyncCounter(work_dir / "perf-fsync.txt") if count_fsyncs else None
+        self.result = {}
+
+    def __enter__(self):
+        for cg in self.system.cgroups:
+            cg.reset_memory_peak()
+        self.sampler.start()
+        if self.fsync:
+            self.fsync.start()
+        self.cpu_before = {cg.name: cg.cpu_user_sys_ns() for cg in self.system.cgroups}
+        return self
+
+    def finish(self):
+        cpu = {}
+        for cg in self.system.cgroups:
+            user, sys_ = cg.cpu_user_sys_ns()
+            u0, s0 = self.cpu_before[cg.name]
+            cpu[cg.name] = {"user_s": (user - u0) / 1e9, "sys_s": (sys_ - s0) / 1e9}
+        fsyncs = self.fsync.stop() if self.fsync else {}
+        self.sampler.stop()
+        self.result = {
+            "cpu_s": sum(c["user_s"] + c["sys_s"] for c in cpu.values()),
+            "cpu_by_cgroup": cpu,
+            "fsyncs": sum(fsyncs.values()),
+            "fsync_calls": fsyncs,
+            "peak_rss_kb": self.sampler.peak_rss_kb,
+            "peak_pss_kb": self.sampler.peak_pss_kb,
+            "peak_processes": self.sampler.peak_processes,
+            "sampler_cpu_s": getattr(self.sampler, "cpu_s", 0.0),
+            "memcg_peak_kb": sum(cg.memory_peak() for cg in self.system.cgroups) // 1024,
+        }
+        return self.result
+
+    def __exit__(self, *exc):
+        if self.fsync and self.fsync.process:
+            self.fsync.process.kill()
+            self.fsync.process.wait()
+        if self.sampler.is_alive():
+            self.sampler.stop_event.set()
+        return False
+
+
+# ---------------------------------------------------------------------------------------------
+# Systems under test
+
+
+class System:
+    """A mail system under test. Subclasses: start(), stop(), and per feature the ports and the
+    mailbox view. `features` lists the workloads it supports."""
+
+    name = "?"
+    label = "?"
+    features: set[str] = set()
+
+    def __init__(self, base: Path, args):
+        self.base = base
+        self.args = args
+        self.cgroups: list[Cgroup] = []
+
+    def new_cgroup(self, name):
+        cg = Cgroup(f"{self.name}-{name}-{os.getpid()}")
+        self.cgroups.append(cg)
+        return cg
+
+    def release_cgroups(self):
+        for cg in self.cgroups:
+            cg.kill_all()
+            cg.remove()
+        self.cgroups = []
+
+    # --- mailbox view for delivery workloads
+    def delivered_count(self) -> int:
+        raise NotImplementedError
+
+    def delivered_times(self, trace: dict) -> dict:
+        """{message-id: unix_ns at which it was in the mailbox} for the delivered messages."""
+        raise NotImplementedError
+
+    def settled(self) -> bool:
+        """True when no work is pending inside the system (queues empty)."""
+        return True
+
+
+class Sovereign(System):
+    name = "sovereign"
+    label = "Sovereign"
+    features = {"smtp-inbound"}
+    _template: Path | None = None
+
+    @classmethod
+    def template(cls, args, root: Path) -> Path:
+        """quickstart (keys, Argon2id) runs once per benchmark run; each case copies it."""
+        if cls._template is None:
+            data = root / "sovereign-template"
+            password = root / "password"
+            password.write_text("bench password\n")
+            run([args.sovereign, "quickstart", "--domain", DOMAIN, "--hostname", "mail." + DOMAIN,
+                 "--data", str(data), "--run-as", "", "--password-file", str(password)])
+            run([args.sovereign, "user", "add", RECIPIENT, "--data", str(data)],
+                input="bench password\n")
+            config = data / "sovereign.toml"
+            text = re.sub(r"(?m)^port = \d+$", "port = 0", config.read_text())
+            # 32 connections from one address are above the default per-IP limit (20).
+            text = re.sub(r"(?m)^\[connections\]\s*$",
+                          "[connections]\nmax_total = 4000\nmax_per_ip = 2000", text, count=1)
+            config.write_text(text)
+            cls._template = data
+        return cls._template
+
+    def start(self):
+        self.data = self.base / "data"
+        shutil.copytree(self.template(self.args, self.base.parent), self.data, symlinks=True)
+        self.log_path = self.base / "server.log"
+        self.cgroup = self.new_cgroup("server")
+        with open(self.log_path, "wb") as out:
+            self.process = subprocess.Popen(
+                [self.args.sovereign, "serve", "--data", str(self.data)],
+                stdout=out, stderr=subprocess.STDOUT, preexec_fn=self.cgroup.preexec,
+            )
+
+        def ready():
+            if self.process.poll() is not None:
+                raise RuntimeError(f"sovereign exited early:\n{self.log_path.read_text()}")
+            text = self.log_path.read_text(errors="replace")
+            return text if "event=server.ready" in text else None
+
+        text = wait_for(ready, 30, "sovereign server.ready")
+        ports = {m.group(1): int(m.group(2)) for m in
+                 re.finditer(r"event=listener.ready listener=(\S+) .* port=(\d+)", text)}
+        self.smtp_port = ports["mx"]
+        self.index = self.data / "mail" / RECIPIENT / "index.db"
+        return self
+
+    def stop(self):
+        if getattr(self, "process", None) and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.release_cgroups()
+
+    def _query(self, sql):
+        if not self.index.exists():
+            return []
+        con = sqlite3.connect(f"file:{self.index}?mode=ro", uri=True, timeout=10)
+        try:
+            return con.execute(sql).fetchall()
+        finally:
+            con.close()
+
+    def delivered_count(self) -> int:
+        return self._query("SELECT count(*) FROM messages")[0][0] if self.index.exists() else 0
+
+    def delivered_times(self, trace: dict) -> dict:
+        # The store commits (file + directory fsync + SQLite commit) before the 250 reply, so the
+        # message is in the mailbox at the latest when the client got the 250: its trace time.
+        times = {}
+        for (file,) in self._query("SELECT file FROM messages"):
+            mid = message_id(self.data / "mail" / RECIPIENT / file)
+            if mid in trace:
+                times[mid] = trace[mid][1]
+        return times
+
+
+class PostfixDovecot(System):
+    """Postfix (smtpd -> queue -> lmtp client) delivering over LMTP to Dovecot (Maildir)."""
+
+    name = "postfix-dovecot"
+    label = "Postfix+Dovecot"
+    features = {"smtp-inbound"}
+
+    MASTER_CF = """\
+# service type  private unpriv  chroot  wakeup  maxproc command
+{listen} inet  n       -       n       -       -       smtpd
+pickup    unix  n       -       n       60      1       pickup
+cleanup   unix  n       -       n       -       0       cleanup
+qmgr      unix  n       -       n       300     1       qmgr
+rewrite   unix  -       -       n       -       -       trivial-rewrite
+bounce    unix  -       -       n       -       0       bounce
+defer     unix  -       -       n       -       0       bounce
+trace     unix  -       -       n       -       0       bounce
+verify    unix  -       -       n       -       1       verify
+flush     unix  n       -       n       1000?   0       flush
+proxymap  unix  -       -       n       -       -       proxymap
+smtp      unix  -       -       n       -       -       smtp
+relay     unix  -       -       n       -       -       smtp
+showq     unix  n       -       n       -       -       showq
+error     unix  -       -       n       -       -       error
+retry     unix  -       -       n       -       -       error
+discard   unix  -       -       n       -       -       discard
+lmtp      unix  -       -       n       -       -       lmtp
+anvil     unix  -       -       n       -       1       anvil
+scache    unix  -       -       n       -       1       scache
+postlog   unix-dgram n  -       n       -       1       postlogd
+"""
+
+    DOVECOT_CONF = """\
+# Private Dovecot for the benchmark: LMTP only, Maildir, default fsync behaviour.
+instance_name = sovbench-{tag}
+base_dir = {base}/dovecot-run
+state_dir = {base}/dovecot-state
+protocols = lmtp
+listen = 127.0.0.1
+ssl = no
+log_path = {base}/dovecot.log
+info_log_path = {base}/dovecot.log
+default_internal_user = dovecot
+default_login_user = dovenull
+first_valid_uid = {uid}
+first_valid_gid = {gid}
+mail_location = maildir:~/Maildir
+mail_fsync = optimized
+lmtp_save_to_detail_mailbox = no
+auth_mechanisms = plain
+passdb {{
+  driver = passwd-file
+  args = {base}/dovecot-users
+}}
+userdb {{
+  driver = passwd-file
+  args = {base}/dovecot-users
+}}
+service lmtp {{
+  inet_listener lmtp {{
+    address = 127.0.0.1
+    port = {port}
+  }}
+}}
+"""
+
+    def start(self):
+        os.chmod(self.base, 0o755)
+        self.start_dovecot()
+        self.start_postfix()
+        return self
+
+    # --- Dovecot
+    def start_dovecot(self):
+        mail = pwd.getpwnam("mail")
+        self.home = self.base / "home" / "bench"
+        self.maildir = self.home / "Maildir"
+        for d in (self.home, self.maildir, self.maildir / "new", self.maildir / "cur",
+                  self.maildir / "tmp"):
+            d.mkdir(parents=True, exist_ok=True)
+            os.chown(d, mail.pw_uid, mail.pw_gid)
+        self.lmtp_port = free_port()
+        conf = self.base / "dovecot.conf"
+        conf.write_text(self.DOVECOT_CONF.format(
+            base=self.base, port=self.lmtp_port, uid=mail.pw_uid, gid=mail.pw_gid,
+            tag=os.getpid()))
+        (self.base / "dovecot-users").write_text(
+            f"{RECIPIENT}:{{PLAIN}}bench:{mail.pw_uid}:{mail.pw_gid}::{self.home}::\n")
+        self.dovecot_conf = conf
+        self.dovecot_cgroup = self.new_cgroup("dovecot")
+        # The daemon keeps its inherited stdout/stderr: a file, not a pipe we would wait on.
+        with open(self.base / "dovecot.out", "wb") as out:
+            result = subprocess.run(["dovecot", "-c", str(conf)], stdout=out, stderr=out,
+                                    stdin=subprocess.DEVNULL, timeout=30,
+                                    preexec_fn=self.dovecot_cgroup.preexec)
+        if result.returncode != 0:
+            raise RuntimeError(f"dovecot failed: {self.read(self.base / 'dovecot.out')}"
+                               f"{self.read(self.base / 'dovecot.log')}")
+        wait_for(lambda: greets_lmtp(self.lmtp_port), 20, "dovecot lmtp")
+        self.dovecot_pid = int((self.base / "dovecot-run" / "master.pid").read_text())
+
+    # --- Postfix (private instance, like tests/integration/postfix.py but self-contained)
+    def start_postfix(self):
+        self.pf_config = self.base / "postfix-etc"
+        self.pf_queue = self.base / "postfix-queue"
+        self.pf_data = self.base / "postfix-lib"
+        self.pf_log = self.base / "maillog"
+        for d in (self.pf_config, self.pf_queue, self.pf_data):
+            d.mkdir(parents=True, exist_ok=True)
+        postfix_uid = pwd.getpwnam("postfix").pw_uid
+        postfix_gid = grp.getgrnam("postfix").gr_gid
+        postdrop_gid = grp.getgrnam("postdrop").gr_gid
+        os.chown(self.pf_data, postfix_uid, postfix_gid)
+        self.smtp_port = free_port()
+        main_cf = {
+            "compatibility_level": "3.6",
+            "queue_directory": self.pf_queue,
+            "data_directory": self.pf_data,
+            "mail_owner": "postfix",
+            "setgid_group": "postdrop",
+            "inet_interfaces": "127.0.0.1",
+            "inet_protocols": "ipv4",
+            "myhostname": "mx.postfix.test",
+            "mydomain": "postfix.test",
+            "myorigin": "$myhostname",
+            "mydestination": "",
+            "local_recipient_maps": "",
+            "alias_maps": "",
+            "alias_database": "",
+            "mynetworks": "127.0.0.0/8",
+            # The canonical Postfix + Dovecot setup: virtual mailbox domain, recipients checked
+            # against a table (as Sovereign checks its user directory), delivered over LMTP.
+            "virtual_mailbox_domains": DOMAIN,
+            "virtual_mailbox_maps": f"inline:{{ {RECIPIENT}=ok }}",
+            "virtual_transport": f"lmtp:inet:127.0.0.1:{self.lmtp_port}",
+            # No DNS anywhere.
+            "smtp_dns_support_level": "disabled",
+            "lmtp_dns_support_level": "disabled",
+            "smtp_host_lookup": "native",
+            "lmtp_host_lookup": "native",
+            "smtpd_peername_lookup": "no",
+            "lmtp_tls_security_level": "none",
+            "smtpd_tls_security_level": "none",
+            "biff": "no",
+            "maillog_file": self.pf_log,
+            "maillog_file_prefixes": self.base,
+            "import_environment": "MAIL_CONFIG MAIL_DEBUG MAIL_LOGTAG TZ LANG=C",
+            "message_size_limit": "52428800",
+        }
+        (self.pf_config / "main.cf").write_text(
+            "".join(f"{k} = {v}\n" for k, v in main_cf.items()))
+        (self.pf_config / "master.cf").write_text(
+            self.MASTER_CF.format(listen=f"127.0.0.1:{self.smtp_port}"))
+        self.pf_log.touch()
+        private = ("active", "bounce", "corrupt", "defer", "deferred", "flush", "hold",
+                   "incoming", "private", "saved", "trace")
+        layout = [(n, postfix_uid, 0, 0o700) for n in private]
+        layout += [("maildrop", postfix_uid, postdrop_gid, 0o730),
+                   ("public", postfix_uid, postdrop_gid, 0o710), ("pid", 0, 0, 0o755)]
+        for name, uid, gid, mode in layout:
+            d = self.pf_queue / name
+            d.mkdir(exist_ok=True)
+            os.chown(d, uid, gid)
+            os.chmod(d, mode)
+        self.postfix_cgroup = self.new_cgroup("postfix")
+        env = {**os.environ, "MAIL_CONFIG": str(self.pf_config)}
+        with open(self.base / "postfix.out", "wb") as out:
+            result = subprocess.run(
+                ["/usr/lib/postfix/sbin/master", "-c", str(self.pf_config), "-w"],
+                stdout=out, stderr=out, stdin=subprocess.DEVNULL, env=env, timeout=30,
+                preexec_fn=self.postfix_cgroup.preexec)
+        if result.returncode != 0:
+            raise RuntimeError(f"postfix master failed: {self.read(self.base / 'postfix.out')}\n"
+                               f"{self.read(self.pf_log)}")
+
+        def master():
+            try:
+                pid = int((self.pf_queue / "pid" / "master.pid").read_text().split()[0])
+            except (OSError, ValueError, IndexError):
+                return None
+            return pid if pid_alive(pid) and greets(self.smtp_port) else None
+
+        self.postfix_pid = wait_for(master, 20, "postfix smtpd")
+
+    def stop(self):
+        for attr in ("postfix_pid", "dovecot_pid"):
+            pid = getattr(self, attr, None)
+            if pid and pid_alive(pid):
+                os.kill(pid, signal.SIGTERM)
+                try:
+                    wait_for(lambda: not pid_alive(pid), 20, f"{attr} exit")
+                except RuntimeError:
+                    os.kill(pid, signal.SIGKILL)
+            setattr(self, attr, None)
+        self.release_cgroups()
+
+    @staticmethod
+    def read(path):
+        try:
+            return Path(path).read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def _files(self):
+        for sub in ("new", "cur"):
+            with os.scandir(self.maildir / sub) as it:
+                for entry in it:
+                    if entry.is_file():
+                        yield entry
+
+    def delivered_count(self) -> int:
+        return sum(1 for _ in self._files())
+
+    def delivered_times(self, trace: dict) -> dict:
+        # Dovecot writes the file in tmp/, fsyncs it and renames it into new/: the rename sets the
+        # inode's ctime, which is when the message became visible in the mailbox.
+        times = {}
+        for entry in self._files():
+            mid = message_id(Path(entry.path))
+            if mid in trace:
+                times[mid] = entry.stat().st_ctime_ns
+        return times
+
+    def settled(self) -> bool:
+        deferred = self.pf_queue / "deferred"
+        if deferred.exists() and any(p.is_file() for p in deferred.rglob("*")):
+            raise RuntimeError("Postfix deferred a message (see maillog and dovecot.log):\n"
+                               + "\n".join(self.read(self.pf_log).splitlines()[-5:]))
+        for name in ("maildrop", "incoming", "active", "hold"):
+            d = self.pf_queue / name
+            if d.exists() and any(p.is_file() for p in d.rglob("*")):
+                return False
+        return True
+
+
+def greets_lmtp(port):
+    return greets(port)
+
+
+SYSTEMS = {cls.name: cls for cls in (Sovereign, PostfixDovecot)}
+BASELINE = "postfix-dovecot"
+
+
+def message_id(path: Path) -> str | None:
+    try:
+        with open(path, "rb") as f:
+            head = f.read(8192)
+    except OSError:
+        return None
+    m = re.search(rb"(?im)^Message-ID:\s*<([^>]+)>", head)
+    return m.group(1).decode() if m else None
+
+
+def run(cmd, input=None):
+    result = subprocess.run([str(c) for c in cmd], input=input, capture_output=True, text=True,
+                            timeout=120)
+    if result.returncode != 0:
+        raise RuntimeError(f"{' '.join(map(str, cmd))} failed:\n{result.stdout}{result.stderr}")
+    return result
+
+
+def git_revision() -> str:
+    """The commit the measured tree is based on (+dirty when it has local changes); read only."""
+    try:
+        head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
+                              capture_output=True, text=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "--no-optional-locks", "-C", str(ROOT), "status", "--porcelain", "--", "src"],
+            capture_output=True, text=True, timeout=30).stdout.strip()
+        return head + ("+dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def percentile(sorted_values, p):
+    if not sorted_values:
+        return 0.0
+    return sorted_values[int(p / 100 * (len(sorted_values) - 1))]
+
+
+# ---------------------------------------------------------------------------------------------
+# Workloads
+
+WORKLOADS = {}
+
+
+def workload(cls):
+    WORKLOADS[cls.name] = cls()
+    return cls
+
+
+@workload
+class SmtpInbound:
+    """Inbound mail over SMTP to one local mailbox, counted when accepted AND in the mailbox."""
+
+    name = "smtp-inbound"
+    description = "SMTP (MX, plaintext) -> one local mailbox; C connections back to back"
+
+    def add_arguments(self, parser):
+        parser.add_argument("--connections", default=None,
+                            help="comma list (default 1,8,32; quick: 8,32)")
+        parser.add_argument("--sizes", default=None,
+                            help="comma list of message sizes in bytes (default 4096,102400)")
+        parser.add_argument("--messages", type=int, default=None,
+                            help="messages per case (default 4 KB: 5000, 100 KB: 2000; quick 300)")
+
+    def cases(self, args):
+        conns = args.connections or ("8,32" if args.quick else "1,8,32")
+        sizes = args.sizes or ("4096" if args.quick else "4096,102400")
+        conns = [int(c) for c in conns.split(",")]
+        sizes = [int(s) for s in sizes.split(",")]
+        for size in sizes:
+            for c in conns:
+                n = args.messages or (300 if args.quick else (5000 if size <= 16384 else 2000))
+                yield {"connections": c, "size": size, "messages": n}
+
+    @staticmethod
+    def case_label(case):
+        size = case["size"]
+        size_text = f"{size // 1024} KB" if size % 1024 == 0 else f"{size} B"
+        return f"{case['connections']} conn, {size_text}"
+
+    def run(self, system, case, work_dir: Path, args) -> dict:
+        tag = f"{system.name}.{case['connections']}.{case['size']}.{os.getpid()}"
+        trace_path = work_dir / "trace.txt"
+        with Measurement(system, work_dir) as m:
+            children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            load = subprocess.run(
+                [args.smtp_load, "--port", str(system.smtp_port),
+                 "--connections", str(case["connections"]), "--messages", str(case["messages"]),
+                 "--size", str(case["size"]), "--to", RECIPIENT, "--tag", tag,
+                 "--trace", str(trace_path)],
+                capture_output=True, text=True, timeout=3600)
+            if load.returncode != 0 and not load.stdout.strip():
+                raise RuntimeError(f"smtp_load failed: {load.stderr}")
+            children_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            client = json.loads(load.stdout)
+            accepted = client["accepted"]
+            # "In the mailbox": wait until every accepted message is there and nothing is
+            # pending inside the system any more, then take the costs.
+            wait_for(lambda: system.delivered_count() >= accepted and system.settled(),
+                     args.settle_timeout, "delivery of all accepted messages", interval=0.01)
+            costs = m.finish()
+        trace = {}
+        for line in trace_path.read_text().splitlines():
+            mid, sent, done = line.split()
+            trace[mid] = (int(sent), int(done))
+        times = system.delivered_times(trace)
+        delivered = len(times)  # accepted (in the trace) AND found in the mailbox
+        start_ns = client["start_unix_ns"]
+        last_ns = max(times.values(), default=start_ns)
+        span_s = max((last_ns - start_ns) / 1e9, 1e-9)
+        e2e = sorted((t - trace[mid][0]) / 1e6 for mid, t in times.items())
+        return {
+            "accepted": accepted,
+            "delivered": delivered,
+            "rejected": client["rejected"],
+            "io_errors": client["io_errors"],
+            "msgs_per_s": delivered / span_s,
+            "accept_per_s": client["accepted_per_s"],
+            "span_s": span_s,
+            "smtp_p50_ms": client["latency_ms"]["p50"],
+            "smtp_p99_ms": client["latency_ms"]["p99"],
+            "e2e_p50_ms": percentile(e2e, 50),
+            "e2e_p99_ms": percentile(e2e, 99),
+            "fsyncs_per_msg": costs["fsyncs"] / max(delivered, 1),
+            "cpu_ms_per_msg": costs["cpu_s"] * 1000 / max(delivered, 1),
+            # The client's own CPU (smtp_load), to see that the load generator is not the limit.
+            "client_cpu_ms_per_msg": 1000 / max(accepted, 1) * (
+                children_after.ru_utime + children_after.ru_stime
+                - children_before.ru_utime - children_before.ru_stime),
+            **{k: v for k, v in costs.items()},
+        }
+
+    # Table columns: (key, header, format, higher_is_better)
+    COLUMNS = [
+        ("msgs_per_s", "msgs/s (e2e)", "{:.0f}", True),
+        ("smtp_p50_ms", "p50 ms (250)", "{:.1f}", False),
+        ("smtp_p99_ms", "p99 ms (250)", "{:.1f}", False),
+        ("e2e_p50_ms", "p50 ms (mailbox)", "{:.1f}", False),
+        ("e2e_p99_ms", "p99 ms (mailbox)", "{:.1f}", False),
+        ("fsyncs_per_msg", "fsyncs/msg", "{:.2f}", False),
+        ("cpu_ms_per_msg", "CPU ms/msg", "{:.2f}", False),
+        ("peak_rss_kb", "peak RSS MB", "{:.1f}", False),
+        ("peak_pss_kb", "peak PSS MB", "{:.1f}", False),
+    ]
+
+
+# ---------------------------------------------------------------------------------------------
+# Driver
+
+
+def fmt_value(key, fmt, value):
+    if key in ("peak_rss_kb", "peak_pss_kb"):
+        value = value / 1024
+    return fmt.format(value)
+
+
+def markdown(workload, results, systems):
+    cols = workload.COLUMNS
+    lines = ["| case | system | delivered | " + " | ".join(c[1] for c in cols) + " |",
+             "|---|---|---|" + "---|" * len(cols)]
+    for entry in results:
+        by_system = entry["systems"]
+        for name in systems:
+            r = by_system.get(name)
+            if r is None:
+                continue
+            cells = [fmt_value(k, f, r[k]) for k, _, f, _ in cols]
+            lines.append(f"| {entry['label']} | {SYSTEMS[name].label} | "
+                         f"{r['delivered']}/{r['accepted']} | " + " | ".join(cells) + " |")
+        base = by_system.get(BASELINE)
+        for name in systems:
+            r = by_system.get(name)
+            if name == BASELINE or r is None or base is None:
+                continue
+            cells = []
+            for k, _, _, _ in cols:
+                cells.append(ratio_text(r[k], base[k]))
+            lines.append(f"| {entry['label']} | **ratio** {SYSTEMS[name].label} / "
+                         f"{SYSTEMS[BASELINE].label} | | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def median_result(runs: list[dict]) -> dict:
+    """Per numeric key the median over repeated runs (upper median for an even count);
+    other values from the first run."""
+    out = dict(runs[0])
+    for key, value in runs[0].items():
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            values = sorted(r[key] for r in runs)
+            out[key] = values[len(values) // 2]
+    return out
+
+
+def ratio_text(value, base):
+    if not base:
+        return "-"
+    r = value / base
+    return f"{r:.2f}x" if r >= 0.1 else f"{r:.3f}x"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--workload", default="smtp-inbound", choices=sorted(WORKLOADS))
+    parser.add_argument("--systems", default=",".join(SYSTEMS),
+                        help=f"comma list of {', '.join(SYSTEMS)}")
+    parser.add_argument("--quick", action="store_true", help="smoke run: few cases, few messages")
+    build = ROOT / "build" / "bench"
+    parser.add_argument("--sovereign", default=str(build / "src" / "cli" / "sovereign"))
+    parser.add_argument("--smtp-load", default=str(build / "bench" / "smtp_load"))
+    parser.add_argument("--settle-timeout", type=float, default=300,
+                        help="seconds to wait for accepted messages to reach the mailbox")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="runs per case and system; the table shows medians")
+    parser.add_argument("--out", help="write all results as JSON here")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    for w in WORKLOADS.values():
+        w.add_arguments(parser)
+    args = parser.parse_args()
+
+    if os.geteuid() != 0:
+        sys.exit("bench/run.py needs root (cgroups, perf, Postfix master)")
+    for binary in (args.sovereign, args.smtp_load):
+        if not os.access(binary, os.X_OK):
+            sys.exit(f"{binary} missing: ninja -C build/bench sovereign smtp_load")
+    wl = WORKLOADS[args.workload]
+    systems = [s for s in args.systems.split(",") if s]
+    for s in systems:
+        if s not in SYSTEMS or wl.name not in SYSTEMS[s].features:
+            sys.exit(f"system {s} unknown or without workload {wl.name}")
+
+    root = Path(tempfile.mkdtemp(prefix="sovbench-", dir="/var/tmp"))
+    os.chmod(root, 0o755)
+    started: list[System] = []
+
+    def on_signal(signum, _frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    signal.signal(signal.SIGTERM, on_signal)
+    results = []
+    interrupted = False
+    began = datetime.datetime.now().astimezone()
+    try:
+        for i, case in enumerate(wl.cases(args)):
+            entry = {"case": case, "label": wl.case_label(case), "systems": {}, "runs": {}}
+            results.append(entry)
+            for rep in range(args.repeat):
+                order = systems if (i + rep) % 2 == 0 else list(reversed(systems))
+                for name in order:
+                    work = root / f"case{i}-{rep}-{name}"
+                    work.mkdir()
+                    system = SYSTEMS[name](work, args)
+                    started.append(system)
+                    try:
+                        system.start()
+                        log(f"{entry['label']}: {system.label} ...")
+                        r = wl.run(system, case, work, args)
+                    finally:
+                        system.stop()
+                        started.remove(system)
+                        if not args.keep:
+                            shutil.rmtree(work, ignore_errors=True)
+                    entry["runs"].setdefault(name, []).append(r)
+                    entry["systems"][name] = median_result(entry["runs"][name])
+                    log(f"  {system.label}: {r['delivered']}/{r['accepted']} delivered, "
+                        f"{r['msgs_per_s']:.0f} msgs/s, p99 {r['smtp_p99_ms']:.1f} ms, "
+                        f"{r['cpu_ms_per_msg']:.2f} ms CPU/msg, "
+                        f"{r['fsyncs_per_msg']:.2f} fsyncs/msg, "
+                        f"RSS {r['peak_rss_kb'] / 1024:.1f} MB")
+    except KeyboardInterrupt as e:
+        log(f"interrupted ({e or 'SIGINT'})")
+        interrupted = True
+    finally:
+        for system in started:
+            system.stop()
+        try:
+            Path(f"/sys/fs/cgroup/cpuacct/{CGROUP_PARENT}").rmdir()
+            Path(f"/sys/fs/cgroup/memory/{CGROUP_PARENT}").rmdir()
+        except OSError:
+            pass  # another run's groups, or not empty
+        if not args.keep:
+            shutil.rmtree(root, ignore_errors=True)
+        else:
+            log(f"kept {root}")
+
+    load = os.getloadavg()
+    report = {
+        "date": began.isoformat(timespec="seconds"),
+        "workload": wl.name,
+        "command": " ".join(sys.argv),
+        # The tree as it is now; the binary may be older (run.sh does not rebuild).
+        "revision": git_revision(),
+        "sovereign_built": datetime.datetime.fromtimestamp(
+            os.stat(args.sovereign).st_mtime).astimezone().isoformat(timespec="seconds"),
+        "machine": {"cpus": os.cpu_count(), "kernel": os.uname().release,
+                    "loadavg_at_end": load},
+        "results": results,
+    }
+    if args.out:
+        Path(args.out).write_text(json.dumps(report, indent=2))
+    print(f"\n{wl.name}, {began:%Y-%m-%d %H:%M %Z}, tree {report['revision']}, "
+          f"sovereign built {report['sovereign_built']}, "
+          f"{os.cpu_count()} CPUs, "
+          f"load average at end {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}\n")
+    print(markdown(wl, results, systems))
+    if interrupted:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()
