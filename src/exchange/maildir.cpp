@@ -167,6 +167,10 @@ std::optional<UidList> parse_uidlist(std::string_view text) {
         auto rest = line.substr(sp + 1);
         if (version == 3) {
             // "<uid> [<key><value> ...] :<base>": the base follows the first " :" or leading ':'.
+            // "<uid> " with nothing after it (found by exchange_maildir_fuzz: front() of empty).
+            if (rest.empty()) {
+                return;
+            }
             const auto colon = rest.front() == ':' ? 0 : rest.find(" :");
             if (colon == std::string_view::npos) {
                 return;

@@ -67,6 +67,19 @@ TEST(DovecotUidlist, Version3) {
     EXPECT_EQ(again->uid_validity, list->uid_validity);
 }
 
+TEST(DovecotUidlist, UidWithNothingAfterIt) {
+    // Found by exchange_maildir_fuzz: "<uid> " at the very end read one byte past the text.
+    const std::string text = "3 V1 N3\n1 :a\n2 ";
+    const auto list = parse_uidlist(std::string_view(text));
+    ASSERT_TRUE(list);
+    ASSERT_EQ(list->entries.size(), 1U);
+    EXPECT_EQ(list->entries[0].second, "a");
+    const auto crlf = parse_uidlist("3 V1 N3\r\n2 \r\n1 :a\r\n");
+    ASSERT_TRUE(crlf);
+    ASSERT_EQ(crlf->entries.size(), 1U);
+    EXPECT_EQ(crlf->entries[0].first, 1U);
+}
+
 TEST(DovecotUidlist, Version1AndGarbage) {
     const auto v1 = parse_uidlist("1 1234 3\n1 a.b.c\n2 d.e.f\n");
     ASSERT_TRUE(v1);

@@ -29,7 +29,11 @@ bool iequal(std::string_view a, std::string_view b) noexcept {
            });
 }
 
+// Digits only: from_chars would also take a '-' ("-1:-5:-3" is no time of day).
 bool parse_int(std::string_view s, int& out) noexcept {
+    if (s.empty() || s.front() == '-') {
+        return false;
+    }
     const auto* end = s.data() + s.size();
     auto [ptr, ec] = std::from_chars(s.data(), end, out);
     return ec == std::errc{} && ptr == end && !s.empty();
@@ -227,8 +231,13 @@ std::optional<core::WallTime> parse_from_line(std::string_view line) noexcept {
         if (!ymd.ok()) {
             return std::nullopt;
         }
-        const auto seconds = chr::sys_days{ymd}.time_since_epoch() + chr::hours{h} +
-                             chr::minutes{min} + chr::seconds{s} - chr::seconds{zone};
+        auto seconds = chr::sys_days{ymd}.time_since_epoch() + chr::hours{h} + chr::minutes{min} +
+                       chr::seconds{s} - chr::seconds{zone};
+        // WallTime counts nanoseconds and ends in 2262; a later date (found by exchange_mbox_fuzz
+        // as a signed overflow) is clamped rather than refused, so the line still separates
+        // messages.
+        constexpr auto kLatest = chr::floor<chr::seconds>(core::WallTime::duration::max());
+        seconds = std::min<decltype(seconds)>(seconds, kLatest);
         return core::WallTime{chr::duration_cast<core::WallTime::duration>(seconds)};
     } catch (const std::bad_alloc&) {
         return std::nullopt;
@@ -270,7 +279,7 @@ void Parser::feed(std::string_view bytes) {
             return;
         }
         const auto nl = bytes.find('\n');
-        const auto room = kMaxLine - line_.size();
+        const auto room = limits_.max_line - line_.size();
         if (nl != std::string_view::npos && nl < room) {
             line_.append(bytes.substr(0, nl + 1));
             bytes.remove_prefix(nl + 1);
@@ -282,7 +291,7 @@ void Parser::feed(std::string_view bytes) {
         const auto take = std::min(room, bytes.size());
         line_.append(bytes.substr(0, take));
         bytes.remove_prefix(take);
-        if (line_.size() == kMaxLine) {
+        if (line_.size() == limits_.max_line) {
             // A piece of an overlong line: passed on, but it can never start a message.
             line(line_, line_at_start_);
             line_.clear();
@@ -338,8 +347,12 @@ void Parser::line(std::string_view text, bool at_start) {
             headers_.append(text);
             if (blank) {
                 end_headers();
-            } else if (headers_.size() > kMaxHeader) {
-                // Too big to look for metadata in: pass it on as it is.
+            } else if (headers_.size() > limits_.max_header) {
+                // Too big to look for metadata in: pass it on as it is, as an mboxrd message (not
+                // the Content-Length state of the message before).
+                counted_ = false;
+                content_length_ = 0;
+                body_seen_ = 0;
                 sink_.on_message(date_, Meta{});
                 sink_.on_data(headers_);
                 headers_.clear();

@@ -37,7 +37,8 @@ std::string imapbase_header(
 
 /// Parses the date of a "From " line (without its line end), e.g.
 /// "From MAILER-DAEMON Wed Jul 14 00:44:25 2021" or with a numeric zone after the time or year.
-/// A date without a zone is UTC (what Dovecot writes). nullopt if the line is not a "From " line.
+/// A date without a zone is UTC (what Dovecot writes); one after the end of WallTime (2262) is
+/// clamped to that end. nullopt if the line is not a "From " line.
 std::optional<core::WallTime> parse_from_line(std::string_view line) noexcept;
 /// "From MAILER-DAEMON <asctime in UTC>\n".
 std::string format_from_line(core::WallTime date);
@@ -56,14 +57,24 @@ public:
 };
 
 /// A streaming mboxrd reader: bytes in any chunking, messages out. Memory is bounded: a line is
-/// handled in pieces of at most kMaxLine bytes and the header section is buffered up to
-/// kMaxHeader bytes (beyond that its metadata is no longer looked for).
+/// handled in pieces of at most Limits::max_line bytes and the header section is buffered up to
+/// Limits::max_header bytes (beyond that its metadata is no longer looked for).
 class Parser {
 public:
     static constexpr std::size_t kMaxLine = 64 * 1024;
     static constexpr std::size_t kMaxHeader = 1024 * 1024;
+    /// Smaller limits let tests and the fuzzer reach the overflow paths with small inputs.
+    struct Limits {
+        std::size_t max_line = kMaxLine;  // at least 1
+        std::size_t max_header = kMaxHeader;
+    };
 
-    explicit Parser(Sink& sink) : sink_(sink) {}
+    explicit Parser(Sink& sink) : Parser(sink, Limits{}) {}
+    Parser(Sink& sink, Limits limits) : sink_(sink), limits_(limits) {
+        if (limits_.max_line == 0) {
+            limits_.max_line = 1;
+        }
+    }
 
     void feed(std::string_view bytes);
     /// End of input: ends the last message.
@@ -87,8 +98,9 @@ private:
     void end_message();
 
     Sink& sink_;
+    Limits limits_;
     State state_ = State::Start;
-    std::string line_;           // the current line, up to kMaxLine
+    std::string line_;           // the current line, up to limits_.max_line
     bool line_at_start_ = true;  // line_ begins a line (not the rest of a long one)
     bool prev_blank_ = false;    // the previous complete line was empty
     std::string held_;           // an empty line held back: it may be the separator

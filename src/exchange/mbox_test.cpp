@@ -80,6 +80,29 @@ TEST(MboxFromLine, Dates) {
     }
 }
 
+TEST(MboxFromLine, DatesOutsideWallTime) {
+    // Found by exchange_mbox_fuzz: year 3998 overflowed the nanosecond count of WallTime (UB).
+    // Such a date is clamped, so the line still starts a message.
+    const auto late = parse_from_line("From x Tue Dec 31 23:59:59 3998");
+    ASSERT_TRUE(late);
+    const auto latest = std::chrono::floor<std::chrono::seconds>(core::WallTime::max());
+    EXPECT_EQ(*late, latest);
+    EXPECT_EQ(parse_from_line("From x Fri Jan  1 00:00:00 9999 -9959"), latest);
+    auto line = format_from_line(*late);
+    line.pop_back();
+    EXPECT_EQ(parse_from_line(line), latest);
+    const auto messages = parse("From x Tue Dec 31 23:59:59 3998\nS: x\n\nbody\n");
+    ASSERT_EQ(messages.size(), 1U);
+    EXPECT_EQ(messages[0].date, latest);
+}
+
+TEST(MboxFromLine, SignedNumbersAreNotDates) {
+    EXPECT_FALSE(parse_from_line("From a Thu Jan  1 -1:-5:-3 2000"));
+    EXPECT_FALSE(parse_from_line("From a Thu Jan -1 00:00:00 2000"));
+    // A zone with a sign inside its digits is not a zone: ignored as a zone name (UTC).
+    EXPECT_EQ(parse_from_line("From a Thu Jan  1 00:00:00 1970 +-100"), at(0));
+}
+
 const std::string kDovecotMbox =
     "From MAILER-DAEMON Wed Jul 14 00:44:25 2021\n"
     "Date: Wed, 14 Jul 2021 00:44:25 +0000\n"
@@ -196,6 +219,21 @@ TEST(MboxParser, OverlongLinesAreKept) {
     ASSERT_EQ(messages.size(), 2U);
     EXPECT_EQ(messages[0].bytes, "S: x\n\n" + big + "\nFrom " + big + "\n");
     EXPECT_EQ(messages[1].bytes, "S: y\n\nz\n");
+}
+
+TEST(MboxParser, OverflowingHeaderSectionIsUnquotedAsMboxrd) {
+    // The message before had Content-Length; its state must not carry over into a message whose
+    // header section is too big to read metadata from.
+    Recorder r;
+    Parser p(r, Parser::Limits{.max_line = Parser::kMaxLine, .max_header = 20});
+    p.feed(
+        "From a Wed Jul 14 00:44:25 2021\nContent-Length: 2\n\nx\n\n"
+        "From b Wed Jul 14 00:44:26 2021\nSubject: a long subject\n\n>From y\n"
+    );
+    p.finish();
+    ASSERT_EQ(r.messages.size(), 2U);
+    EXPECT_EQ(r.messages[0].bytes, "\nx\n");
+    EXPECT_EQ(r.messages[1].bytes, "Subject: a long subject\n\nFrom y\n");
 }
 
 TEST(MboxWriter, RoundTripKeepsBytesFlagsAndDates) {

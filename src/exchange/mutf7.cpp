@@ -173,7 +173,9 @@ std::optional<std::string> mutf7_encode(std::string_view utf8, std::string_view 
     std::size_t i = 0;
     while (i < utf8.size()) {
         char32_t cp = 0;
-        if (!next_utf8(utf8, i, cp)) {
+        // NUL is UTF-8 but no name can hold it, and decode rejects "&AAA-": refuse it here too,
+        // so that every encoding decodes back.
+        if (!next_utf8(utf8, i, cp) || cp == 0) {
             return std::nullopt;
         }
         const bool direct = cp >= 0x20 && cp <= 0x7e &&

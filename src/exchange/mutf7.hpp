@@ -14,7 +14,8 @@ namespace sov::exchange {
 std::optional<std::string> mutf7_decode(std::string_view text) noexcept;
 
 /// Encodes UTF-8 to modified UTF-7. Characters in `also_encode` (printable ASCII that the target
-/// layout reserves, e.g. "." for Maildir++) are shifted as well. nullopt if `utf8` is not UTF-8.
+/// layout reserves, e.g. "." for Maildir++) are shifted as well. nullopt if `utf8` is not UTF-8
+/// or contains NUL (which decode rejects too).
 std::optional<std::string> mutf7_encode(std::string_view utf8, std::string_view also_encode = {});
 
 }  // namespace sov::exchange

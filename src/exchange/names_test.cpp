@@ -1,5 +1,7 @@
 #include "exchange/names.hpp"
 
+#include <string_view>
+
 #include <gtest/gtest.h>
 
 #include "exchange/mutf7.hpp"
@@ -25,6 +27,16 @@ TEST(Mutf7, RejectsMalformed) {
     EXPECT_FALSE(mutf7_decode("caf\xC3\xA9"));  // 8-bit bytes are not modified UTF-7
     EXPECT_FALSE(mutf7_decode("a\tb"));
     EXPECT_FALSE(mutf7_decode("&AAA-"));  // U+0000
+}
+
+TEST(Mutf7, NulIsRejectedBothWays) {
+    // Found by exchange_mutf7_fuzz: encode shifted U+0000 to "&AAA-", which decode rejects, so an
+    // encoded name did not decode back. No mailbox name can hold NUL: both directions refuse it.
+    using namespace std::string_view_literals;
+    EXPECT_FALSE(mutf7_encode("a\0b"sv));
+    EXPECT_FALSE(mutf7_encode("\0"sv, "."));
+    EXPECT_FALSE(mutf7_decode("&AAA-"));
+    EXPECT_FALSE(encode_level("a\0b"sv));
 }
 
 TEST(Mutf7, EncodesAndRoundTrips) {
