@@ -1,55 +1,62 @@
 #include <iostream>
 
-#include "cli/args.hpp"
+#include "cli/command_support.hpp"
 #include "cli/commands_list.hpp"
 #include "cli/data_dir.hpp"
 #include "core/config.hpp"
 
 namespace sov::cli {
 
+namespace {
+
+int run_config(const Command& command, int argc, char** argv, int first) {
+    auto args = parse_command_args(
+        command,
+        argc,
+        argv,
+        first,
+        {.options = {"config", "data"}, .flags = {}},
+        Positionals::exactly(1, "expected check or reference")
+    );
+    if (!args) {
+        return args.exit_code();
+    }
+    const auto& action = args->positional[0];
+    if (action == "reference") {
+        std::cout << core::config_reference_markdown();
+        return kExitOk;
+    }
+    if (action != "check") {
+        return usage_error(command, "unknown action '" + action + "'");
+    }
+    // Not load_command_config: check also reports how many problems it found.
+    const auto path = config_path(*args);
+    const auto loaded = core::load_config(path);
+    for (const auto& diagnostic : loaded.diagnostics) {
+        std::cerr << diagnostic.to_string() << "\n";
+    }
+    if (!loaded.ok()) {
+        std::cerr << loaded.diagnostics.size() << " problem(s) in " << path.string() << "\n";
+        return kExitUsage;
+    }
+    std::cout << path.string() << ": ok (" << loaded.config.listeners.size()
+              << " listeners, data in " << loaded.config.data_dir.string() << ")\n";
+    return kExitOk;
+}
+
+}  // namespace
+
 Command config_command() {
-    Command command;
-    command.name = "config";
-    command.summary = "check the configuration file, or print the reference of every key";
-    command.usage =
+    return make_command(
+        "config",
+        "check the configuration file, or print the reference of every key",
         "usage: sovereign config check [--config FILE | --data DIR]\n"
         "       sovereign config reference\n\n"
         "check      parses the file and reports every problem as file:line: reason;\n"
         "           exit 0 when it is valid, 2 when not.\n"
-        "reference  prints the documentation of every key (Markdown, as docs/config.md).\n";
-    command.run = [command](int argc, char** argv, int first) {
-        const auto args =
-            parse_args(argc, argv, first, {.options = {"config", "data"}, .flags = {}});
-        if (args.has("help")) {
-            std::cout << command.usage;
-            return kExitOk;
-        }
-        if (!args.error.empty() || args.positional.size() != 1) {
-            return usage_error(
-                command, args.error.empty() ? "expected check or reference" : args.error
-            );
-        }
-        if (args.positional[0] == "reference") {
-            std::cout << core::config_reference_markdown();
-            return kExitOk;
-        }
-        if (args.positional[0] != "check") {
-            return usage_error(command, "unknown action '" + args.positional[0] + "'");
-        }
-        const auto path = config_path(args);
-        const auto loaded = core::load_config(path);
-        for (const auto& diagnostic : loaded.diagnostics) {
-            std::cerr << diagnostic.to_string() << "\n";
-        }
-        if (!loaded.ok()) {
-            std::cerr << loaded.diagnostics.size() << " problem(s) in " << path.string() << "\n";
-            return kExitUsage;
-        }
-        std::cout << path.string() << ": ok (" << loaded.config.listeners.size()
-                  << " listeners, data in " << loaded.config.data_dir.string() << ")\n";
-        return kExitOk;
-    };
-    return command;
+        "reference  prints the documentation of every key (Markdown, as docs/config.md).\n",
+        run_config
+    );
 }
 
 }  // namespace sov::cli

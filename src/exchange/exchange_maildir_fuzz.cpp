@@ -17,8 +17,8 @@
 #include <vector>
 
 #include "exchange/maildir.hpp"
-#include "exchange/mutf7.hpp"
 #include "exchange/names.hpp"
+#include "mime/mutf7.hpp"
 #include "store/store.hpp"
 
 namespace {
@@ -114,7 +114,7 @@ void check_level(std::string_view level) {
         const auto u = static_cast<unsigned char>(c);
         return u < 0x20 || u == 0x7f || c == '/';
     }));
-    check(ex::mutf7_encode(level).has_value());  // valid UTF-8
+    check(sov::mime::mutf7_encode(level).has_value());  // valid UTF-8
 }
 
 void fuzz_subscriptions(std::string_view input) {

@@ -4,7 +4,7 @@
 #include <array>
 #include <cctype>
 
-#include "exchange/mutf7.hpp"
+#include "mime/mutf7.hpp"
 
 namespace sov::exchange {
 namespace {
@@ -96,8 +96,8 @@ std::vector<std::string> split(std::string_view s, char sep) {
 }  // namespace
 
 std::optional<std::string> decode_level(std::string_view on_disk) {
-    std::optional<std::string> level = mutf7_decode(on_disk);
-    if (!level && mutf7_encode(on_disk)) {
+    std::optional<std::string> level = mime::mutf7_decode(on_disk, mime::Mutf7Decode::Lenient);
+    if (!level && mime::mutf7_encode(on_disk)) {
         level = std::string(on_disk);  // not modified UTF-7, but valid UTF-8
     }
     if (!level || !acceptable_level(*level)) {
@@ -110,7 +110,7 @@ std::optional<std::string> encode_level(std::string_view level) {
     if (!acceptable_level(level)) {
         return std::nullopt;
     }
-    return mutf7_encode(level, ".");
+    return mime::mutf7_encode(level, ".");
 }
 
 std::optional<std::string> maildirpp_folder_name(std::string_view dir_name) {
@@ -189,7 +189,7 @@ std::string format_subscriptions(const std::vector<std::string>& names) {
     for (const auto& name : names) {
         std::vector<std::string> levels;
         for (const auto& level : split_levels(name)) {
-            auto encoded = mutf7_encode(level);
+            auto encoded = mime::mutf7_encode(level);
             if (!encoded) {
                 levels.clear();
                 break;

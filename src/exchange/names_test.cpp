@@ -4,56 +4,65 @@
 
 #include <gtest/gtest.h>
 
-#include "exchange/mutf7.hpp"
+#include "mime/mutf7.hpp"
 
 namespace sov::exchange {
 namespace {
 
 TEST(Mutf7, DecodesRfc3501Examples) {
     // RFC 3501 §5.1.3: "~peter/mail/&U,BTFw-/&ZeVnLIqe-" is "~peter/mail/台北/日本語".
-    EXPECT_EQ(mutf7_decode("~peter/mail/&U,BTFw-/&ZeVnLIqe-"), "~peter/mail/台北/日本語");
-    EXPECT_EQ(mutf7_decode("&Jjo-!"), "☺!");
-    EXPECT_EQ(mutf7_decode("Hi Mom -&Jjo--!"), "Hi Mom -☺-!");
-    EXPECT_EQ(mutf7_decode("&-"), "&");
-    EXPECT_EQ(mutf7_decode("F&APYA9g-l"), "Fööl");  // as Dovecot wrote it in the test Maildir
-    EXPECT_EQ(mutf7_decode("&2D3eAA-"), "\xF0\x9F\x98\x80");  // U+1F600 as a surrogate pair
+    EXPECT_EQ(
+        mime::mutf7_decode("~peter/mail/&U,BTFw-/&ZeVnLIqe-", mime::Mutf7Decode::Lenient),
+        "~peter/mail/台北/日本語"
+    );
+    EXPECT_EQ(mime::mutf7_decode("&Jjo-!", mime::Mutf7Decode::Lenient), "☺!");
+    EXPECT_EQ(mime::mutf7_decode("Hi Mom -&Jjo--!", mime::Mutf7Decode::Lenient), "Hi Mom -☺-!");
+    EXPECT_EQ(mime::mutf7_decode("&-", mime::Mutf7Decode::Lenient), "&");
+    EXPECT_EQ(
+        mime::mutf7_decode("F&APYA9g-l", mime::Mutf7Decode::Lenient), "Fööl"
+    );  // as Dovecot wrote it in the test Maildir
+    EXPECT_EQ(
+        mime::mutf7_decode("&2D3eAA-", mime::Mutf7Decode::Lenient), "\xF0\x9F\x98\x80"
+    );  // U+1F600 as a surrogate pair
 }
 
 TEST(Mutf7, RejectsMalformed) {
-    EXPECT_FALSE(mutf7_decode("&U,BTFw"));      // unterminated
-    EXPECT_FALSE(mutf7_decode("&U,B*Fw-"));     // not modified base64
-    EXPECT_FALSE(mutf7_decode("&2D0-"));        // lone high surrogate
-    EXPECT_FALSE(mutf7_decode("&3gA-"));        // lone low surrogate
-    EXPECT_FALSE(mutf7_decode("caf\xC3\xA9"));  // 8-bit bytes are not modified UTF-7
-    EXPECT_FALSE(mutf7_decode("a\tb"));
-    EXPECT_FALSE(mutf7_decode("&AAA-"));  // U+0000
+    EXPECT_FALSE(mime::mutf7_decode("&U,BTFw", mime::Mutf7Decode::Lenient));  // unterminated
+    EXPECT_FALSE(mime::mutf7_decode("&U,B*Fw-", mime::Mutf7Decode::Lenient)
+    );                                                                      // not modified base64
+    EXPECT_FALSE(mime::mutf7_decode("&2D0-", mime::Mutf7Decode::Lenient));  // lone high surrogate
+    EXPECT_FALSE(mime::mutf7_decode("&3gA-", mime::Mutf7Decode::Lenient));  // lone low surrogate
+    EXPECT_FALSE(mime::mutf7_decode("caf\xC3\xA9", mime::Mutf7Decode::Lenient)
+    );  // 8-bit bytes are not modified UTF-7
+    EXPECT_FALSE(mime::mutf7_decode("a\tb", mime::Mutf7Decode::Lenient));
+    EXPECT_FALSE(mime::mutf7_decode("&AAA-", mime::Mutf7Decode::Lenient));  // U+0000
 }
 
 TEST(Mutf7, NulIsRejectedBothWays) {
     // Found by exchange_mutf7_fuzz: encode shifted U+0000 to "&AAA-", which decode rejects, so an
     // encoded name did not decode back. No mailbox name can hold NUL: both directions refuse it.
     using namespace std::string_view_literals;
-    EXPECT_FALSE(mutf7_encode("a\0b"sv));
-    EXPECT_FALSE(mutf7_encode("\0"sv, "."));
-    EXPECT_FALSE(mutf7_decode("&AAA-"));
+    EXPECT_FALSE(mime::mutf7_encode("a\0b"sv));
+    EXPECT_FALSE(mime::mutf7_encode("\0"sv, "."));
+    EXPECT_FALSE(mime::mutf7_decode("&AAA-", mime::Mutf7Decode::Lenient));
     EXPECT_FALSE(encode_level("a\0b"sv));
 }
 
 TEST(Mutf7, EncodesAndRoundTrips) {
-    EXPECT_EQ(mutf7_encode("台北"), "&U,BTFw-");
-    EXPECT_EQ(mutf7_encode("Fööl"), "F&APYA9g-l");
-    EXPECT_EQ(mutf7_encode("a&b"), "a&-b");
-    EXPECT_EQ(mutf7_encode("a.b", "."), "a&AC4-b");
-    EXPECT_FALSE(mutf7_encode("\xC3"));          // truncated UTF-8
-    EXPECT_FALSE(mutf7_encode("\xED\xA0\x80"));  // encoded surrogate
+    EXPECT_EQ(mime::mutf7_encode("台北"), "&U,BTFw-");
+    EXPECT_EQ(mime::mutf7_encode("Fööl"), "F&APYA9g-l");
+    EXPECT_EQ(mime::mutf7_encode("a&b"), "a&-b");
+    EXPECT_EQ(mime::mutf7_encode("a.b", "."), "a&AC4-b");
+    EXPECT_FALSE(mime::mutf7_encode("\xC3"));          // truncated UTF-8
+    EXPECT_FALSE(mime::mutf7_encode("\xED\xA0\x80"));  // encoded surrogate
     for (std::string s : {"", "plain", "日本語 mixed ☺ & more", "\xF0\x9F\x98\x80x", "&&--&"}) {
-        const auto encoded = mutf7_encode(s);
+        const auto encoded = mime::mutf7_encode(s);
         ASSERT_TRUE(encoded) << s;
-        EXPECT_EQ(mutf7_decode(*encoded), s) << *encoded;
-        const auto with_dots = mutf7_encode(s + ".x.", ".");
+        EXPECT_EQ(mime::mutf7_decode(*encoded, mime::Mutf7Decode::Lenient), s) << *encoded;
+        const auto with_dots = mime::mutf7_encode(s + ".x.", ".");
         ASSERT_TRUE(with_dots);
         EXPECT_EQ(with_dots->find('.'), std::string::npos);
-        EXPECT_EQ(mutf7_decode(*with_dots), s + ".x.");
+        EXPECT_EQ(mime::mutf7_decode(*with_dots, mime::Mutf7Decode::Lenient), s + ".x.");
     }
 }
 

@@ -4,8 +4,8 @@
 #include <type_traits>
 
 #include "imap/wire/chars.hpp"
-#include "imap/wire/mutf7.hpp"
 #include "imap/wire/response.hpp"
+#include "mime/mutf7.hpp"
 
 namespace sov::imap::wire {
 namespace {
@@ -163,7 +163,7 @@ void write_status_items(ResponseWriter& w, const std::vector<StatusItem>& items)
 void write_pattern(ResponseWriter& w, std::string_view pattern, bool utf8) {
     std::string encoded(pattern);
     if (!utf8) {
-        if (auto e = mutf7_encode(pattern)) {
+        if (auto e = mime::mutf7_encode(pattern)) {
             encoded = std::move(*e);
         }
     }

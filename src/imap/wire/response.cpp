@@ -3,7 +3,7 @@
 #include <array>
 
 #include "imap/wire/chars.hpp"
-#include "imap/wire/mutf7.hpp"
+#include "mime/mutf7.hpp"
 
 namespace sov::imap::wire {
 
@@ -188,7 +188,7 @@ ResponseWriter& ResponseWriter::mailbox(std::string_view utf8_name) {
     if (options_.utf8) {
         return astring(utf8_name);
     }
-    const auto encoded = mutf7_encode(utf8_name);
+    const auto encoded = mime::mutf7_encode(utf8_name);
     // Names come from our store and are valid UTF-8; anything else is sent as it is, in a
     // literal, rather than dropped.
     return encoded ? astring(*encoded) : string(utf8_name);

@@ -2,8 +2,8 @@
 #include <gtest/gtest.h>
 
 #include "imap/wire/literal.hpp"
-#include "imap/wire/mutf7.hpp"
 #include "imap/wire/sequence_set.hpp"
+#include "mime/mutf7.hpp"
 
 namespace sov::imap::wire {
 namespace {
@@ -32,19 +32,19 @@ TEST(ImapSequenceSet, ContainsHandlesStarAndReversedRanges) {
 TEST(ImapMutf7, RoundTripsAndRejectsMalformed) {
     // RFC 3501 §5.1.3 example.
     EXPECT_EQ(
-        *mutf7_decode("~peter/mail/&U,BTFw-/&ZeVnLIqe-"),
+        *mime::mutf7_decode("~peter/mail/&U,BTFw-/&ZeVnLIqe-"),
         "~peter/mail/\xE5\x8F\xB0\xE5\x8C\x97/\xE6\x97\xA5\xE6\x9C\xAC\xE8\xAA\x9E"
     );
-    EXPECT_EQ(*mutf7_decode("&-"), "&");
-    EXPECT_EQ(*mutf7_encode("a&b"), "a&-b");
-    EXPECT_EQ(*mutf7_encode("\xF0\x9F\x98\x80"), "&2D3eAA-");  // surrogate pair
-    EXPECT_EQ(*mutf7_decode("&2D3eAA-"), "\xF0\x9F\x98\x80");
+    EXPECT_EQ(*mime::mutf7_decode("&-"), "&");
+    EXPECT_EQ(*mime::mutf7_encode("a&b"), "a&-b");
+    EXPECT_EQ(*mime::mutf7_encode("\xF0\x9F\x98\x80"), "&2D3eAA-");  // surrogate pair
+    EXPECT_EQ(*mime::mutf7_decode("&2D3eAA-"), "\xF0\x9F\x98\x80");
     for (const char* s : {"&", "&AOk", "&AGE-", "&2D3-", "&3gA-", "\x80", "&AOl-", "&A*k-"}) {
-        EXPECT_FALSE(mutf7_decode(s)) << s;
+        EXPECT_FALSE(mime::mutf7_decode(s)) << s;
     }
-    EXPECT_FALSE(mutf7_encode("\xC3("));
+    EXPECT_FALSE(mime::mutf7_encode("\xC3("));
     for (const char* s : {"INBOX", "caf\xC3\xA9", "\xE6\x97\xA5 & \xE6\x9C\xAC", "&&", ""}) {
-        EXPECT_EQ(*mutf7_decode(*mutf7_encode(s)), s) << s;
+        EXPECT_EQ(*mime::mutf7_decode(*mime::mutf7_encode(s)), s) << s;
     }
 }
 

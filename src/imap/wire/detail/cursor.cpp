@@ -4,7 +4,7 @@
 #include <array>
 
 #include "imap/wire/chars.hpp"
-#include "imap/wire/mutf7.hpp"
+#include "mime/mutf7.hpp"
 
 namespace sov::imap::wire::detail {
 namespace {
@@ -338,7 +338,7 @@ bool decode_mailbox(Cursor& c, std::string& name) {
         }
         return true;
     }
-    auto decoded = mutf7_decode(name);
+    auto decoded = mime::mutf7_decode(name);
     if (!decoded) {
         return c.fail("Mailbox name is not valid modified UTF-7");
     }

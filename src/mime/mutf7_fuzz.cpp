@@ -12,11 +12,12 @@
 #include <string>
 #include <string_view>
 
-#include "exchange/mutf7.hpp"
+#include "mime/mutf7.hpp"
 
 namespace {
 
-namespace ex = sov::exchange;
+namespace mime = sov::mime;
+constexpr auto kLenient = mime::Mutf7Decode::Lenient;
 
 void check(bool condition) {
     if (!condition) {
@@ -29,16 +30,16 @@ bool printable_ascii(std::string_view s) {
 }
 
 void check_encoding_of(std::string_view utf8, std::string_view also_encode) {
-    const auto encoded = ex::mutf7_encode(utf8, also_encode);
+    const auto encoded = mime::mutf7_encode(utf8, also_encode);
     check(encoded.has_value());
     check(printable_ascii(*encoded));
     for (char c : also_encode) {
         check(encoded->find(c) == std::string::npos);
     }
-    const auto decoded = ex::mutf7_decode(*encoded);
+    const auto decoded = mime::mutf7_decode(*encoded, kLenient);
     check(decoded && *decoded == utf8);
     if (also_encode.empty()) {
-        const auto canonical = ex::mutf7_encode(*decoded);
+        const auto canonical = mime::mutf7_encode(*decoded);
         check(canonical && *canonical == *encoded);
     }
 }
@@ -48,15 +49,21 @@ void check_encoding_of(std::string_view utf8, std::string_view also_encode) {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     const std::string_view input(reinterpret_cast<const char*>(data), size);
 
-    if (const auto decoded = ex::mutf7_decode(input)) {
+    if (const auto decoded = mime::mutf7_decode(input, kLenient)) {
         check(decoded->find('\0') == std::string::npos);
-        check(ex::mutf7_encode(*decoded).has_value());  // valid UTF-8
+        check(mime::mutf7_encode(*decoded).has_value());  // valid UTF-8
         check_encoding_of(*decoded, {});
         check_encoding_of(*decoded, ".");
         check(decoded->size() <= input.size() * 2);  // 8 base64 chars carry ≤ 6 UTF-8 bytes
     }
 
-    if (ex::mutf7_encode(input)) {
+    // Strict decoding accepts a subset of what lenient decoding does, with the same result.
+    if (const auto strict = mime::mutf7_decode(input, mime::Mutf7Decode::Strict)) {
+        const auto lenient = mime::mutf7_decode(input, kLenient);
+        check(lenient.has_value() && *lenient == *strict);
+    }
+
+    if (mime::mutf7_encode(input)) {
         check_encoding_of(input, {});
         check_encoding_of(input, "./ ");
     }

@@ -1,9 +1,10 @@
-#include "exchange/mutf7.hpp"
+#include "mime/mutf7.hpp"
 
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 
-namespace sov::exchange {
+namespace sov::mime {
 namespace {
 
 // RFC 3501 §5.1.3: modified BASE64 uses "," in place of "/".
@@ -76,7 +77,7 @@ bool next_utf8(std::string_view s, std::size_t& i, char32_t& cp) noexcept {
 }
 
 // Decodes one shifted run (between '&' and '-') into UTF-16 units, then to UTF-8.
-bool decode_run(std::string_view run, std::string& out) {
+bool decode_run(std::string_view run, std::string& out, Mutf7Decode mode) {
     std::vector<std::uint16_t> units;
     std::uint32_t bits = 0;
     int nbits = 0;
@@ -94,6 +95,12 @@ bool decode_run(std::string_view run, std::string& out) {
     }
     // Leftover bits are padding and must be zero (RFC 2152 via RFC 3501 §5.1.3).
     if (nbits >= 6 || (bits & ((1U << nbits) - 1)) != 0 || units.empty()) {
+        return false;
+    }
+    const bool only_printable_ascii = std::all_of(units.begin(), units.end(), [](std::uint16_t u) {
+        return u >= 0x20 && u <= 0x7e;
+    });
+    if (mode == Mutf7Decode::Strict && only_printable_ascii) {
         return false;
     }
     for (std::size_t i = 0; i < units.size(); ++i) {
@@ -136,7 +143,7 @@ void encode_run(const std::vector<std::uint16_t>& units, std::string& out) {
 
 }  // namespace
 
-std::optional<std::string> mutf7_decode(std::string_view text) noexcept {
+std::optional<std::string> mutf7_decode(std::string_view text, Mutf7Decode mode) noexcept {
     try {
         std::string out;
         std::size_t i = 0;
@@ -156,7 +163,7 @@ std::optional<std::string> mutf7_decode(std::string_view text) noexcept {
             }
             if (end == i + 1) {
                 out += '&';  // "&-" is a literal '&'
-            } else if (!decode_run(text.substr(i + 1, end - i - 1), out)) {
+            } else if (!decode_run(text.substr(i + 1, end - i - 1), out, mode)) {
                 return std::nullopt;
             }
             i = end + 1;
@@ -206,4 +213,4 @@ std::optional<std::string> mutf7_encode(std::string_view utf8, std::string_view 
     return out;
 }
 
-}  // namespace sov::exchange
+}  // namespace sov::mime
