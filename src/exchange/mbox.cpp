@@ -13,6 +13,19 @@
 namespace sov::exchange::mbox {
 namespace {
 
+// RFC 3501 §9: atom = 1*ATOM-CHAR; ATOM-CHAR is any CHAR except atom-specials
+// ("(" / ")" / "{" / SP / CTL / list-wildcards "%" "*" / quoted-specials '"' "\\" / "]").
+bool is_keyword_atom(std::string_view word) {
+    if (word.empty() || word.front() == '\\') {
+        return false;
+    }
+    return std::all_of(word.begin(), word.end(), [](char c) {
+        const auto u = static_cast<unsigned char>(c);
+        return u > 0x20 && u < 0x7f &&
+               std::string_view{"(){%*\"\\]"}.find(c) == std::string_view::npos;
+    });
+}
+
 namespace chr = std::chrono;
 
 constexpr std::array<std::string_view, 12> kMonths = {
@@ -161,8 +174,11 @@ void apply_metadata(Meta& meta, std::string_view name, std::string_view value) {
         std::string word;
         for (char c : std::string(value) + " ") {
             if (c == ' ' || c == ',' || c == '\t' || c == '\r' || c == '\n') {
-                if (!word.empty() && std::find(meta.keywords.begin(), meta.keywords.end(), word) ==
-                                         meta.keywords.end()) {
+                // Only what IMAP can carry is a keyword (RFC 3501 §9 flag-keyword = atom);
+                // anything else would not survive the store or a round trip, so it is dropped.
+                if (is_keyword_atom(word) &&
+                    std::find(meta.keywords.begin(), meta.keywords.end(), word) ==
+                        meta.keywords.end()) {
                     meta.keywords.push_back(word);
                 }
                 word.clear();
