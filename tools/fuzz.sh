@@ -32,9 +32,9 @@ for t in "${targets[@]}"; do
     bin=$(find "$build" -type f -name "$t" -perm -u+x | head -n1)
     # A fixed seed and a run cap make the run repeatable on the same binary and corpus, so CI
     # does not turn red by chance; the time cap bounds slow targets.
-    "$bin" "${dict[@]}" -seed=1 -runs="${SOV_FUZZ_RUNS:-20000}" -max_total_time="$seconds" \
+    "$bin" "${dict[@]}" -seed=1 -runs="${SOV_FUZZ_RUNS:-5000}" -max_total_time="$seconds" \
         -timeout=10 -rss_limit_mb=2048 \
         -print_final_stats=0 "$new" "fuzz/corpus/$t" 2>"$build/$t.log" \
         || { tail -n 60 "$build/$t.log"; echo "fuzz: $t FAILED"; exit 1; }
 done
-echo "fuzz: ${#targets[@]} targets ran (seed 1, up to ${SOV_FUZZ_RUNS:-20000} runs or ${seconds}s each) without a finding"
+echo "fuzz: ${#targets[@]} targets ran (seed 1, up to ${SOV_FUZZ_RUNS:-5000} runs or ${seconds}s each) without a finding"

@@ -32,7 +32,9 @@ std::string date_text(const Date& d) {
     };
     std::string s = std::to_string(d.day) + "-";
     s += kMonths[static_cast<std::size_t>(d.month >= 1 && d.month <= 12 ? d.month - 1 : 0)];
-    s += "-" + std::to_string(d.year);
+    // date-year = 4DIGIT (RFC 9051 §9): year 220 is "0220", or it would not parse back.
+    const std::string year = std::to_string(d.year);
+    s += "-" + std::string(year.size() < 4 ? 4 - year.size() : 0, '0') + year;
     return s;
 }
 
