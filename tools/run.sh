@@ -8,7 +8,7 @@ hostname="${SOV_HOSTNAME:-mail.$domain}"
 data="${SOV_DATA:-$PWD/data}"
 
 bash tools/install-deps.sh --build-only
-cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSOV_TESTS=OFF >/dev/null
+cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 ninja -C build/release sovereign
 bin="$PWD/build/release/src/cli/sovereign"
 
@@ -17,6 +17,7 @@ if [ ! -f "$data/sovereign.toml" ]; then
     if [ "$(id -u)" = 0 ]; then
         id sovereign >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin sovereign
         # The server drops root for this user after binding; it must be able to reach $data.
+        mkdir -p "$(dirname "$data")"
         if runuser -u sovereign -- test -x "$(dirname "$data")"; then
             run_as=(--run-as sovereign)
         else
