@@ -2,7 +2,8 @@
 # Benchmark: the same SMTP load against Sovereign and Postfix+Dovecot (bench/README.md).
 #   sudo bench/run.sh --quick          smoke run, well under a minute
 #   sudo bench/run.sh --out r.json     full matrix (~10 minutes)
-# Builds build/bench (RelWithDebInfo: sovereign, smtp_load) if missing, then runs bench/run.py.
+#   sudo bench/run.sh imap [--messages 2000] [--out r.json]   IMAP vs Dovecot (bench/imap_bench.py)
+# Builds build/bench (RelWithDebInfo: sovereign and the load tool) if missing, then runs the driver.
 # Whatever happens, every process the run started is gone afterwards (trap below).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -13,13 +14,22 @@ if [ "$(id -u)" -ne 0 ]; then
     echo "bench/run.sh: needs root (cgroups, perf, Postfix master)" >&2
     exit 2
 fi
-# Builds only what is missing: rebuild explicitly (ninja -C build/bench sovereign smtp_load) to
-# measure a newer tree, so a benchmark never waits on (or fails with) a half-edited tree.
-if [ ! -x "$build/src/cli/sovereign" ] || [ ! -x "$build/bench/smtp_load" ]; then
+# `run.sh imap ...` runs the IMAP benchmark (bench/imap_bench.py) instead of run.py.
+script="$here/run.py"
+tool=smtp_load
+if [ "${1:-}" = "imap" ]; then
+    shift
+    script="$here/imap_bench.py"
+    tool=imap_load
+fi
+# Builds only what is missing: rebuild explicitly (ninja -C build/bench sovereign smtp_load
+# imap_load) to measure a newer tree, so a benchmark never waits on (or fails with) a half-edited
+# tree.
+if [ ! -x "$build/src/cli/sovereign" ] || [ ! -x "$build/bench/$tool" ]; then
     if [ ! -f "$build/build.ninja" ]; then
         cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
     fi
-    ninja -C "$build" -j2 sovereign smtp_load
+    ninja -C "$build" -j2 sovereign "$tool"
 fi
 
 driver=""
@@ -41,8 +51,8 @@ trap 'exit 130' INT TERM
 
 python=/usr/bin/python3
 [ -x "$python" ] || python=python3
-"$python" "$here/run.py" --sovereign "$build/src/cli/sovereign" \
-    --smtp-load "$build/bench/smtp_load" "$@" &
+"$python" "$script" --sovereign "$build/src/cli/sovereign" \
+    "--${tool/_/-}" "$build/bench/$tool" "$@" &
 driver=$!
 status=0
 wait "$driver" || status=$?

@@ -13,7 +13,7 @@ export DEBIAN_FRONTEND=noninteractive
 build_pkgs=(
     build-essential cmake ninja-build ccache pkg-config git
     g++ clang-14 libclang-rt-14-dev clang-format-19
-    libboost1.81-dev libssl-dev libsqlite3-dev sqlite3 libsodium-dev
+    libboost1.81-dev libssl-dev libsqlite3-dev sqlite3 libsodium-dev zlib1g-dev
     libfmt-dev libtomlplusplus-dev libidn2-dev libunbound-dev libpsl-dev
     libgtest-dev libgmock-dev libbenchmark-dev
 )
@@ -22,7 +22,10 @@ build_pkgs=(
 # private instances on loopback high ports with their own configuration.
 test_pkgs=(
     swaks libnet-ssleay-perl libio-socket-ssl-perl postfix dovecot-core dovecot-imapd dovecot-lmtpd
-    python3 python3-pytest procps iproute2 openssl sqlite3
+    python3 python3-pytest procps iproute2 openssl sqlite3 curl
+    # IMAP clients for tests/integration/test_imap_clients.py; mbsync authenticates through
+    # Cyrus SASL, whose PLAIN and SCRAM mechanisms are in libsasl2-modules.
+    isync libsasl2-modules offlineimap3
 )
 
 want=("${build_pkgs[@]}")

@@ -25,4 +25,6 @@ ninja -C "$build"
 # Unit, conformance and fuzz-replay tests, then the integration suites (real Postfix, swaks,
 # smtplib), which need the built binary.
 ctest --test-dir "$build" --output-on-failure -j2
+# The imaptest runner's own tests (its parsing and matching, offline).
+/usr/bin/python3 -m unittest discover -s tests/imap_conformance -p 'test_*.py' -q
 SOVEREIGN_BIN="$PWD/$build/src/cli/sovereign" bash tests/integration/run.sh

@@ -38,11 +38,15 @@ using detail::Transaction;
 //                    lowercased (local parts are case-insensitive here); display_local keeps the
 //                    first spelling. password_hash is a crypto_pwhash_str string
 //                    ($argon2id$v=19$m=…,t=…,p=1$salt$hash). Quotas: 0 = unlimited.
+//                    scram_sha256 (version 2): SASL SCRAM-SHA-256 credentials (RFC 5802 §3),
+//                    "SCRAM-SHA-256$<i>$<b64 salt>$<b64 StoredKey>$<b64 ServerKey>" (scram.hpp),
+//                    written with the hash by add_user/set_password. NULL for users created
+//                    before version 2 until their next successful password login.
 // aliases            address aliases; local_part '' is the domain's catch-all (`@domain`).
 // alias_destinations one row per destination: a canonical local address (lowercased local part)
 //                    or an external address (local part verbatim, domain canonical).
 // Times are Unix seconds.
-constexpr std::array<const char*, 1> kMigrations = {
+constexpr std::array<const char*, 2> kMigrations = {
     R"sql(
 CREATE TABLE domains (
     id           INTEGER PRIMARY KEY,
@@ -80,6 +84,11 @@ CREATE TABLE alias_destinations (
     destination TEXT NOT NULL,
     PRIMARY KEY (alias_id, destination)
 ) WITHOUT ROWID;
+)sql",
+    // 1 → 2: SCRAM-SHA-256 credentials. Existing rows get NULL; Directory::authenticate fills
+    // them in at the next successful login (the password is needed to derive them).
+    R"sql(
+ALTER TABLE users ADD COLUMN scram_sha256 TEXT;
 )sql",
 };
 static_assert(kMigrations.size() == Directory::kSchemaVersion);
@@ -150,6 +159,7 @@ struct DomainRow {
 struct UserRow {
     Account account;
     std::string hash;
+    std::string scram;  // stored SCRAM credentials, empty if none yet
 };
 
 // A hosted domain by canonical name.
@@ -198,7 +208,8 @@ Result<std::optional<DomainRow>> resolve_domain(Connection& db, std::string_view
 
 constexpr std::string_view kUserColumns =
     "SELECT u.id, u.local_part, u.display_local, u.password_hash, u.quota_bytes, "
-    "u.quota_messages, d.name, d.display_name FROM users u JOIN domains d ON d.id = u.domain_id ";
+    "u.quota_messages, d.name, d.display_name, u.scram_sha256 "
+    "FROM users u JOIN domains d ON d.id = u.domain_id ";
 
 UserRow read_user(const Statement& st) {
     UserRow row;
@@ -208,6 +219,7 @@ UserRow read_user(const Statement& st) {
     row.hash = st.text(3);
     row.account.quota.bytes = static_cast<std::uint64_t>(st.int64(4));
     row.account.quota.messages = static_cast<std::uint64_t>(st.int64(5));
+    row.scram = st.text(8);
     return row;
 }
 
@@ -701,10 +713,15 @@ Result<Account> Directory::add_user(
     if (!bytes || !messages) {
         return make_error_code(Errc::Invalid);
     }
-    // Hash before taking the lock: Argon2id is the slow part and needs no database.
+    // Hash before taking the lock: Argon2id (and PBKDF2 for SCRAM) are the slow part and need
+    // no database.
     auto hash = hash_password(password, options_.password);
     if (!hash) {
         return hash.error();
+    }
+    auto scram = make_scram_credentials(password);
+    if (!scram) {
+        return scram.error();
     }
     const std::lock_guard lock(mutex_);
     Transaction txn(db_);
@@ -718,7 +735,7 @@ Result<Account> Directory::add_user(
     Statement st(
         db_.get(),
         "INSERT INTO users (domain_id, local_part, display_local, password_hash, quota_bytes, "
-        "quota_messages, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+        "quota_messages, created_at, scram_sha256) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
     );
     st.bind(1, domain->id)
         .bind(2, addr->local)
@@ -726,7 +743,8 @@ Result<Account> Directory::add_user(
         .bind(4, *hash)
         .bind(5, *bytes)
         .bind(6, *messages)
-        .bind(7, now_seconds());
+        .bind(7, now_seconds())
+        .bind(8, format_scram_credentials(*scram));
     if (auto r = st.run(make_error_code(Errc::Exists)); !r) {
         return r.error();
     }
@@ -775,6 +793,10 @@ Status Directory::set_password(std::string_view address, std::string_view passwo
     if (!hash) {
         return hash.error();
     }
+    auto scram = make_scram_credentials(password);
+    if (!scram) {
+        return scram.error();
+    }
     const std::lock_guard lock(mutex_);
     auto user = lookup_user(db_, *addr);
     if (!user) {
@@ -783,8 +805,8 @@ Status Directory::set_password(std::string_view address, std::string_view passwo
     if (!*user) {
         return make_error_code(Errc::NotFound);
     }
-    Statement st(db_.get(), "UPDATE users SET password_hash = ?1 WHERE id = ?2");
-    st.bind(1, *hash).bind(2, (*user)->account.id);
+    Statement st(db_.get(), "UPDATE users SET password_hash = ?1, scram_sha256 = ?2 WHERE id = ?3");
+    st.bind(1, *hash).bind(2, format_scram_credentials(*scram)).bind(3, (*user)->account.id);
     if (auto r = st.run(make_error_code(Errc::Storage)); !r) {
         return r;
     }
@@ -1076,6 +1098,59 @@ RecipientResolution Directory::resolve_recipient(std::string_view address) {
     return out;
 }
 
+void Directory::store_scram_credentials(
+    const Account& account,
+    std::string_view old_hash,
+    std::string_view old_scram,
+    std::string_view password
+) {
+    auto fresh = make_scram_credentials(password);
+    if (!fresh) {
+        log::warn(
+            "accounts.user.scram_failed",
+            {{"address", account.address}, {"error", fresh.error().message()}}
+        );
+        return;
+    }
+    const std::lock_guard lock(mutex_);
+    // Only if unchanged meanwhile: a concurrent set_password (new hash and credentials) wins.
+    Statement st(
+        db_.get(),
+        "UPDATE users SET scram_sha256 = ?1 "
+        "WHERE id = ?2 AND password_hash = ?3 AND COALESCE(scram_sha256, '') = ?4"
+    );
+    st.bind(1, format_scram_credentials(*fresh))
+        .bind(2, account.id)
+        .bind(3, old_hash)
+        .bind(4, old_scram);
+    if (st.run(make_error_code(Errc::Storage)) && changed(db_)) {
+        log::info("accounts.user.scram_created", {{"address", account.address}});
+    }
+}
+
+Result<ScramAccount> Directory::scram_credentials(std::string_view address) {
+    auto addr = normalize_local_address(address);
+    if (!addr) {
+        return addr.error();
+    }
+    const std::lock_guard lock(mutex_);
+    auto user = lookup_user(db_, *addr);
+    if (!user) {
+        return user.error();
+    }
+    if (!*user) {
+        return make_error_code(Errc::NotFound);
+    }
+    auto credentials = parse_scram_credentials((*user)->scram);
+    if (!credentials) {
+        if (!(*user)->scram.empty()) {
+            log::warn("accounts.user.scram_malformed", {{"address", (*user)->account.address}});
+        }
+        return make_error_code(Errc::NotFound);
+    }
+    return ScramAccount{std::move((*user)->account), std::move(*credentials)};
+}
+
 Result<Account> Directory::authenticate(std::string_view address, std::string_view password) {
     std::optional<UserRow> user;
     if (auto addr = normalize_local_address(address); addr) {
@@ -1091,10 +1166,23 @@ Result<Account> Directory::authenticate(std::string_view address, std::string_vi
         (void)verify_password(dummy_hash_, password);
         return make_error_code(Errc::AuthFailed);
     }
-    if (!verify_password(user->hash, password)) {
-        return make_error_code(Errc::AuthFailed);
+    bool verified_now = false;
+    if (!credentials_.matches(user->account.id, user->hash, password)) {
+        if (!verify_password(user->hash, password)) {
+            return make_error_code(Errc::AuthFailed);
+        }
+        credentials_.remember(user->account.id, user->hash, password);
+        verified_now = true;
     }
-    if (password_needs_rehash(user->hash, options_.password)) {
+    // Users created before schema version 2 have no SCRAM credentials, and SCRAM needs the
+    // password to derive them: the first successful PLAIN/LOGIN creates them, so the next login
+    // can use SCRAM-SHA-256. Credentials with fewer than kScramIterations are renewed likewise.
+    // This runs before the rehash below, whose UPDATE changes the hash this one checks.
+    const auto scram = parse_scram_credentials(user->scram);
+    if (!scram || scram->iterations < kScramIterations) {
+        store_scram_credentials(user->account, user->hash, user->scram, password);
+    }
+    if (verified_now && password_needs_rehash(user->hash, options_.password)) {
         if (auto fresh = hash_password(password, options_.password); fresh) {
             const std::lock_guard lock(mutex_);
             // Only if unchanged meanwhile: a concurrent set_password must win.

@@ -3,6 +3,11 @@
 // quotas) and address aliases, kept in `<data>/accounts.db` (SQLite, WAL). The schema is in
 // directory.cpp; `sqlite3 accounts.db .schema` shows it.
 //
+// SASL SCRAM-SHA-256 (scram.hpp): add_user and set_password also store SCRAM credentials
+// (salt, kScramIterations, StoredKey, ServerKey), which scram_credentials() returns for a
+// ScramServer. Users created before schema version 2 have none until their next successful
+// authenticate() (PLAIN/LOGIN), which derives and stores them from the password it just checked.
+//
 // Thread-safe: one SQLite connection guarded by a mutex; Argon2id hashing and verification run
 // outside the lock. Calls block (SQLite, Argon2id): drivers run them on the worker pool.
 //
@@ -34,8 +39,10 @@
 #include <system_error>
 #include <vector>
 
+#include "accounts/credential_cache.hpp"
 #include "accounts/detail/sqlite.hpp"
 #include "accounts/password.hpp"
+#include "accounts/scram.hpp"
 #include "core/result.hpp"
 
 namespace sov::accounts {
@@ -63,6 +70,12 @@ struct Domain {
 struct Alias {
     std::string source;                     // `local@domain`, or `@domain` for the catch-all
     std::vector<std::string> destinations;  // canonical, sorted
+};
+
+/// An account with its SCRAM-SHA-256 credentials (Directory::scram_credentials).
+struct ScramAccount {
+    Account account;
+    ScramCredentials credentials;
 };
 
 struct RecipientResolution {
@@ -104,7 +117,7 @@ public:
     Directory& operator=(Directory&&) = delete;
 
     /// The current schema version (`PRAGMA user_version`).
-    static constexpr int kSchemaVersion = 1;
+    static constexpr int kSchemaVersion = 2;
 
     // Domains. Names are accepted as U-labels or A-labels in any case.
     Result<Domain> add_domain(std::string_view domain);
@@ -145,7 +158,13 @@ public:
     /// Checks a password. Unknown users and wrong passwords both give Errc::AuthFailed after
     /// the same Argon2id work (a dummy hash is verified for unknown users). A hash made with
     /// other parameters than Options::password is upgraded on success.
+    /// Also creates the SCRAM credentials of a user who has none yet (see the top of this file).
     Result<Account> authenticate(std::string_view address, std::string_view password);
+
+    /// SCRAM-SHA-256 credentials for a ScramServer lookup, with the account they belong to.
+    /// Exact lookup like find_user (domain aliases apply). Errc::NotFound for unknown users and
+    /// users without credentials yet; address errors as find_user; Errc::Storage.
+    Result<ScramAccount> scram_credentials(std::string_view address);
 
     struct Token;  // only open() can construct (lets it use make_unique instead of `new`)
     Directory(const Token& token, detail::Connection db, Options options, std::string dummy_hash);
@@ -153,10 +172,20 @@ public:
 private:
     struct Resolver;
 
+    // Derives SCRAM credentials from a verified password and stores them unless the user's
+    // hash or credentials changed meanwhile. Failures are logged; the login still succeeds.
+    void store_scram_credentials(
+        const Account& account,
+        std::string_view old_hash,
+        std::string_view old_scram,
+        std::string_view password
+    );
+
     std::mutex mutex_;
     detail::Connection db_;  // guarded by mutex_
     Options options_;
     std::string dummy_hash_;
+    CredentialCache credentials_;  // successful Argon2id checks, see credential_cache.hpp
 };
 
 }  // namespace sov::accounts

@@ -269,6 +269,185 @@ TEST_F(DirectoryTest, AuthenticateUpgradesHashWhenParametersChange) {
     EXPECT_TRUE(dir->authenticate("u@example.com", "secret"));
 }
 
+// --- SCRAM-SHA-256 credentials ------------------------------------------------------------
+
+// Runs one statement on the database file behind the Directory's back; returns the first
+// column of the first row as text ("" for NULL or no row).
+std::string sql(const std::filesystem::path& path, const std::string& statement) {
+    sqlite3* db = nullptr;
+    EXPECT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    sqlite3_stmt* st = nullptr;
+    EXPECT_EQ(sqlite3_prepare_v2(db, statement.c_str(), -1, &st, nullptr), SQLITE_OK) << statement;
+    std::string out;
+    const int rc = sqlite3_step(st);
+    EXPECT_TRUE(rc == SQLITE_ROW || rc == SQLITE_DONE) << statement << ": " << sqlite3_errmsg(db);
+    if (rc == SQLITE_ROW && sqlite3_column_text(st, 0) != nullptr) {
+        out = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return out;
+}
+
+// True if `c` was derived from `password` (same salt and count give the same keys).
+bool derived_from(const ScramCredentials& c, std::string_view password) {
+    auto expected = make_scram_credentials(password, c.salt, c.iterations);
+    return expected && expected->stored_key == c.stored_key && expected->server_key == c.server_key;
+}
+
+TEST_F(DirectoryTest, ScramCredentialsAreStoredAtAddUserAndSetPassword) {
+    ASSERT_TRUE(dir->add_domain_alias("alias.example", "example.com"));
+    add_user("Scram@example.com", Quota{3, 4});
+    const std::string column =
+        sql(path(), "SELECT scram_sha256 FROM users WHERE local_part = 'scram'");
+    EXPECT_EQ(column.rfind("SCRAM-SHA-256$10000$", 0), 0U) << column;
+
+    auto found = dir->scram_credentials("SCRAM@alias.example");
+    ASSERT_TRUE(found) << found.error().message();
+    EXPECT_EQ(found->account.address, "scram@example.com");
+    EXPECT_EQ(found->account.quota, (Quota{3, 4}));
+    EXPECT_EQ(found->credentials.iterations, kScramIterations);
+    EXPECT_EQ(found->credentials.salt.size(), kScramSaltSize);
+    EXPECT_TRUE(derived_from(found->credentials, "secret"));
+    EXPECT_FALSE(derived_from(found->credentials, "Secret"));
+
+    ASSERT_TRUE(dir->set_password("scram@example.com", "changed"));
+    auto after = dir->scram_credentials("scram@example.com");
+    ASSERT_TRUE(after);
+    EXPECT_NE(after->credentials.salt, found->credentials.salt);
+    EXPECT_TRUE(derived_from(after->credentials, "changed"));
+
+    EXPECT_EQ(dir->scram_credentials("nobody@example.com").error(), Errc::NotFound);
+    EXPECT_EQ(dir->scram_credentials("scram@other.example").error(), Errc::NotFound);
+    EXPECT_EQ(dir->scram_credentials("scram+tag@example.com").error(), Errc::NotFound);
+    EXPECT_FALSE(dir->scram_credentials("not an address"));
+}
+
+TEST_F(DirectoryTest, ScramCredentialsAreCreatedAtTheNextSuccessfulLogin) {
+    add_user("lazy@example.com");
+    sql(path(), "UPDATE users SET scram_sha256 = NULL");
+    EXPECT_EQ(dir->scram_credentials("lazy@example.com").error(), Errc::NotFound);
+
+    EXPECT_FALSE(dir->authenticate("lazy@example.com", "wrong"));
+    EXPECT_EQ(dir->scram_credentials("lazy@example.com").error(), Errc::NotFound);
+
+    ASSERT_TRUE(dir->authenticate("lazy@example.com", "secret"));
+    auto created = dir->scram_credentials("lazy@example.com");
+    ASSERT_TRUE(created);
+    EXPECT_EQ(created->credentials.iterations, kScramIterations);
+    EXPECT_TRUE(derived_from(created->credentials, "secret"));
+
+    // The next login is answered from the credential cache, without Argon2id: it must fill in
+    // missing credentials too.
+    sql(path(), "UPDATE users SET scram_sha256 = NULL");
+    ASSERT_TRUE(dir->authenticate("lazy@example.com", "secret"));
+    auto again = dir->scram_credentials("lazy@example.com");
+    ASSERT_TRUE(again);
+    EXPECT_TRUE(derived_from(again->credentials, "secret"));
+    // Present and current: a login leaves them alone.
+    ASSERT_TRUE(dir->authenticate("lazy@example.com", "secret"));
+    EXPECT_EQ(
+        dir->scram_credentials("lazy@example.com")->credentials.salt, again->credentials.salt
+    );
+}
+
+TEST_F(DirectoryTest, WeakOrMalformedScramCredentialsAreReplacedAtLogin) {
+    add_user("weak@example.com");
+    auto weak = make_scram_credentials("secret", "0123456789abcdef", 4096);
+    ASSERT_TRUE(weak);
+    sql(path(), "UPDATE users SET scram_sha256 = '" + format_scram_credentials(*weak) + "'");
+    EXPECT_EQ(dir->scram_credentials("weak@example.com")->credentials.iterations, 4096U);
+    ASSERT_TRUE(dir->authenticate("weak@example.com", "secret"));
+    auto renewed = dir->scram_credentials("weak@example.com");
+    ASSERT_TRUE(renewed);
+    EXPECT_EQ(renewed->credentials.iterations, kScramIterations);
+    EXPECT_TRUE(derived_from(renewed->credentials, "secret"));
+
+    sql(path(), "UPDATE users SET scram_sha256 = 'SCRAM-SHA-256$garbage'");
+    EXPECT_EQ(dir->scram_credentials("weak@example.com").error(), Errc::NotFound);
+    ASSERT_TRUE(dir->authenticate("weak@example.com", "secret"));
+    EXPECT_TRUE(dir->scram_credentials("weak@example.com"));
+}
+
+// A database written by schema version 1 (the released first migration, verbatim) with one
+// user: it must open, keep the user and password, and gain SCRAM credentials at login.
+TEST(DirectoryStorage, Version1DatabaseIsMigrated) {
+    test::TempDir tmp;
+    const auto path = tmp.path() / "accounts.db";
+    auto hash = hash_password("old password", PasswordParams::minimum_for_test());
+    ASSERT_TRUE(hash);
+    {
+        sqlite3* db = nullptr;
+        ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+        const std::string v1 = R"sql(
+CREATE TABLE domains (
+    id           INTEGER PRIMARY KEY,
+    name         TEXT NOT NULL UNIQUE,
+    display_name TEXT NOT NULL,
+    created_at   INTEGER NOT NULL
+);
+CREATE TABLE domain_aliases (
+    name         TEXT PRIMARY KEY,
+    display_name TEXT NOT NULL,
+    target_id    INTEGER NOT NULL REFERENCES domains(id) ON DELETE CASCADE,
+    created_at   INTEGER NOT NULL
+);
+CREATE INDEX domain_aliases_target ON domain_aliases(target_id);
+CREATE TABLE users (
+    id             INTEGER PRIMARY KEY,
+    domain_id      INTEGER NOT NULL REFERENCES domains(id) ON DELETE RESTRICT,
+    local_part     TEXT NOT NULL,
+    display_local  TEXT NOT NULL,
+    password_hash  TEXT NOT NULL,
+    quota_bytes    INTEGER NOT NULL DEFAULT 0 CHECK (quota_bytes >= 0),
+    quota_messages INTEGER NOT NULL DEFAULT 0 CHECK (quota_messages >= 0),
+    created_at     INTEGER NOT NULL,
+    UNIQUE (domain_id, local_part)
+);
+CREATE TABLE aliases (
+    id         INTEGER PRIMARY KEY,
+    domain_id  INTEGER NOT NULL REFERENCES domains(id) ON DELETE CASCADE,
+    local_part TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    UNIQUE (domain_id, local_part)
+);
+CREATE TABLE alias_destinations (
+    alias_id    INTEGER NOT NULL REFERENCES aliases(id) ON DELETE CASCADE,
+    destination TEXT NOT NULL,
+    PRIMARY KEY (alias_id, destination)
+) WITHOUT ROWID;
+INSERT INTO domains VALUES (1, 'example.com', 'example.com', 0);
+INSERT INTO users VALUES (1, 1, 'old', 'Old', ')sql" +
+                               *hash + R"sql(', 10, 20, 0);
+PRAGMA user_version = 1;
+)sql";
+        ASSERT_EQ(sqlite3_exec(db, v1.c_str(), nullptr, nullptr, nullptr), SQLITE_OK)
+            << sqlite3_errmsg(db);
+        sqlite3_close(db);
+    }
+    auto opened = Directory::open(path, fast_options());
+    ASSERT_TRUE(opened) << opened.error().message();
+    auto& dir = **opened;
+    EXPECT_EQ(sql(path, "PRAGMA user_version"), std::to_string(Directory::kSchemaVersion));
+
+    auto user = dir.find_user("old@example.com");
+    ASSERT_TRUE(user);
+    EXPECT_EQ(user->display_address, "Old@example.com");
+    EXPECT_EQ(user->quota, (Quota{10, 20}));
+    EXPECT_EQ(dir.scram_credentials("old@example.com").error(), Errc::NotFound);
+
+    EXPECT_FALSE(dir.authenticate("old@example.com", "wrong"));
+    ASSERT_TRUE(dir.authenticate("old@example.com", "old password"));
+    auto scram = dir.scram_credentials("old@example.com");
+    ASSERT_TRUE(scram);
+    EXPECT_EQ(scram->account.id, 1);
+    EXPECT_TRUE(derived_from(scram->credentials, "old password"));
+
+    // New users in the migrated database get credentials at once.
+    ASSERT_TRUE(dir.add_user("new@example.com", "pw"));
+    EXPECT_TRUE(dir.scram_credentials("new@example.com"));
+}
+
 // --- aliases and resolution ----------------------------------------------------------------
 
 TEST_F(DirectoryTest, ResolveUserAndUnknownAndNotLocal) {

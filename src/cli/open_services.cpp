@@ -2,8 +2,7 @@
 
 #include <fstream>
 
-#include "mime/serialize.hpp"
-#include "mime/structure.hpp"
+#include "roles/store_setup.hpp"
 
 namespace sov::cli {
 
@@ -18,11 +17,7 @@ std::unique_ptr<accounts::Directory> open_directory(const core::Config& config) 
 }
 
 std::unique_ptr<store::Store> open_store(const core::Config& config) {
-    store::StoreOptions options;
-    options.data_dir = config.data_dir;
-    options.structure_of = [](std::string_view bytes) {
-        return mime::serialize(mime::parse_message(bytes));
-    };
+    store::StoreOptions options = roles::make_store_options(config);
     options.sync_threads = 2;
     auto store = store::Store::open(std::move(options));
     if (!store) {

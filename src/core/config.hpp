@@ -55,6 +55,14 @@ struct SmtpTimeouts {
     std::chrono::seconds tls_handshake{30};
 };
 
+/// IMAP server settings (RFC 9051).
+struct ImapSettings {
+    std::uint64_t max_append_bytes = 50ULL * 1024 * 1024;  // APPENDLIMIT (RFC 7889)
+    std::chrono::seconds login_timeout{60};                // before authentication
+    std::chrono::seconds idle_timeout{30 * 60};            // RFC 9051 §5.4: at least 30 min
+    std::uint32_t max_errors = 50;                         // BAD commands, then BYE
+};
+
 struct ConnectionLimits {
     std::uint32_t max_total = 1000;
     std::uint32_t max_per_ip = 20;
@@ -85,6 +93,7 @@ struct Config {
     std::vector<Listener> listeners;
     SmtpLimits smtp;
     SmtpTimeouts smtp_timeouts;
+    ImapSettings imap;
     ConnectionLimits connections;
     Quota default_quota;
     LogSettings log;

@@ -121,6 +121,7 @@ constexpr std::array kSections{
     },
     Section{"smtp", "Limits of the SMTP and LMTP servers (mx, submission, lmtp listeners)."},
     Section{"smtp.timeouts", "Server-side timeouts, RFC 5321 §4.5.3.2."},
+    Section{"imap", "The IMAP server (imap listeners, RFC 9051)."},
     Section{"connections", "Concurrent connection limits, over all listeners."},
     Section{"quota", "Default quota of a new account (each account can override it)."},
     Section{"log", "Logging (one line per event)."},
@@ -337,6 +338,46 @@ constexpr std::array kSettings{
         .doc = "Completing a TLS handshake (after STARTTLS or on an implicit-TLS port).",
         .set = [](const Target& t,
                   const Value& v) { t.config->smtp_timeouts.tls_handshake = v.duration; },
+    },
+    // [imap]
+    Setting{
+        .key = "imap.max_append_size",
+        .kind = Kind::Size,
+        .default_literal = "\"50M\"",
+        .min = kKiB,
+        .max = 64 * kGiB,
+        .doc = "Largest message a client may APPEND, announced as APPENDLIMIT (RFC 7889). "
+               "Larger ones get NO [TOOBIG].",
+        .set = [](const Target& t, const Value& v) { t.config->imap.max_append_bytes = v.number; },
+    },
+    Setting{
+        .key = "imap.login_timeout",
+        .kind = Kind::Duration,
+        .default_literal = "\"1m\"",
+        .min = 1,
+        .max = 3600,
+        .doc = "A connection that has not logged in is closed after this long without input.",
+        .set = [](const Target& t, const Value& v) { t.config->imap.login_timeout = v.duration; },
+    },
+    Setting{
+        .key = "imap.idle_timeout",
+        .kind = Kind::Duration,
+        .default_literal = "\"30m\"",
+        .min = 1800,  // RFC 9051 §5.4: the autologout timer is at least 30 minutes
+        .max = 86400,
+        .doc = "An authenticated connection (also one in IDLE) is closed after this long without "
+               "a command. RFC 9051 §5.4 requires at least 30 minutes.",
+        .set = [](const Target& t, const Value& v) { t.config->imap.idle_timeout = v.duration; },
+    },
+    Setting{
+        .key = "imap.max_errors",
+        .kind = Kind::Count,
+        .default_literal = "50",
+        .min = 1,
+        .max = 10000,
+        .doc = "Unparsable commands (BAD) in one connection before the server says BYE.",
+        .set = [](const Target& t,
+                  const Value& v) { t.config->imap.max_errors = narrow<std::uint32_t>(v.number); },
     },
     // [connections]
     Setting{
@@ -1279,11 +1320,12 @@ std::string default_config_text(
         std::string_view tls;
         std::string_view comment;
     };
-    const std::array<Quick, 4> quick{{
+    const std::array<Quick, 5> quick{{
         {"mx", "mx", 25, "starttls", "Mail from other servers (SMTP, RFC 5321)."},
         {"lmtp", "lmtp", 24, "none", "Local delivery (LMTP, RFC 2033), e.g. from a gateway."},
         {"submission", "submission", 587, "starttls", "Mail from your users (RFC 6409)."},
         {"imap", "imap", 143, "starttls", "Mailbox access (IMAP4rev2, RFC 9051)."},
+        {"imaps", "imap", 993, "implicit", "Mailbox access over implicit TLS (RFC 8314)."},
     }};
     out += "\n";
     for (const auto& section : kSections) {

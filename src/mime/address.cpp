@@ -51,10 +51,18 @@ void append_comment_text(std::string_view c, std::string& out) {
     }
 }
 
-// Renders a phrase (display name): quoted strings unquoted, comments dropped (remembered in
-// `last_comment`), runs of whitespace collapsed, then RFC 2047 decoded.
-std::string render_phrase(std::string_view s, std::string* last_comment) {
-    std::string text;
+// A phrase (display name) in its two forms: `raw` as IMAP ENVELOPE sends it (quoted strings
+// unquoted, comments dropped, whitespace collapsed, encoded-words kept) and `decoded` for
+// display and search. Encoded-words inside quoted strings are decoded too: RFC 2047 §5 forbids
+// them there, but mail software writes them and every reader decodes them (the Stalwart
+// conformance suite expects it); ENVELOPE sends `raw`, which Dovecot does as well.
+struct Phrase {
+    std::string raw;
+    std::string decoded;
+};
+
+Phrase render_phrase(std::string_view s, std::string* last_comment) {
+    Phrase p;
     bool pending_space = false;
     std::size_t i = 0;
     while (i < s.size()) {
@@ -71,8 +79,8 @@ std::string render_phrase(std::string_view s, std::string* last_comment) {
             pending_space = true;
             i = end;
         } else {
-            if (pending_space && !text.empty()) {
-                text.push_back(' ');
+            if (pending_space && !p.raw.empty()) {
+                p.raw.push_back(' ');
             }
             pending_space = false;
             if (c == '"') {
@@ -82,30 +90,31 @@ std::string render_phrase(std::string_view s, std::string* last_comment) {
                         break;
                     }
                     if (s[k] == '\\' && k + 1 < end) {
-                        text.push_back(s[++k]);
+                        p.raw.push_back(s[++k]);
                     } else if (s[k] != '\r' && s[k] != '\n') {
-                        text.push_back(s[k]);
+                        p.raw.push_back(s[k]);
                     }
                 }
                 i = end;
             } else {
-                text.push_back(c);
+                p.raw.push_back(c);
                 ++i;
             }
         }
     }
-    std::string out;
-    if (text.find("=?") == std::string::npos) {
-        out = std::move(text);
+    if (p.raw.find("=?") == std::string::npos) {
+        p.decoded = p.raw;
     } else {
-        decode_encoded_words(text, out, EncodedWordMode::Text);
+        decode_encoded_words(p.raw, p.decoded, EncodedWordMode::Text);
     }
     // Leading spaces inside a quoted name are kept (they were quoted on purpose); trailing
     // whitespace is not significant.
-    while (!out.empty() && is_space(out.back())) {
-        out.pop_back();
+    for (std::string* out : {&p.raw, &p.decoded}) {
+        while (!out->empty() && is_space(out->back())) {
+            out->pop_back();
+        }
     }
-    return out;
+    return p;
 }
 
 // Renders an addr-spec: comments and whitespace removed (RFC 5322 §3.4.1 CFWS around dots),
@@ -186,12 +195,20 @@ void parse_item(std::string_view item, std::vector<Address>& out) {
         if (gt == std::string_view::npos) {
             gt = item.size();
         }
-        a.name = render_phrase(item.substr(0, lt), nullptr);
+        auto phrase = render_phrase(item.substr(0, lt), nullptr);
+        a.name = std::move(phrase.decoded);
+        a.raw_name = std::move(phrase.raw);
         split_addr(render_addr(item.substr(lt + 1, gt - lt - 1), nullptr), a);
         if (a.name.empty() && gt < item.size()) {
             // "<a@b> (Name)" or "<a@b> Name": the trailing text is the only name there is.
-            std::string trailing = render_phrase(item.substr(gt + 1), &comment);
-            a.name = trailing.empty() ? comment : trailing;
+            auto trailing = render_phrase(item.substr(gt + 1), &comment);
+            if (trailing.decoded.empty()) {
+                a.raw_name = comment;
+                decode_encoded_words(comment, a.name, EncodedWordMode::Text);
+            } else {
+                a.name = std::move(trailing.decoded);
+                a.raw_name = std::move(trailing.raw);
+            }
         }
     } else {
         split_addr(render_addr(item, &comment), a);
@@ -199,6 +216,7 @@ void parse_item(std::string_view item, std::vector<Address>& out) {
             std::string decoded;
             decode_encoded_words(comment, decoded, EncodedWordMode::Text);
             a.name = std::string(trim(decoded));
+            a.raw_name = std::string(trim(comment));
         }
     }
     if (a.mailbox.empty() && a.host.empty()) {
@@ -246,7 +264,9 @@ std::vector<Address> parse_address_list(std::string_view s) {
             }
             Address g;
             g.kind = Address::Kind::GroupStart;
-            g.name = render_phrase(s.substr(item_start, i - item_start), nullptr);
+            auto phrase = render_phrase(s.substr(item_start, i - item_start), nullptr);
+            g.name = std::move(phrase.decoded);
+            g.raw_name = std::move(phrase.raw);
             out.push_back(std::move(g));
             in_group = true;
             item_start = i + 1;

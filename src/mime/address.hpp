@@ -15,7 +15,10 @@ struct Address {
         GroupEnd,    // end of the group (IMAP: all NIL)
     };
     Kind kind = Kind::Mailbox;
-    std::string name;     // display name, unquoted, RFC 2047-decoded to UTF-8; empty if none
+    std::string name;  // display name, unquoted, RFC 2047-decoded to UTF-8; empty if none
+    /// The display name as written (unquoted, comments dropped, encoded-words kept): what IMAP
+    /// ENVELOPE sends (RFC 9051 §7.5.2 sends header values undecoded).
+    std::string raw_name;
     std::string adl;      // obsolete source route "@a,@b" without the ':' (RFC 5322 §4.4)
     std::string mailbox;  // local part (quotes removed); never empty for Kind::Mailbox
     std::string host;     // domain; empty when the address had no '@' ("To: Someone")

@@ -37,6 +37,7 @@ public:
         for (const auto& a : list) {
             u(static_cast<std::uint8_t>(a.kind));
             str(a.name);
+            str(a.raw_name);
             str(a.adl);
             str(a.mailbox);
             str(a.host);
@@ -49,7 +50,7 @@ private:
 
 class Reader {
 public:
-    explicit Reader(std::string_view in) : in_(in) {}
+    Reader(std::string_view in, unsigned version) : in_(in), version_(version) {}
     [[nodiscard]] bool ok() const { return !failed_; }
     [[nodiscard]] bool at_end() const { return pos_ == in_.size(); }
 
@@ -124,6 +125,9 @@ public:
             }
             a.kind = static_cast<Address::Kind>(kind);
             str(a.name);
+            if (version_ >= 2) {
+                str(a.raw_name);
+            }
             str(a.adl);
             str(a.mailbox);
             str(a.host);
@@ -132,6 +136,7 @@ public:
 
 private:
     std::string_view in_;
+    unsigned version_ = kStructureFormatVersion;
     std::size_t pos_ = 0;
     bool failed_ = false;
 };
@@ -172,6 +177,7 @@ std::string serialize(const MessageStructure& s) {
         w.u(p.end_offset - p.body_offset);
         w.u(p.body_lines);
         w.u(p.body_bare_lf);
+        w.u(p.header_bare_lf);
         w.idx(p.parent);
         w.idx(p.first_child);
         w.idx(p.next_sibling);
@@ -219,10 +225,11 @@ Result<MessageStructure> deserialize(std::string_view data) {
     if (data.empty()) {
         return make_error_code(Errc::Truncated);
     }
-    if (static_cast<unsigned char>(data[0]) != kStructureFormatVersion) {
+    const auto version = static_cast<unsigned char>(data[0]);
+    if (version < 1 || version > kStructureFormatVersion) {
         return make_error_code(Errc::BadVersion);
     }
-    Reader r(data.substr(1));
+    Reader r(data.substr(1), version);
     MessageStructure s;
     s.size = r.u();
     s.problems = r.u32();
@@ -241,6 +248,9 @@ Result<MessageStructure> deserialize(std::string_view data) {
         p.end_offset = p.body_offset + body_size;
         p.body_lines = r.u();
         p.body_bare_lf = r.u();
+        if (version >= 2) {
+            p.header_bare_lf = r.u();
+        }
         p.parent = r.idx();
         p.first_child = r.idx();
         p.next_sibling = r.idx();

@@ -9,7 +9,9 @@
 
 namespace sov::mime {
 
-inline constexpr unsigned char kStructureFormatVersion = 1;
+/// Version 2 added Part::header_bare_lf and Address::raw_name; version 1 blobs (stored by
+/// earlier builds) still load, with those fields zero / empty.
+inline constexpr unsigned char kStructureFormatVersion = 2;
 
 [[nodiscard]] std::string serialize(const MessageStructure& s);
 

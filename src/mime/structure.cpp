@@ -116,10 +116,11 @@ void record_field(Fields& f, std::string_view name, std::string_view value) {
             }
             break;
         case 19:
-            if (iequals(name, "content-description") || iequals(name, "content-disposition")) {
-                assign_first(
-                    (name[8] == 'e' || name[8] == 'E') ? f.description : f.disposition, value
-                );
+            // Same length: "content-d" + 'e'scription / 'i'sposition.
+            if (iequals(name, "content-description")) {
+                assign_first(f.description, value);
+            } else if (iequals(name, "content-disposition")) {
+                assign_first(f.disposition, value);
             }
             break;
         case 25:
@@ -553,6 +554,7 @@ private:
         std::vector<std::uint64_t> marks;
         marks.reserve(out_.parts.size() * 2);
         for (const auto& p : out_.parts) {
+            marks.push_back(p.header_offset);
             marks.push_back(p.body_offset);
             marks.push_back(p.end_offset);
         }
@@ -588,8 +590,10 @@ private:
             );
         };
         for (auto& p : out_.parts) {
+            const std::size_t h = index_of(p.header_offset);
             const std::size_t b = index_of(p.body_offset);
             const std::size_t e = index_of(p.end_offset);
+            p.header_bare_lf = bare_at[b] - bare_at[h];
             p.body_lines = lf_at[e] - lf_at[b];
             p.body_bare_lf = bare_at[e] - bare_at[b];
             if (p.end_offset > p.body_offset && data[p.end_offset - 1] != '\n') {

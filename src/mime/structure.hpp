@@ -76,6 +76,8 @@ struct Part {
     std::uint64_t body_lines = 0;
     /// LFs not preceded by CR: body size after LF -> CRLF conversion is body_size() + this.
     std::uint64_t body_bare_lf = 0;
+    /// The same for the header block: header size after LF -> CRLF is header_size() + this.
+    std::uint64_t header_bare_lf = 0;
 
     // Tree links (indices into MessageStructure::parts; root = 0, pre-order).
     std::uint32_t parent = kNoIndex;

@@ -41,6 +41,15 @@ TEST(Structure, SinglePartDefaultsAndEnvelope) {
     EXPECT_EQ(s.problems, kProblemNone);
 }
 
+TEST(Structure, DescriptionAndDispositionAreDifferentFields) {
+    const std::string msg =
+        "Content-Description: OpenPGP digital signature\r\n"
+        "Content-Disposition: attachment; filename=\"sig.asc\"\r\n\r\nx";
+    const auto s = parse_message(msg);
+    EXPECT_EQ(s.parts.at(0).description, "OpenPGP digital signature");
+    EXPECT_EQ(s.parts.at(0).disposition.type, "attachment");
+}
+
 TEST(Structure, MultipartWithPreambleEpilogueAndPadding) {
     const std::string msg =
         "Content-Type: multipart/mixed; boundary=\"b\"\n\npreamble\n--b  \t\n"

@@ -14,17 +14,21 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include "accounts/directory.hpp"
+#include "accounts/login_throttle.hpp"
 #include "core/log.hpp"
-#include "mime/serialize.hpp"
-#include "mime/structure.hpp"
+#include "imap/server/change_hub.hpp"
 #include "net/accept_loop.hpp"
 #include "net/privileges.hpp"
 #include "net/session_registry.hpp"
 #include "net/tls_context.hpp"
+#include "roles/imap_listener.hpp"
 #include "roles/local_delivery.hpp"
+#include "roles/session_support.hpp"
+#include "roles/store_setup.hpp"
 #include "smtp/server/session.hpp"
 #include "store/store.hpp"
 
@@ -70,41 +74,27 @@ smtp::server::SessionSettings smtp_settings(
     return settings;
 }
 
-// The settings new sessions of one listener start with; SIGHUP swaps them (limits, timeouts,
-// hostname), sessions already running keep theirs.
-class SettingsSlot {
-public:
-    explicit SettingsSlot(smtp::server::SessionSettings settings)
-        : settings_(std::move(settings)) {}
-    smtp::server::SessionSettings get() const {
-        const std::lock_guard lock(mutex_);
-        return settings_;
-    }
-    void set(smtp::server::SessionSettings settings) {
-        const std::lock_guard lock(mutex_);
-        settings_ = std::move(settings);
-    }
-
-private:
-    mutable std::mutex mutex_;
-    smtp::server::SessionSettings settings_;
-};
-
-// Completion of a session coroutine: expected ends return normally; anything thrown is a bug or
-// an unexpected I/O failure, logged once here with the session id (STYLE.md §3.11 #5).
-struct SessionEnded {
-    std::string id;
-    std::shared_ptr<net::ConnectionLimiter::Permit> permit;
-    void operator()(const std::exception_ptr& error) const {
+void start_listener(
+    asio::io_context& ioc,
+    const core::Listener& listener,
+    tcp::acceptor acceptor,
+    net::AcceptOptions accept_options,
+    net::StartSession start
+) {
+    log::info(
+        "listener.ready",
+        {{"listener", listener.name},
+         {"protocol", protocol_name(listener.protocol)},
+         {"address", listener.address},
+         {"port", acceptor.local_endpoint().port()}}
+    );
+    auto loop = net::accept_loop(std::move(acceptor), std::move(accept_options), std::move(start));
+    asio::co_spawn(ioc, std::move(loop), [name = listener.name](const std::exception_ptr& error) {
         if (error) {
-            try {
-                std::rethrow_exception(error);
-            } catch (const std::exception& e) {
-                log::error("session.failed", {{"session", id}, {"error", e.what()}});
-            }
+            log::error("listener.failed", {{"listener", name}});
         }
-    }
-};
+    });
+}
 
 }  // namespace
 
@@ -126,6 +116,10 @@ int serve(core::Config config, const ServeOptions& options) {
     std::unique_ptr<accounts::Directory> directory;
     std::unique_ptr<store::Store> store;
     std::unique_ptr<LocalDelivery> delivery;
+    std::unique_ptr<imap::server::ChangeHub> imap_hub;
+    accounts::LoginThrottle login_throttle;
+    // Blocking work of the IMAP sessions (SQLite, file reads, Argon2id).
+    asio::thread_pool workers{config.worker_threads};
     asio::io_context ioc{static_cast<int>(config.io_threads)};
 
     std::string tls_error;
@@ -141,7 +135,8 @@ int serve(core::Config config, const ServeOptions& options) {
     };
     std::vector<Bound> bound;
     for (const auto& listener : config.listeners) {
-        if (listener.protocol != core::Protocol::Mx && listener.protocol != core::Protocol::Lmtp) {
+        if (listener.protocol != core::Protocol::Mx && listener.protocol != core::Protocol::Lmtp &&
+            listener.protocol != core::Protocol::Imap) {
             log::warn(
                 "listener.skipped",
                 {{"listener", listener.name},
@@ -174,12 +169,7 @@ int serve(core::Config config, const ServeOptions& options) {
         return 1;
     }
     directory = std::move(*opened_directory);
-    store::StoreOptions store_options;
-    store_options.data_dir = config.data_dir;
-    store_options.structure_of = [](std::string_view bytes) {
-        return mime::serialize(mime::parse_message(bytes));
-    };
-    auto opened_store = store::Store::open(std::move(store_options));
+    auto opened_store = store::Store::open(make_store_options(config));
     if (!opened_store) {
         log::error(
             "store.open_failed",
@@ -200,11 +190,41 @@ int serve(core::Config config, const ServeOptions& options) {
         postmaster_domain = domains->front().name;
     }
     delivery = std::make_unique<LocalDelivery>(*directory, *store, postmaster_domain);
+    imap_hub = std::make_unique<imap::server::ChangeHub>(*store);
+    const imap::server::ConnectionServices imap_services{
+        .engine = {.store = store.get(), .directory = directory.get(), .throttle = &login_throttle},
+        .tls = &tls,
+        .registry = &registry,
+        .pool = &workers,
+        .hub = imap_hub.get(),
+    };
+    std::vector<std::pair<core::Listener, std::shared_ptr<ImapSettingsSlot>>> imap_slots;
 
-    std::vector<std::pair<core::Listener, std::shared_ptr<SettingsSlot>>> slots;
+    std::vector<
+        std::pair<core::Listener, std::shared_ptr<SettingsSlot<smtp::server::SessionSettings>>>>
+        slots;
     for (auto& entry : bound) {
-        auto settings =
-            std::make_shared<SettingsSlot>(smtp_settings(config, entry.listener, tls_loaded));
+        if (entry.listener.protocol == core::Protocol::Imap) {
+            auto slot =
+                std::make_shared<ImapSettingsSlot>(imap_settings(config, entry.listener, tls_loaded)
+                );
+            imap_slots.emplace_back(entry.listener, slot);
+            start_listener(
+                ioc,
+                entry.listener,
+                std::move(entry.acceptor),
+                net::AcceptOptions{
+                    .listener_name = entry.listener.name,
+                    .busy_reply = "* BYE Too many connections, try later\r\n",
+                    .limiter = &limiter,
+                },
+                imap_start(slot, imap_services)
+            );
+            continue;
+        }
+        auto settings = std::make_shared<SettingsSlot<smtp::server::SessionSettings>>(
+            smtp_settings(config, entry.listener, tls_loaded)
+        );
         slots.emplace_back(entry.listener, settings);
         const smtp::server::SessionServices services{delivery.get(), &tls, &registry};
         net::AcceptOptions accept_options{
@@ -230,24 +250,12 @@ int serve(core::Config config, const ServeOptions& options) {
                 )
             );
         };
-        log::info(
-            "listener.ready",
-            {{"listener", entry.listener.name},
-             {"protocol", protocol_name(entry.listener.protocol)},
-             {"address", entry.listener.address},
-             {"port", entry.acceptor.local_endpoint().port()}}
-        );
-        auto loop = net::accept_loop(
-            std::move(entry.acceptor), std::move(accept_options), std::move(start)
-        );
-        asio::co_spawn(
+        start_listener(
             ioc,
-            std::move(loop),
-            [name = entry.listener.name](const std::exception_ptr& error) {
-                if (error) {
-                    log::error("listener.failed", {{"listener", name}});
-                }
-            }
+            entry.listener,
+            std::move(entry.acceptor),
+            std::move(accept_options),
+            std::move(start)
         );
     }
     // The accept loops own their acceptors; shutdown ends them by stopping the io_context once
@@ -273,6 +281,9 @@ int serve(core::Config config, const ServeOptions& options) {
                 // paths are bound at startup and change only with a restart.
                 for (auto& [listener, slot] : slots) {
                     slot->set(smtp_settings(reloaded.config, listener, tls.current() != nullptr));
+                }
+                for (auto& [listener, slot] : imap_slots) {
+                    slot->set(imap_settings(reloaded.config, listener, tls.current() != nullptr));
                 }
                 log::info(
                     "config.reloaded",
@@ -317,6 +328,8 @@ int serve(core::Config config, const ServeOptions& options) {
     for (auto& thread : threads) {
         thread.join();
     }
+    workers.join();
+    imap_hub.reset();
     // Finish queued deliveries while the io_context can still take their completions.
     store.reset();
     log::info("server.stopped", {{"sessions_left", registry.size()}});

@@ -87,6 +87,21 @@ Result<std::shared_ptr<Account>> Store::Impl::account(
             return s.error();
         }
     }
+    // Text index work left when the store last stopped (or crashed), or never done: messages
+    // delivered before text_of was set, or by a version without the index; a text.db deleted
+    // by hand is rebuilt.
+    if (auto st = detail::check_text_index(*acc, false, nullptr); !st) {
+        return st.error();
+    }
+    const char* pending = opt.text_of ? "SELECT 1 FROM text_garbage UNION ALL "
+                                        "SELECT 1 FROM messages WHERE text_id IS NULL LIMIT 1"
+                                      : "SELECT 1 FROM text_garbage LIMIT 1";
+    if (auto s = acc->db.prepare(pending)) {
+        StmtScope scope(**s);
+        if (scope->step()) {
+            schedule_maintenance(acc->name);
+        }
+    }
     accounts.emplace(acc->name, acc);
     return acc;
 }

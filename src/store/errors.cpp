@@ -23,6 +23,8 @@ public:
                 return "invalid argument";
             case Errc::TempFail:
                 return "temporary failure";
+            case Errc::NoSuchMailbox:
+                return "no such target mailbox";
         }
         return "unknown error";
     }

@@ -15,6 +15,7 @@ enum class Errc {
     Corrupt,        // the index or the files disagree in a way we cannot repair
     Invalid,        // a name, flag or argument is not acceptable
     TempFail,       // try again later (SQLite busy, store shutting down)
+    NoSuchMailbox,  // the target mailbox of COPY/MOVE does not exist (IMAP [TRYCREATE])
 };
 
 const std::error_category& store_category() noexcept;

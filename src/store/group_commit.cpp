@@ -20,6 +20,7 @@ namespace sov::store {
 
 namespace fs = std::filesystem;
 using detail::Account;
+using detail::bucket_of;
 using detail::Job;
 using detail::join_keywords;
 using detail::normalize_keywords;
@@ -27,15 +28,14 @@ using detail::outcome;
 using detail::StmtScope;
 using detail::to_unix;
 
-namespace {
-
-// "YYYYMM" (UTC) for the bucket directory of a message stored at `t`.
-std::string bucket_of(std::int64_t unix_s) {
+std::string detail::bucket_of(std::int64_t unix_s) {
     time_t tt = static_cast<time_t>(unix_s);
     struct tm tm{};
     gmtime_r(&tt, &tm);
     return fmt::format("{:04d}{:02d}", tm.tm_year + 1900, tm.tm_mon + 1);
 }
+
+namespace {
 
 // A mailbox touched by a batch: counters are kept here and written back once.
 struct MailboxState {
@@ -45,6 +45,8 @@ struct MailboxState {
     std::int64_t highest_modseq = 1;
     std::int64_t count_delta = 0;
     std::int64_t bytes_delta = 0;
+    std::int64_t unseen_delta = 0;
+    std::int64_t deleted_delta = 0;
 };
 
 struct AccountState {
@@ -61,11 +63,21 @@ void Store::Impl::start() {
         sync_threads.emplace_back([this] { sync_loop(); });
     }
     committer = std::thread([this] { commit_loop(); });
+    maintenance = std::thread([this] { maintenance_loop(); });
 }
 
 // The committer drains first (it still needs the workers for its per-account tasks), then the
 // workers stop.
 void Store::Impl::shutdown() {
+    {
+        // Leftover text garbage stays listed in the index and is collected after the next open.
+        std::lock_guard lock(maintenance_mu);
+        stop_maintenance = true;
+    }
+    maintenance_cv.notify_all();
+    if (maintenance.joinable()) {
+        maintenance.join();
+    }
     {
         std::lock_guard lock(queue_mu);
         stop_commit = true;
@@ -319,13 +331,15 @@ void Store::Impl::process_batch(std::vector<std::unique_ptr<Job>>& batch) {
         }
         const AccountState before = as;
         std::map<std::string, MailboxState, std::less<>> mailboxes;
-        std::map<std::size_t, int> links_of_job;  // a job delivered twice here needs two names
+        std::map<std::size_t, int> links_of_job;       // a job delivered twice here needs two names
+        std::map<std::size_t, std::string> email_ids;  // one EMAILID per message (RFC 8474 §5.1)
 
         bool bucket_ok = true;
         if (auto st = ensure_bucket(acc, bucket); !st) {
             bucket_ok = false;
         }
 
+        bool aborted = false;  // the transaction is gone (see below)
         for (const Item& it : w.items) {
             Job& job = *batch[it.job];
             const Recipient& r = job.request.recipients[it.rcpt];
@@ -411,26 +425,53 @@ void Store::Impl::process_batch(std::vector<std::unique_ptr<Job>>& batch) {
             const std::int64_t modseq = ms.highest_modseq + 1;
             const std::uint32_t flags = r.flags & flag::kAll;
             auto kw = normalize_keywords(r.keywords);
+            auto& email_id = email_ids[it.job];
+            if (email_id.empty()) {
+                email_id = new_email_id();
+            }
             auto s = acc.db.prepare(
                 "INSERT INTO messages(mailbox_id, uid, modseq, flags, keywords, internal_date, "
-                "save_date, size, file, structure, envelope) "
-                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+                "save_date, size, file, email_id) "
+                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
             );
             Status ins = s ? Status() : Status(s.error());
             if (s) {
                 StmtScope scope(**s);
-                ins = scope->bind(1, ms.id)
-                          .bind(2, uid)
-                          .bind(3, modseq)
-                          .bind(4, static_cast<std::int64_t>(flags))
-                          .bind(5, join_keywords(kw))
-                          .bind(6, r.internal_date ? to_unix(*r.internal_date) : now_s)
-                          .bind(7, now_s)
-                          .bind(8, size)
-                          .bind(9, file)
-                          .bind_blob(10, job.structure)
-                          .bind(11, r.envelope)
-                          .run();
+                scope->bind(1, ms.id)
+                    .bind(2, uid)
+                    .bind(3, modseq)
+                    .bind(4, static_cast<std::int64_t>(flags))
+                    .bind(5, join_keywords(kw))
+                    .bind(6, r.internal_date ? to_unix(*r.internal_date) : now_s)
+                    .bind(7, now_s)
+                    .bind(8, size)
+                    .bind(9, file)
+                    .bind(10, email_id);
+                ins = scope->run();
+            }
+            if (ins) {
+                const std::int64_t id = sqlite3_last_insert_rowid(acc.db.raw());
+                auto d = acc.db.prepare(
+                    "INSERT OR REPLACE INTO message_data(id, structure, envelope) "
+                    "VALUES (?1, ?2, ?3)"
+                );
+                ins = d ? Status() : Status(d.error());
+                if (d) {
+                    StmtScope scope(**d);
+                    ins = scope->bind(1, id).bind_blob(2, job.structure).bind(3, r.envelope).run();
+                }
+                if (!ins) {  // take the row back: a message without its data is not delivered
+                    auto del = acc.db.prepare("DELETE FROM messages WHERE id = ?1");
+                    bool undone = del.has_value();
+                    if (undone) {
+                        StmtScope scope(**del);
+                        undone = scope->bind(1, id).run().has_value();
+                    }
+                    if (!undone || sqlite3_get_autocommit(acc.db.raw()) != 0) {
+                        aborted = true;
+                        break;
+                    }
+                }
             }
             if (!ins) {
                 detail::remove_file(target);
@@ -442,6 +483,8 @@ void Store::Impl::process_batch(std::vector<std::unique_ptr<Job>>& batch) {
             ms.highest_modseq = modseq;
             ms.count_delta += 1;
             ms.bytes_delta += size;
+            ms.unseen_delta += (flags & flag::kSeen) == 0 ? 1 : 0;
+            ms.deleted_delta += (flags & flag::kDeleted) != 0 ? 1 : 0;
             as.used_bytes += size;
             as.used_messages += 1;
             o.status = DeliveryStatus::Delivered;
@@ -453,14 +496,18 @@ void Store::Impl::process_batch(std::vector<std::unique_ptr<Job>>& batch) {
         }
 
         // Write back the counters once per mailbox and once for the account.
-        bool ok = true;
+        bool ok = !aborted;
         for (auto& [name, ms] : mailboxes) {
+            if (!ok) {
+                break;
+            }
             if (ms.count_delta == 0) {
                 continue;
             }
             auto s = acc.db.prepare(
                 "UPDATE mailboxes SET uid_next = ?1, highest_modseq = ?2, "
-                "message_count = message_count + ?3, total_size = total_size + ?4 WHERE id = ?5"
+                "message_count = message_count + ?3, total_size = total_size + ?4, "
+                "unseen_count = unseen_count + ?6, deleted_count = deleted_count + ?7 WHERE id = ?5"
             );
             if (!s) {
                 ok = false;
@@ -472,6 +519,8 @@ void Store::Impl::process_batch(std::vector<std::unique_ptr<Job>>& batch) {
                      .bind(3, ms.count_delta)
                      .bind(4, ms.bytes_delta)
                      .bind(5, ms.id)
+                     .bind(6, ms.unseen_delta)
+                     .bind(7, ms.deleted_delta)
                      .run()
                      .has_value();
             if (!ok) {
@@ -524,7 +573,24 @@ void Store::Impl::process_batch(std::vector<std::unique_ptr<Job>>& batch) {
         });
     }
     run_parallel(finals);
-    work.clear();  // unlock accounts before running callbacks
+    work.clear();  // unlock accounts before running listeners and callbacks
+
+    std::set<std::pair<std::string, std::string>> changed;
+    for (std::size_t j = 0; j < batch.size(); ++j) {
+        for (std::size_t r = 0; r < outcomes[j].size(); ++r) {
+            if (outcomes[j][r].delivered()) {
+                changed.emplace(batch[j]->request.recipients[r].account, outcomes[j][r].mailbox);
+            }
+        }
+    }
+    std::string last_account;
+    for (const auto& [account, mailbox] : changed) {
+        if (opt.text_of && account != last_account) {
+            schedule_maintenance(account);  // the text index follows in the background (fts.cpp)
+            last_account = account;
+        }
+        notify(account, mailbox);
+    }
 
     for (std::size_t j = 0; j < batch.size(); ++j) {
         Job& job = *batch[j];

@@ -1,5 +1,5 @@
-// Mailboxes of an account: list, look up, create, rename (RFC 3501 §6.3.5), delete and
-// subscribe.
+// Mailboxes of an account: list, look up, create, rename (RFC 3501 §6.3.5), delete, subscribe,
+// and the \Recent marker (RFC 3501 §2.3.2).
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -22,7 +22,7 @@ namespace {
 
 constexpr const char* kMailboxColumns =
     "SELECT id, name, special_use, subscribed, uid_validity, uid_next, highest_modseq, "
-    "message_count, total_size FROM mailboxes";
+    "message_count, total_size, first_recent_uid, unseen_count, deleted_count FROM mailboxes";
 
 MailboxInfo mailbox_row(Stmt& s) {
     MailboxInfo m;
@@ -35,6 +35,9 @@ MailboxInfo mailbox_row(Stmt& s) {
     m.highest_modseq = static_cast<std::uint64_t>(s.int64(6));
     m.messages = static_cast<std::uint32_t>(s.int64(7));
     m.bytes = static_cast<std::uint64_t>(s.int64(8));
+    m.first_recent_uid = static_cast<std::uint32_t>(s.int64(9));
+    m.unseen = static_cast<std::uint32_t>(s.int64(10));
+    m.deleted = static_cast<std::uint32_t>(s.int64(11));
     return m;
 }
 
@@ -98,6 +101,46 @@ Result<MailboxInfo> Store::mailbox(std::string_view account, std::string_view na
     });
 }
 
+Result<std::uint32_t> Store::claim_recent(std::string_view account, std::string_view mailbox) {
+    return StoreOps::with_account(*impl_, account, [&](Account& acc) -> Result<std::uint32_t> {
+        auto mb = find_mailbox(acc, mailbox);
+        if (!mb) {
+            return mb.error();
+        }
+        // Every writer of this index holds the account lock, so what find_mailbox read is
+        // current; nothing new: nothing to write (and no commit on every SELECT).
+        if (mb->first_recent_uid >= mb->uid_next) {
+            return mb->uid_next;
+        }
+        detail::RelaxedSync relaxed(acc.db);
+        std::uint32_t first = mb->uid_next;
+        auto st = StoreOps::in_transaction(acc, *impl_, [&]() -> Status {
+            {
+                auto s = acc.db.prepare("SELECT first_recent_uid FROM mailboxes WHERE id = ?1");
+                if (!s) {
+                    return s.error();
+                }
+                StmtScope scope(**s);
+                if (!scope->bind(1, mb->id).step()) {
+                    return scope->error() ? Status(Errc::NotFound) : scope->error();
+                }
+                first = static_cast<std::uint32_t>(scope->int64(0));
+            }
+            auto s =
+                acc.db.prepare("UPDATE mailboxes SET first_recent_uid = uid_next WHERE id = ?1");
+            if (!s) {
+                return s.error();
+            }
+            StmtScope scope(**s);
+            return scope->bind(1, mb->id).run();
+        });
+        if (!st) {
+            return st.error();
+        }
+        return first;
+    });
+}
+
 Result<MailboxInfo> Store::create_mailbox(
     std::string_view account, std::string_view name, std::string_view special_use
 ) {
@@ -105,29 +148,34 @@ Result<MailboxInfo> Store::create_mailbox(
     if (canonical.empty() || !valid_special_use(special_use)) {
         return Errc::Invalid;
     }
-    return StoreOps::with_account(*impl_, account, [&](Account& acc) -> Result<MailboxInfo> {
-        if (auto existing = find_mailbox(acc, canonical); existing) {
-            return Errc::Exists;
-        } else if (existing.error() != Errc::NotFound) {
-            return existing.error();
-        }
-        auto st = StoreOps::in_transaction(acc, *impl_, [&]() -> Status {
-            std::uint32_t uv = impl_->next_uid_validity(acc);
-            auto s = acc.db.prepare(
-                "INSERT INTO mailboxes(name, special_use, subscribed, uid_validity) "
-                "VALUES (?1, ?2, 0, ?3)"
-            );
-            if (!s) {
-                return s.error();
+    auto created =
+        StoreOps::with_account(*impl_, account, [&](Account& acc) -> Result<MailboxInfo> {
+            if (auto existing = find_mailbox(acc, canonical); existing) {
+                return Errc::Exists;
+            } else if (existing.error() != Errc::NotFound) {
+                return existing.error();
             }
-            StmtScope scope(**s);
-            return scope->bind(1, canonical).bind(2, special_use).bind(3, uv).run();
+            auto st = StoreOps::in_transaction(acc, *impl_, [&]() -> Status {
+                std::uint32_t uv = impl_->next_uid_validity(acc);
+                auto s = acc.db.prepare(
+                    "INSERT INTO mailboxes(name, special_use, subscribed, uid_validity) "
+                    "VALUES (?1, ?2, 0, ?3)"
+                );
+                if (!s) {
+                    return s.error();
+                }
+                StmtScope scope(**s);
+                return scope->bind(1, canonical).bind(2, special_use).bind(3, uv).run();
+            });
+            if (!st) {
+                return st.error();
+            }
+            return find_mailbox(acc, canonical);
         });
-        if (!st) {
-            return st.error();
-        }
-        return find_mailbox(acc, canonical);
-    });
+    if (created) {
+        impl_->notify(std::string(account), canonical);
+    }
+    return created;
 }
 
 Status Store::rename_mailbox(std::string_view account, std::string_view from, std::string_view to) {
@@ -139,13 +187,33 @@ Status Store::rename_mailbox(std::string_view account, std::string_view from, st
     if (dst == "INBOX" || dst.starts_with(src + "/")) {
         return Errc::Invalid;  // cannot rename onto INBOX or below itself
     }
-    return StoreOps::with_account(*impl_, account, [&](Account& acc) -> Status {
+    std::vector<std::string> touched;  // every name that appeared or disappeared, to notify
+    auto result = StoreOps::with_account(*impl_, account, [&](Account& acc) -> Status {
         auto old = find_mailbox(acc, src);
         if (!old) {
             return old.error();
         }
         if (auto existing = find_mailbox(acc, dst); existing) {
             return Errc::Exists;
+        }
+        touched = {src, dst};
+        if (src != "INBOX") {
+            auto s = acc.db.prepare(
+                "SELECT name FROM mailboxes WHERE substr(name, 1, ?2) = ?1 || '/' ORDER BY name"
+            );
+            if (!s) {
+                return s.error();
+            }
+            StmtScope scope(**s);
+            scope->bind(1, src).bind(2, static_cast<std::int64_t>(src.size()) + 1);
+            while (scope->step()) {
+                std::string child = scope->text(0);
+                touched.push_back(dst + child.substr(src.size()));
+                touched.push_back(std::move(child));
+            }
+            if (auto st = scope->error(); !st) {
+                return st;
+            }
         }
         return StoreOps::in_transaction(acc, *impl_, [&]() -> Status {
             if (src == "INBOX") {
@@ -155,7 +223,8 @@ Status Store::rename_mailbox(std::string_view account, std::string_view from, st
                 std::uint32_t uv = impl_->next_uid_validity(acc);
                 auto ins = acc.db.prepare(
                     "INSERT INTO mailboxes(name, subscribed, uid_validity, uid_next, "
-                    "highest_modseq, message_count, total_size) VALUES (?1, 0, ?2, ?3, ?4, ?5, ?6)"
+                    "highest_modseq, message_count, total_size, unseen_count, deleted_count, "
+                    "first_recent_uid) VALUES (?1, 0, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?3)"
                 );
                 if (!ins) {
                     return ins.error();
@@ -169,11 +238,31 @@ Status Store::rename_mailbox(std::string_view account, std::string_view from, st
                                   .bind(4, static_cast<std::int64_t>(old->highest_modseq))
                                   .bind(5, old->messages)
                                   .bind(6, static_cast<std::int64_t>(old->bytes))
+                                  .bind(7, old->unseen)
+                                  .bind(8, old->deleted)
                                   .run();
                     if (!st) {
                         return st;
                     }
                     new_id = sqlite3_last_insert_rowid(acc.db.raw());
+                }
+                // For INBOX the messages are gone: a QRESYNC client must learn it (RFC 7162
+                // §3.2.7), with INBOX's new HIGHESTMODSEQ (set below).
+                auto gone = acc.db.prepare(
+                    "INSERT OR REPLACE INTO expunged(mailbox_id, uid, modseq) "
+                    "SELECT mailbox_id, uid, ?2 FROM messages WHERE mailbox_id = ?1"
+                );
+                if (!gone) {
+                    return gone.error();
+                }
+                {
+                    StmtScope scope(**gone);
+                    auto st = scope->bind(1, old->id)
+                                  .bind(2, static_cast<std::int64_t>(old->highest_modseq) + 1)
+                                  .run();
+                    if (!st) {
+                        return st;
+                    }
                 }
                 auto mv =
                     acc.db.prepare("UPDATE messages SET mailbox_id = ?1 WHERE mailbox_id = ?2");
@@ -187,8 +276,8 @@ Status Store::rename_mailbox(std::string_view account, std::string_view from, st
                     }
                 }
                 auto clr = acc.db.prepare(
-                    "UPDATE mailboxes SET message_count = 0, total_size = 0, "
-                    "highest_modseq = highest_modseq + 1 WHERE id = ?1"
+                    "UPDATE mailboxes SET message_count = 0, total_size = 0, unseen_count = 0, "
+                    "deleted_count = 0, highest_modseq = highest_modseq + 1 WHERE id = ?1"
                 );
                 if (!clr) {
                     return clr.error();
@@ -211,6 +300,12 @@ Status Store::rename_mailbox(std::string_view account, std::string_view from, st
                 .run();
         });
     });
+    if (result) {
+        for (const auto& name : touched) {
+            impl_->notify(std::string(account), name);
+        }
+    }
+    return result;
 }
 
 Status Store::delete_mailbox(std::string_view account, std::string_view name) {
@@ -271,6 +366,10 @@ Status Store::delete_mailbox(std::string_view account, std::string_view name) {
     for (const auto& f : files) {
         detail::remove_file(f);
     }
+    if (!files.empty()) {
+        impl_->schedule_maintenance(std::string(account));  // their text rows
+    }
+    impl_->notify(std::string(account), canonical);
     return {};
 }
 

@@ -1,11 +1,14 @@
-// Messages of a mailbox: list, read, change flags and keywords (RFC 7162 MODSEQ) and expunge.
+// Messages of a mailbox: list, read, change flags and keywords (RFC 7162 MODSEQ), expunge, and
+// the CONDSTORE/QRESYNC change log.
 #include <algorithm>
 #include <filesystem>
+#include <functional>
+#include <limits>
 #include <optional>
 #include <string>
-#include <unordered_set>
 #include <vector>
 
+#include "core/log.hpp"
 #include "store/detail/fs.hpp"
 #include "store/detail/sqlite.hpp"
 #include "store/detail/store_impl.hpp"
@@ -23,8 +26,128 @@ using detail::split_keywords;
 using detail::StmtScope;
 using detail::StoreOps;
 
+namespace {
+
+constexpr std::string_view kInfoColumns =
+    "uid, modseq, flags, keywords, internal_date, save_date, size, file, email_id";
+constexpr std::string_view kInfoColumnsWithStructure =
+    "uid, modseq, flags, keywords, internal_date, save_date, size, file, email_id, "
+    "(SELECT structure FROM message_data WHERE message_data.id = messages.id)";
+
+// One string, parsed once: `dir / file` would parse both and copy the directory's components.
+fs::path file_path(const Account& acc, const detail::Stmt& s, int col) {
+    const auto* p = sqlite3_column_text(s.raw(), col);
+    const auto n = static_cast<std::size_t>(sqlite3_column_bytes(s.raw(), col));
+    std::string full;
+    full.reserve(acc.dir.native().size() + 1 + n);
+    full += acc.dir.native();
+    full += '/';
+    full.append(reinterpret_cast<const char*>(p), n);
+    return fs::path(std::move(full));
+}
+
+MessageInfo info_row(const Account& acc, detail::Stmt& s, const ListOptions& options) {
+    MessageInfo m;
+    m.uid = static_cast<std::uint32_t>(s.int64(0));
+    m.modseq = static_cast<std::uint64_t>(s.int64(1));
+    m.flags = static_cast<std::uint32_t>(s.int64(2));
+    m.keywords = split_keywords(s.text(3));
+    m.internal_date = from_unix(s.int64(4));
+    m.save_date = from_unix(s.int64(5));
+    m.size = static_cast<std::uint64_t>(s.int64(6));
+    if (options.path) {
+        m.path = file_path(acc, s, 7);
+    }
+    m.email_id = s.text(8);
+    if (options.structure) {
+        m.structure = s.blob(9);
+    }
+    return m;
+}
+
+}  // namespace
+
+std::vector<std::uint32_t> detail::sorted_unique(const std::vector<std::uint32_t>& uids) {
+    std::vector<std::uint32_t> out = uids;
+    if (!std::is_sorted(out.begin(), out.end())) {
+        std::sort(out.begin(), out.end());
+    }
+    out.erase(std::unique(out.begin(), out.end()), out.end());
+    return out;
+}
+
+Status detail::for_each_listed(
+    Db& db,
+    std::int64_t mailbox_id,
+    const std::vector<std::uint32_t>& sorted,
+    std::string_view columns,
+    const std::function<Status(Stmt&)>& on_row,
+    ListedScan* scan
+) {
+    if (scan != nullptr) {
+        *scan = {};
+    }
+    if (sorted.empty()) {
+        return {};
+    }
+    const std::uint64_t span = std::uint64_t{sorted.back()} - sorted.front() + 1;
+    // A range scan reads at most `span` rows in index order; point lookups cost a B-tree
+    // descent each. Dense sets (1:*, ranges) scan, scattered ones look up.
+    if (span <= sorted.size() * 4 + 64) {
+        auto s = db.prepare(
+            "SELECT " + std::string(columns) +
+            " FROM messages WHERE mailbox_id = ?1 AND uid BETWEEN ?2 AND ?3 ORDER BY uid"
+        );
+        if (!s) {
+            return s.error();
+        }
+        StmtScope scope(**s);
+        scope->bind(1, mailbox_id)
+            .bind(2, static_cast<std::int64_t>(sorted.front()))
+            .bind(3, static_cast<std::int64_t>(sorted.back()));
+        auto want = sorted.begin();
+        bool complete = true;
+        while (scope->step()) {
+            const auto uid = static_cast<std::uint32_t>(scope->int64(0));
+            want = std::lower_bound(want, sorted.end(), uid);
+            if (want == sorted.end()) {
+                break;
+            }
+            if (*want != uid) {
+                complete = false;  // a row in the range that was not asked for
+                continue;
+            }
+            if (auto st = on_row(*scope); !st) {
+                return st;
+            }
+        }
+        if (scan != nullptr) {
+            scan->range = true;
+            scan->complete = complete;
+        }
+        return scope->error();
+    }
+    auto s = db.prepare(
+        "SELECT " + std::string(columns) + " FROM messages WHERE mailbox_id = ?1 AND uid = ?2"
+    );
+    if (!s) {
+        return s.error();
+    }
+    for (std::uint32_t uid : sorted) {
+        StmtScope scope(**s);
+        if (scope->bind(1, mailbox_id).bind(2, static_cast<std::int64_t>(uid)).step()) {
+            if (auto st = on_row(*scope); !st) {
+                return st;
+            }
+        } else if (auto st = scope->error(); !st) {
+            return st;
+        }
+    }
+    return {};
+}
+
 Result<std::vector<MessageInfo>> Store::list_messages(
-    std::string_view account, std::string_view mailbox, std::uint32_t from_uid
+    std::string_view account, std::string_view mailbox, std::uint32_t from_uid, ListOptions options
 ) {
     return StoreOps::with_account(
         *impl_,
@@ -35,8 +158,9 @@ Result<std::vector<MessageInfo>> Store::list_messages(
                 return mb.error();
             }
             auto s = acc.db.prepare(
-                "SELECT uid, modseq, flags, keywords, internal_date, save_date, size, structure, "
-                "file FROM messages WHERE mailbox_id = ?1 AND uid >= ?2 ORDER BY uid"
+                "SELECT " +
+                std::string(options.structure ? kInfoColumnsWithStructure : kInfoColumns) +
+                " FROM messages WHERE mailbox_id = ?1 AND uid >= ?2 ORDER BY uid"
             );
             if (!s) {
                 return s.error();
@@ -44,20 +168,46 @@ Result<std::vector<MessageInfo>> Store::list_messages(
             StmtScope scope(**s);
             scope->bind(1, mb->id).bind(2, static_cast<std::int64_t>(from_uid));
             std::vector<MessageInfo> out;
+            out.reserve(mb->messages);
             while (scope->step()) {
-                MessageInfo m;
-                m.uid = static_cast<std::uint32_t>(scope->int64(0));
-                m.modseq = static_cast<std::uint64_t>(scope->int64(1));
-                m.flags = static_cast<std::uint32_t>(scope->int64(2));
-                m.keywords = split_keywords(scope->text(3));
-                m.internal_date = from_unix(scope->int64(4));
-                m.save_date = from_unix(scope->int64(5));
-                m.size = static_cast<std::uint64_t>(scope->int64(6));
-                m.structure = scope->blob(7);
-                m.path = acc.dir / scope->text(8);
-                out.push_back(std::move(m));
+                out.push_back(info_row(acc, *scope, options));
             }
             if (auto st = scope->error(); !st) {
+                return st.error();
+            }
+            return out;
+        }
+    );
+}
+
+Result<std::vector<MessageInfo>> Store::get_messages(
+    std::string_view account,
+    std::string_view mailbox,
+    const std::vector<std::uint32_t>& uids,
+    ListOptions options
+) {
+    const auto sorted = detail::sorted_unique(uids);
+    return StoreOps::with_account(
+        *impl_,
+        account,
+        [&](Account& acc) -> Result<std::vector<MessageInfo>> {
+            auto mb = find_mailbox(acc, mailbox);
+            if (!mb) {
+                return mb.error();
+            }
+            std::vector<MessageInfo> out;
+            out.reserve(std::min<std::size_t>(sorted.size(), mb->messages));
+            auto st = detail::for_each_listed(
+                acc.db,
+                mb->id,
+                sorted,
+                options.structure ? kInfoColumnsWithStructure : kInfoColumns,
+                [&](detail::Stmt& row) -> Status {
+                    out.push_back(info_row(acc, row, options));
+                    return {};
+                }
+            );
+            if (!st) {
                 return st.error();
             }
             return out;
@@ -91,6 +241,78 @@ Result<std::string> Store::read_message(
     return detail::read_file(*path);
 }
 
+namespace {
+
+struct FlagRow {
+    std::uint32_t uid = 0;
+    std::int64_t id = 0;
+    std::uint32_t flags = 0;
+    std::string keywords;  // as stored
+    std::uint64_t modseq = 0;
+};
+
+// The new keyword string of a row, or nullopt when the change cannot touch keywords.
+std::optional<std::string> new_keywords(
+    const FlagChange& change, const std::vector<std::string>& change_kw, const std::string& old
+) {
+    switch (change.mode) {
+        case FlagChange::Mode::Replace:
+            return join_keywords(change_kw);
+        case FlagChange::Mode::Add: {
+            if (change_kw.empty()) {
+                return std::nullopt;
+            }
+            auto kw = split_keywords(old);
+            kw.insert(kw.end(), change_kw.begin(), change_kw.end());
+            return join_keywords(normalize_keywords(std::move(kw)));
+        }
+        case FlagChange::Mode::Remove: {
+            if (change_kw.empty()) {
+                return std::nullopt;
+            }
+            auto kw = split_keywords(old);
+            std::erase_if(kw, [&](const std::string& k) {
+                return std::binary_search(change_kw.begin(), change_kw.end(), k);
+            });
+            return join_keywords(kw);
+        }
+    }
+    return std::nullopt;
+}
+
+std::uint32_t new_flags(const FlagChange& change, std::uint32_t old) {
+    const std::uint32_t f = change.flags & flag::kAll;
+    switch (change.mode) {
+        case FlagChange::Mode::Replace:
+            return f;
+        case FlagChange::Mode::Add:
+            return old | f;
+        case FlagChange::Mode::Remove:
+            return old & ~f;
+    }
+    return old;
+}
+
+// The same change as one statement over uid BETWEEN ?3 AND ?4 (every row in it was listed):
+// SQLite then walks the rows once instead of seeking each by id.
+const char* range_update_sql(FlagChange::Mode mode) {
+    switch (mode) {
+        case FlagChange::Mode::Replace:  // keywords as well (join_keywords of the change: ?5)
+            return "UPDATE messages SET flags = ?1, keywords = ?5, modseq = ?2 "
+                   "WHERE mailbox_id = ?6 AND uid BETWEEN ?3 AND ?4 "
+                   "AND (flags != ?1 OR keywords != ?5)";
+        case FlagChange::Mode::Add:
+            return "UPDATE messages SET flags = flags | ?1, modseq = ?2 "
+                   "WHERE mailbox_id = ?6 AND uid BETWEEN ?3 AND ?4 AND (flags | ?1) != flags";
+        case FlagChange::Mode::Remove:
+            return "UPDATE messages SET flags = flags & ~?1, modseq = ?2 "
+                   "WHERE mailbox_id = ?6 AND uid BETWEEN ?3 AND ?4 AND (flags & ?1) != 0";
+    }
+    return "";
+}
+
+}  // namespace
+
 Result<std::vector<FlagState>> Store::update_flags(
     std::string_view account,
     std::string_view mailbox,
@@ -98,7 +320,9 @@ Result<std::vector<FlagState>> Store::update_flags(
     const FlagChange& change
 ) {
     const auto change_kw = normalize_keywords(change.keywords);
-    return StoreOps::with_account(
+    const auto sorted = detail::sorted_unique(uids);
+    std::string changed_mailbox;
+    auto result = StoreOps::with_account(
         *impl_,
         account,
         [&](Account& acc) -> Result<std::vector<FlagState>> {
@@ -107,111 +331,153 @@ Result<std::vector<FlagState>> Store::update_flags(
                 return mb.error();
             }
             std::vector<FlagState> out;
+            bool any_changed = false;
             auto st = StoreOps::in_transaction(acc, *impl_, [&]() -> Status {
                 out.clear();
-                auto highest = static_cast<std::int64_t>(mb->highest_modseq);
+                any_changed = false;
+                std::vector<FlagRow> rows;
+                rows.reserve(sorted.size());
+                detail::ListedScan scan;
+                auto listed = detail::for_each_listed(
+                    acc.db,
+                    mb->id,
+                    sorted,
+                    "uid, id, flags, keywords, modseq",
+                    [&](detail::Stmt& row) -> Status {
+                        rows.push_back(
+                            {static_cast<std::uint32_t>(row.int64(0)),
+                             row.int64(1),
+                             static_cast<std::uint32_t>(row.int64(2)),
+                             row.text(3),
+                             static_cast<std::uint64_t>(row.int64(4))}
+                        );
+                        return {};
+                    },
+                    &scan
+                );
+                if (!listed) {
+                    return listed;
+                }
+                std::int64_t highest = 0;
                 {
-                    // Re-read inside the transaction: the committer may have raised it.
                     auto s = acc.db.prepare("SELECT highest_modseq FROM mailboxes WHERE id = ?1");
                     if (!s) {
                         return s.error();
                     }
                     StmtScope scope(**s);
-                    if (scope->bind(1, mb->id).step()) {
-                        highest = scope->int64(0);
+                    if (!scope->bind(1, mb->id).step()) {
+                        return scope->error() ? Status(Errc::NotFound) : scope->error();
                     }
+                    highest = scope->int64(0);
                 }
-                const std::int64_t start_highest = highest;
-                for (std::uint32_t uid : uids) {
+                // RFC 7162 §3.1: each STORE gets a mod-sequence above every one before; the
+                // messages it changes share it (as one transaction, like Dovecot's).
+                const std::int64_t modseq = highest + 1;
+                std::int64_t changed = 0;
+                std::int64_t unseen_delta = 0;
+                std::int64_t deleted_delta = 0;
+                std::vector<std::size_t> changed_rows;
+                out.reserve(rows.size());
+                for (std::size_t i = 0; i < rows.size(); ++i) {
+                    const FlagRow& r = rows[i];
                     FlagState fs_;
-                    std::string old_kw;
-                    {
-                        auto s = acc.db.prepare(
-                            "SELECT flags, keywords, modseq FROM messages "
-                            "WHERE mailbox_id = ?1 AND uid = ?2"
-                        );
-                        if (!s) {
-                            return s.error();
-                        }
-                        StmtScope scope(**s);
-                        if (!scope->bind(1, mb->id)
-                                 .bind(2, static_cast<std::int64_t>(uid))
-                                 .step()) {
-                            if (auto e = scope->error(); !e) {
-                                return e;
+                    fs_.uid = r.uid;
+                    fs_.modseq = r.modseq;
+                    fs_.flags = new_flags(change, r.flags);
+                    auto kw = new_keywords(change, change_kw, r.keywords);
+                    const bool kw_changed = kw && *kw != r.keywords;
+                    fs_.keywords = split_keywords(kw ? *kw : r.keywords);
+                    if (fs_.flags != r.flags || kw_changed) {
+                        fs_.modseq = static_cast<std::uint64_t>(modseq);
+                        fs_.changed = true;
+                        ++changed;
+                        changed_rows.push_back(i);
+                        // Derived counts (STATUS UNSEEN), kept in the same transaction.
+                        unseen_delta += ((fs_.flags & flag::kSeen) == 0 ? 1 : 0) -
+                                        ((r.flags & flag::kSeen) == 0 ? 1 : 0);
+                        deleted_delta += ((fs_.flags & flag::kDeleted) != 0 ? 1 : 0) -
+                                         ((r.flags & flag::kDeleted) != 0 ? 1 : 0);
+                    }
+                    out.push_back(std::move(fs_));
+                }
+                if (changed == 0) {
+                    return {};
+                }
+                any_changed = true;
+                const bool keywords_vary =
+                    change.mode != FlagChange::Mode::Replace && !change_kw.empty();
+                if (scan.range && scan.complete && !keywords_vary) {
+                    auto s = acc.db.prepare(range_update_sql(change.mode));
+                    if (!s) {
+                        return s.error();
+                    }
+                    StmtScope scope(**s);
+                    scope->bind(1, static_cast<std::int64_t>(change.flags & flag::kAll))
+                        .bind(2, modseq)
+                        .bind(3, static_cast<std::int64_t>(sorted.front()))
+                        .bind(4, static_cast<std::int64_t>(sorted.back()))
+                        .bind(6, mb->id);
+                    if (change.mode == FlagChange::Mode::Replace) {
+                        scope->bind(5, join_keywords(change_kw));
+                    }
+                    if (auto e = scope->run(); !e) {
+                        return e;
+                    }
+                    if (acc.db.changes() != changed) {
+                        // Cannot happen under the account lock; never report a wrong state.
+                        log::error(
+                            "store.flags_mismatch",
+                            {{"account", acc.name}, {"expected", changed}, {"got", acc.db.changes()}
                             }
-                            continue;
-                        }
-                        fs_.uid = uid;
-                        fs_.flags = static_cast<std::uint32_t>(scope->int64(0));
-                        old_kw = scope->text(1);
-                        fs_.modseq = static_cast<std::uint64_t>(scope->int64(2));
-                    }
-                    fs_.keywords = split_keywords(old_kw);
-                    std::uint32_t flags = fs_.flags;
-                    std::vector<std::string> kw = fs_.keywords;
-                    const std::uint32_t f = change.flags & flag::kAll;
-                    switch (change.mode) {
-                        case FlagChange::Mode::Replace:
-                            flags = f;
-                            kw = change_kw;
-                            break;
-                        case FlagChange::Mode::Add:
-                            flags |= f;
-                            kw.insert(kw.end(), change_kw.begin(), change_kw.end());
-                            kw = normalize_keywords(std::move(kw));
-                            break;
-                        case FlagChange::Mode::Remove:
-                            flags &= ~f;
-                            std::erase_if(kw, [&](const std::string& k) {
-                                return std::binary_search(change_kw.begin(), change_kw.end(), k);
-                            });
-                            break;
-                    }
-                    std::string new_kw = join_keywords(kw);
-                    if (flags != fs_.flags || new_kw != old_kw) {
-                        // RFC 7162 §3.1.3: every change gets a mod-sequence above all before.
-                        ++highest;
-                        auto s = acc.db.prepare(
-                            "UPDATE messages SET flags = ?1, keywords = ?2, modseq = ?3 "
-                            "WHERE mailbox_id = ?4 AND uid = ?5"
                         );
-                        if (!s) {
-                            return s.error();
-                        }
-                        StmtScope scope(**s);
-                        auto e = scope->bind(1, static_cast<std::int64_t>(flags))
-                                     .bind(2, new_kw)
-                                     .bind(3, highest)
-                                     .bind(4, mb->id)
-                                     .bind(5, static_cast<std::int64_t>(uid))
+                        return Errc::Corrupt;
+                    }
+                } else {
+                    auto upd = acc.db.prepare(
+                        "UPDATE messages SET flags = ?1, keywords = ?2, modseq = ?3 WHERE id = ?4"
+                    );
+                    if (!upd) {
+                        return upd.error();
+                    }
+                    for (std::size_t i : changed_rows) {
+                        StmtScope scope(**upd);
+                        auto e = scope->bind(1, static_cast<std::int64_t>(out[i].flags))
+                                     .bind(2, join_keywords(out[i].keywords))
+                                     .bind(3, modseq)
+                                     .bind(4, rows[i].id)
                                      .run();
                         if (!e) {
                             return e;
                         }
-                        fs_.flags = flags;
-                        fs_.keywords = std::move(kw);
-                        fs_.modseq = static_cast<std::uint64_t>(highest);
-                        fs_.changed = true;
                     }
-                    out.push_back(std::move(fs_));
                 }
-                if (highest == start_highest) {
-                    return {};
-                }
-                auto s = acc.db.prepare("UPDATE mailboxes SET highest_modseq = ?1 WHERE id = ?2");
+                auto s = acc.db.prepare(
+                    "UPDATE mailboxes SET highest_modseq = ?1, unseen_count = unseen_count + ?2, "
+                    "deleted_count = deleted_count + ?3 WHERE id = ?4"
+                );
                 if (!s) {
                     return s.error();
                 }
                 StmtScope scope(**s);
-                return scope->bind(1, highest).bind(2, mb->id).run();
+                return scope->bind(1, modseq)
+                    .bind(2, unseen_delta)
+                    .bind(3, deleted_delta)
+                    .bind(4, mb->id)
+                    .run();
             });
             if (!st) {
                 return st.error();
             }
+            if (any_changed) {
+                changed_mailbox = mb->name;
+            }
             return out;
         }
     );
+    if (result && !changed_mailbox.empty()) {
+        impl_->notify(std::string(account), changed_mailbox);
+    }
+    return result;
 }
 
 Result<std::vector<std::uint32_t>> Store::expunge(
@@ -221,37 +487,44 @@ Result<std::vector<std::uint32_t>> Store::expunge(
 ) {
     std::vector<fs::path> files;
     std::vector<std::uint32_t> removed;
-    std::unordered_set<std::uint32_t> wanted;
+    std::string mailbox_name;
+    std::vector<std::uint32_t> wanted;
     if (uids) {
-        wanted.insert(uids->begin(), uids->end());
+        wanted = detail::sorted_unique(*uids);
     }
     auto st = StoreOps::with_account(*impl_, account, [&](Account& acc) -> Status {
         auto mb = find_mailbox(acc, mailbox);
         if (!mb) {
             return mb.error();
         }
+        mailbox_name = mb->name;
         return StoreOps::in_transaction(acc, *impl_, [&]() -> Status {
             files.clear();
             removed.clear();
+            std::vector<std::int64_t> ids;
             std::int64_t bytes = 0;
+            std::int64_t unseen = 0;
             {
+                // `(flags & 8) != 0` literally: the partial index messages_deleted.
                 auto s = acc.db.prepare(
-                    "SELECT uid, file, size FROM messages WHERE mailbox_id = ?1 AND "
-                    "(flags & ?2) != 0 ORDER BY uid"
+                    "SELECT uid, id, file, size, flags FROM messages WHERE mailbox_id = ?1 AND "
+                    "(flags & 8) != 0 ORDER BY uid"
                 );
                 if (!s) {
                     return s.error();
                 }
                 StmtScope scope(**s);
-                scope->bind(1, mb->id).bind(2, static_cast<std::int64_t>(flag::kDeleted));
+                scope->bind(1, mb->id);
                 while (scope->step()) {
                     auto uid = static_cast<std::uint32_t>(scope->int64(0));
-                    if (uids && !wanted.contains(uid)) {
+                    if (uids && !std::binary_search(wanted.begin(), wanted.end(), uid)) {
                         continue;
                     }
                     removed.push_back(uid);
-                    files.push_back(acc.dir / scope->text(1));
-                    bytes += scope->int64(2);
+                    ids.push_back(scope->int64(1));
+                    files.push_back(acc.dir / scope->text(2));
+                    bytes += scope->int64(3);
+                    unseen += (scope->int64(4) & flag::kSeen) == 0 ? 1 : 0;
                 }
                 if (auto e = scope->error(); !e) {
                     return e;
@@ -265,7 +538,8 @@ Result<std::vector<std::uint32_t>> Store::expunge(
             {
                 auto s = acc.db.prepare(
                     "UPDATE mailboxes SET highest_modseq = highest_modseq + 1, "
-                    "message_count = message_count - ?1, total_size = total_size - ?2 "
+                    "message_count = message_count - ?1, total_size = total_size - ?2, "
+                    "deleted_count = deleted_count - ?1, unseen_count = unseen_count - ?4 "
                     "WHERE id = ?3 RETURNING highest_modseq"
                 );
                 if (!s) {
@@ -274,7 +548,8 @@ Result<std::vector<std::uint32_t>> Store::expunge(
                 StmtScope scope(**s);
                 scope->bind(1, static_cast<std::int64_t>(removed.size()))
                     .bind(2, bytes)
-                    .bind(3, mb->id);
+                    .bind(3, mb->id)
+                    .bind(4, unseen);
                 if (scope->step()) {
                     modseq = scope->int64(0);
                 }
@@ -282,23 +557,27 @@ Result<std::vector<std::uint32_t>> Store::expunge(
                     return e;
                 }
             }
-            for (std::uint32_t uid : removed) {
-                for (const char* sql :
-                     {"DELETE FROM messages WHERE mailbox_id = ?1 AND uid = ?2",
-                      "INSERT OR REPLACE INTO expunged(mailbox_id, uid, modseq) VALUES (?1, ?2, ?3)"
-                     }) {
-                    auto s = acc.db.prepare(sql);
-                    if (!s) {
-                        return s.error();
-                    }
-                    StmtScope scope(**s);
-                    scope->bind(1, mb->id).bind(2, static_cast<std::int64_t>(uid));
-                    if (std::string_view(sql).starts_with("INSERT")) {
-                        scope->bind(3, modseq);
-                    }
-                    if (auto e = scope->run(); !e) {
+            auto del = acc.db.prepare("DELETE FROM messages WHERE id = ?1");
+            auto tomb = acc.db.prepare(
+                "INSERT OR REPLACE INTO expunged(mailbox_id, uid, modseq) VALUES (?1, ?2, ?3)"
+            );
+            if (!del || !tomb) {
+                return !del ? del.error() : tomb.error();
+            }
+            for (std::size_t i = 0; i < removed.size(); ++i) {
+                {
+                    StmtScope scope(**del);
+                    if (auto e = scope->bind(1, ids[i]).run(); !e) {
                         return e;
                     }
+                }
+                StmtScope scope(**tomb);
+                auto e = scope->bind(1, mb->id)
+                             .bind(2, static_cast<std::int64_t>(removed[i]))
+                             .bind(3, modseq)
+                             .run();
+                if (!e) {
+                    return e;
                 }
             }
             return detail::release_usage(acc, bytes, static_cast<std::int64_t>(removed.size()));
@@ -307,11 +586,77 @@ Result<std::vector<std::uint32_t>> Store::expunge(
     if (!st) {
         return st.error();
     }
-    // Rows first, files after the commit (see the header).
-    for (const auto& f : files) {
-        detail::remove_file(f);
+    if (!removed.empty()) {
+        // Rows first, files after the commit (see the header).
+        for (const auto& f : files) {
+            detail::remove_file(f);
+        }
+        impl_->schedule_maintenance(std::string(account));  // text rows to remove
+        impl_->notify(std::string(account), mailbox_name);
     }
     return removed;
+}
+
+Result<Changes> Store::changes_since(
+    std::string_view account,
+    std::string_view mailbox,
+    std::uint64_t since_modseq,
+    ListOptions /*options*/
+) {
+    return StoreOps::with_account(*impl_, account, [&](Account& acc) -> Result<Changes> {
+        auto mb = find_mailbox(acc, mailbox);
+        if (!mb) {
+            return mb.error();
+        }
+        Changes out;
+        out.highest_modseq = mb->highest_modseq;
+        out.uid_next = mb->uid_next;
+        out.uid_validity = mb->uid_validity;
+        const auto since = static_cast<std::int64_t>(
+            std::min<std::uint64_t>(since_modseq, std::numeric_limits<std::int64_t>::max())
+        );
+        {
+            // Everything: walk the UID index; otherwise the modseq index, then sort by UID.
+            auto s = acc.db.prepare(
+                since == 0 ? "SELECT uid, modseq, flags, keywords FROM messages "
+                             "WHERE mailbox_id = ?1 AND ?2 = 0 ORDER BY uid"
+                           : "SELECT uid, modseq, flags, keywords FROM messages "
+                             "WHERE mailbox_id = ?1 AND modseq > ?2 ORDER BY uid"
+            );
+            if (!s) {
+                return s.error();
+            }
+            StmtScope scope(**s);
+            scope->bind(1, mb->id).bind(2, since);
+            while (scope->step()) {
+                FlagState f;
+                f.uid = static_cast<std::uint32_t>(scope->int64(0));
+                f.modseq = static_cast<std::uint64_t>(scope->int64(1));
+                f.flags = static_cast<std::uint32_t>(scope->int64(2));
+                f.keywords = split_keywords(scope->text(3));
+                f.changed = true;
+                out.changed.push_back(std::move(f));
+            }
+            if (auto st = scope->error(); !st) {
+                return st.error();
+            }
+        }
+        auto s = acc.db.prepare(
+            "SELECT uid FROM expunged WHERE mailbox_id = ?1 AND modseq > ?2 ORDER BY uid"
+        );
+        if (!s) {
+            return s.error();
+        }
+        StmtScope scope(**s);
+        scope->bind(1, mb->id).bind(2, since);
+        while (scope->step()) {
+            out.expunged.push_back(static_cast<std::uint32_t>(scope->int64(0)));
+        }
+        if (auto st = scope->error(); !st) {
+            return st.error();
+        }
+        return out;
+    });
 }
 
 }  // namespace sov::store

@@ -27,6 +27,10 @@ bool valid_keyword(std::string_view k) {
     return true;
 }
 
+}  // namespace
+
+namespace detail {
+
 bool valid_utf8(std::string_view s) {
     for (std::size_t i = 0; i < s.size();) {
         auto c = static_cast<unsigned char>(s[i]);
@@ -47,10 +51,6 @@ bool valid_utf8(std::string_view s) {
     }
     return true;
 }
-
-}  // namespace
-
-namespace detail {
 
 std::vector<std::string> normalize_keywords(std::vector<std::string> kw) {
     std::erase_if(kw, [](const std::string& k) { return !valid_keyword(k); });
@@ -100,7 +100,7 @@ bool Store::is_safe_account_name(std::string_view account) {
 }
 
 std::string Store::canonical_mailbox_name(std::string_view name) {
-    if (name.empty() || name.size() > 1000 || !valid_utf8(name)) {
+    if (name.empty() || name.size() > 1000 || !detail::valid_utf8(name)) {
         return {};
     }
     for (unsigned char c : name) {
@@ -111,6 +111,16 @@ std::string Store::canonical_mailbox_name(std::string_view name) {
     // '/' is the hierarchy separator: no empty level.
     if (name.front() == '/' || name.back() == '/' || name.find("//") != std::string_view::npos) {
         return {};
+    }
+    // "." and ".." levels would become path escapes when a mailbox is exported as a directory
+    // (Maildir++, Dovecot layout), and no client needs them.
+    for (std::size_t start = 0; start <= name.size();) {
+        const auto end = std::min(name.find('/', start), name.size());
+        const auto level = name.substr(start, end - start);
+        if (level == "." || level == "..") {
+            return {};
+        }
+        start = end + 1;
     }
     // RFC 3501 §5.1: INBOX is case-insensitive, so is the INBOX level of its children.
     std::string out(name);

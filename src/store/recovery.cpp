@@ -41,6 +41,8 @@ using detail::StmtScope;
 //   they are recomputed, UIDNEXT and HIGHESTMODSEQ only ever upwards (RFC 3501 §2.3.1.1: UIDs
 //   are never reused within a UIDVALIDITY).
 // - ".removed-*" account directories: remove_account() crashed after its atomic rename.
+// - text.db (derived): rows no message refers to are listed for the background removal,
+//   references to rows it lacks are reset so the messages are indexed again (fts.cpp).
 // SQLite itself replays or discards its WAL on open, so the index is at the last commit.
 
 Result<RecoveryReport> Store::recover() {
@@ -181,19 +183,30 @@ Status Store::Impl::recover_account(Account& acc, RecoveryReport& report) {
         }
         ++report.rows_dropped;
     }
+    // message_data follows its rows; the text index is checked against index.db (fts.cpp).
+    if (auto st = db.exec("DELETE FROM message_data WHERE id NOT IN (SELECT id FROM messages)");
+        !st) {
+        return fail(st);
+    }
+    if (auto st = detail::check_text_index(acc, true, &report.text_index_fixed); !st) {
+        return fail(st);
+    }
     // Recompute the derived counters; UIDNEXT and HIGHESTMODSEQ only move up.
     {
         auto s = db.prepare(
             "SELECT b.id, b.uid_next, b.highest_modseq, b.message_count, b.total_size, "
             "count(m.uid), coalesce(sum(m.size), 0), coalesce(max(m.uid), 0), "
-            "coalesce(max(m.modseq), 0) "
+            "coalesce(max(m.modseq), 0), b.unseen_count, b.deleted_count, "
+            "count(m.uid) - count(CASE WHEN (m.flags & 1) != 0 THEN 1 END), "
+            "count(CASE WHEN (m.flags & 8) != 0 THEN 1 END) "
             "FROM mailboxes b LEFT JOIN messages m ON m.mailbox_id = b.id GROUP BY b.id"
         );
         if (!s) {
             return fail(s.error());
         }
+        static_assert(flag::kSeen == 1 && flag::kDeleted == 8, "the counts above");
         struct Fix {
-            std::int64_t id, uid_next, modseq, count, size;
+            std::int64_t id, uid_next, modseq, count, size, unseen, deleted;
         };
         std::vector<Fix> fixes;
         {
@@ -204,10 +217,13 @@ Status Store::Impl::recover_account(Account& acc, RecoveryReport& report) {
                     std::max(scope->int64(1), scope->int64(7) + 1),
                     std::max(scope->int64(2), scope->int64(8)),
                     scope->int64(5),
-                    scope->int64(6)
+                    scope->int64(6),
+                    scope->int64(11),
+                    scope->int64(12)
                 };
                 if (f.uid_next != scope->int64(1) || f.modseq != scope->int64(2) ||
-                    f.count != scope->int64(3) || f.size != scope->int64(4)) {
+                    f.count != scope->int64(3) || f.size != scope->int64(4) ||
+                    f.unseen != scope->int64(9) || f.deleted != scope->int64(10)) {
                     // A vanished message is a change a CONDSTORE client must notice.
                     if (!missing.empty()) {
                         f.modseq += 1;
@@ -222,7 +238,7 @@ Status Store::Impl::recover_account(Account& acc, RecoveryReport& report) {
         for (const Fix& f : fixes) {
             auto u = db.prepare(
                 "UPDATE mailboxes SET uid_next = ?2, highest_modseq = ?3, message_count = ?4, "
-                "total_size = ?5 WHERE id = ?1"
+                "total_size = ?5, unseen_count = ?6, deleted_count = ?7 WHERE id = ?1"
             );
             if (!u) {
                 return fail(u.error());
@@ -233,6 +249,8 @@ Status Store::Impl::recover_account(Account& acc, RecoveryReport& report) {
                           .bind(3, f.modseq)
                           .bind(4, f.count)
                           .bind(5, f.size)
+                          .bind(6, f.unseen)
+                          .bind(7, f.deleted)
                           .run();
             if (!st) {
                 return fail(st);
@@ -261,6 +279,7 @@ Status Store::Impl::recover_account(Account& acc, RecoveryReport& report) {
     if (auto st = commit(acc); !st) {
         return fail(st);
     }
+    schedule_maintenance(acc.name);  // text index work found above
     // Only after the commit: files that no committed row references.
     for (const auto& file : on_disk) {
         if (!indexed.contains(file)) {

@@ -18,7 +18,9 @@ using detail::to_unix;
 
 namespace {
 
-constexpr std::int64_t kSchemaVersion = 1;
+// 1: the first release; 2: IMAP (message_data, first_recent_uid, flag counts, EMAILID, text
+// index).
+constexpr std::int64_t kSchemaVersion = 2;
 
 // RFC 6154 §2 special-use mailboxes created with every account; INBOX per RFC 3501 §5.1.
 struct SpecialMailbox {
@@ -84,6 +86,126 @@ CREATE TABLE IF NOT EXISTS expunged(
 ) WITHOUT ROWID;
 )sql";
 
+// Version 2, applied to new indexes and to version-1 indexes after the columns are added.
+static_assert(flag::kDeleted == 8, "messages_deleted below");
+constexpr const char* kSchemaV2 = R"sql(
+-- What the index keeps per message but never changes: out of the messages rows, so that
+-- STORE on 10,000 messages rewrites narrow rows (flags, modseq) and SELECT reads few pages.
+-- Keyed by messages.id.
+CREATE TABLE IF NOT EXISTS message_data(
+    id INTEGER PRIMARY KEY,
+    structure BLOB NOT NULL,
+    envelope TEXT NOT NULL DEFAULT ''
+);
+-- EXPUNGE finds the \Deleted messages without reading the mailbox. Only rows whose \Deleted
+-- changes touch it (STORE \Seen on 10,000 messages does not); `(flags & 8) != 0` must appear
+-- literally in queries for SQLite to use it.
+CREATE INDEX IF NOT EXISTS messages_deleted ON messages(mailbox_id, uid) WHERE (flags & 8) != 0;
+-- QRESYNC (RFC 7162 §3.2.5.2): expunges after a given mod-sequence.
+CREATE INDEX IF NOT EXISTS expunged_modseq ON expunged(mailbox_id, modseq);
+-- The full-text index lives in its own file, text.db (fts.cpp); messages.text_id is the rowid
+-- of the message's text there, shared by copies. NULL: not indexed yet; -1: cannot be indexed.
+-- Either way the message is a candidate of every search.
+CREATE INDEX IF NOT EXISTS messages_text ON messages(text_id, mailbox_id, uid)
+    WHERE text_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS messages_unindexed ON messages(mailbox_id, uid)
+    WHERE text_id IS NULL OR text_id < 0;
+-- Text rows no message refers to any more, removed from text.db in the background.
+CREATE TABLE IF NOT EXISTS text_garbage(text_id INTEGER PRIMARY KEY);
+-- Whatever deletes a message row (expunge, mailbox deletion, recovery) takes its data along,
+-- so a reused rowid never inherits any.
+CREATE TRIGGER IF NOT EXISTS messages_gone AFTER DELETE ON messages BEGIN
+    DELETE FROM message_data WHERE id = old.id;
+    INSERT OR IGNORE INTO text_garbage(text_id) SELECT old.text_id
+    WHERE old.text_id > 0 AND NOT EXISTS (SELECT 1 FROM messages WHERE text_id = old.text_id);
+END;
+)sql";
+
+Status has_column(Db& db, std::string_view table, std::string_view column, bool& found) {
+    auto s = db.prepare("SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2");
+    if (!s) {
+        return s.error();
+    }
+    StmtScope scope(**s);
+    found = scope->bind(1, table).bind(2, column).step();
+    return scope->error();
+}
+
+// Version 1 -> 2; a new index is created in the version-1 shape and comes through here too, so
+// every new account runs the migration. Idempotent.
+Status migrate_to_v2(Db& db) {
+    struct Column {
+        std::string_view table;
+        std::string_view name;
+        const char* add;
+        const char* fill;  // run once, when the column is added
+    };
+    static_assert(flag::kSeen == 1 && flag::kDeleted == 8, "the counts below");
+    const Column columns[] = {
+        // Messages already there were never \Recent to anyone, but a session on the old
+        // version saw them: do not make them \Recent again.
+        {"mailboxes",
+         "first_recent_uid",
+         "ALTER TABLE mailboxes ADD COLUMN first_recent_uid INTEGER NOT NULL DEFAULT 1",
+         "UPDATE mailboxes SET first_recent_uid = uid_next"},
+        // Derived counts kept with message_count (STATUS UNSEEN, SELECT): maintained by every
+        // writer, recomputed by recover(). Cheaper than partial indexes, which every STORE
+        // \Seen / \Deleted would have to update row by row.
+        {"mailboxes",
+         "unseen_count",
+         "ALTER TABLE mailboxes ADD COLUMN unseen_count INTEGER NOT NULL DEFAULT 0",
+         "UPDATE mailboxes SET unseen_count = (SELECT count(*) FROM messages m "
+         "WHERE m.mailbox_id = mailboxes.id AND (m.flags & 1) = 0)"},
+        {"mailboxes",
+         "deleted_count",
+         "ALTER TABLE mailboxes ADD COLUMN deleted_count INTEGER NOT NULL DEFAULT 0",
+         "UPDATE mailboxes SET deleted_count = (SELECT count(*) FROM messages m "
+         "WHERE m.mailbox_id = mailboxes.id AND (m.flags & 8) != 0)"},
+        {"messages", "text_id", "ALTER TABLE messages ADD COLUMN text_id INTEGER", nullptr},
+        {"messages", "email_id", "ALTER TABLE messages ADD COLUMN email_id TEXT", nullptr},
+    };
+    for (const auto& c : columns) {
+        bool has = false;
+        if (auto st = has_column(db, c.table, c.name, has); !st) {
+            return st;
+        }
+        if (has) {
+            continue;
+        }
+        if (auto st = db.exec(c.add); !st) {
+            return st;
+        }
+        if (c.fill != nullptr) {
+            if (auto st = db.exec(c.fill); !st) {
+                return st;
+            }
+        }
+    }
+    // RFC 8474 §5.1: every message has an EMAILID; same shape as Impl::new_email_id().
+    if (auto st = db.exec("UPDATE messages SET email_id = 'M' || lower(hex(randomblob(12))) "
+                          "WHERE email_id IS NULL");
+        !st) {
+        return st;
+    }
+    if (auto st = db.exec(kSchemaV2); !st) {
+        return st;
+    }
+    // The immutable columns move to message_data (SQLite >= 3.35 drops columns).
+    bool has_structure = false;
+    if (auto st = has_column(db, "messages", "structure", has_structure); !st) {
+        return st;
+    }
+    if (has_structure) {
+        return db.exec(
+            "INSERT OR REPLACE INTO message_data(id, structure, envelope) "
+            "SELECT id, structure, envelope FROM messages; "
+            "ALTER TABLE messages DROP COLUMN structure; "
+            "ALTER TABLE messages DROP COLUMN envelope;"
+        );
+    }
+    return {};
+}
+
 }  // namespace
 
 // UIDVALIDITY (RFC 3501 §2.3.1.1) must never repeat for a name within the account: take the clock,
@@ -109,7 +231,12 @@ Status Store::Impl::init_index(Account& acc, std::optional<Quota> quota) {
     Db& db = acc.db;
     // WAL + synchronous=FULL: the WAL is fsync'ed at every COMMIT, so a returned COMMIT is
     // durable (NORMAL would only sync at checkpoints and could lose acknowledged mail).
-    if (auto st = db.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"); !st) {
+    // mmap: SELECT and FETCH of a 10,000-message mailbox read every row; through mmap the pages
+    // come from the OS page cache without a pread and a copy each (the WAL is still read).
+    if (auto st =
+            db.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA mmap_size=268435456;"
+            );
+        !st) {
         return st;
     }
     std::int64_t version = 0;
@@ -148,6 +275,14 @@ Status Store::Impl::init_index(Account& acc, std::optional<Quota> quota) {
         StmtScope scope(**s);
         if (auto st = scope->bind(1, acc.name).run(); !st) {
             return fail(st);
+        }
+    }
+    if (version < 2) {
+        if (auto st = migrate_to_v2(db); !st) {
+            return fail(st);
+        }
+        if (version > 0) {
+            log::info("store.index_migrated", {{"path", db.path().string()}, {"from", version}});
         }
     }
     // Idempotent: a crash half way through creating an account is finished here.
@@ -194,8 +329,8 @@ Status Store::Impl::init_index(Account& acc, std::optional<Quota> quota) {
             return fail(st);
         }
     }
-    if (version == 0) {
-        if (auto st = db.exec("PRAGMA user_version = 1"); !st) {
+    if (version < kSchemaVersion) {
+        if (auto st = db.exec("PRAGMA user_version = 2"); !st) {
             return fail(st);
         }
     }

@@ -6,6 +6,8 @@
 //   <data>/tmp/<token>-<n>                    spool: a message being received (Incoming)
 //   <data>/mail/<account>/index.db            SQLite (WAL, synchronous=FULL): mailboxes, messages,
 //                                            quota usage; `sqlite3` opens it
+//   <data>/mail/<account>/text.db             SQLite FTS5 full-text index (derived: rebuilt if
+//                                            deleted)
 //   <data>/mail/<account>/msg/<YYYYMM>/<name> one plain RFC 5322 file per message, never modified
 //   <data>/mail/.removed-<account>-<token>    an account being removed (finished by recover())
 //
@@ -22,7 +24,20 @@
 // Concurrent deliveries are grouped: a committer thread takes every delivery whose file is synced
 // and writes one transaction and one directory fsync per account for the whole batch.
 // Because the file is durable before its row, a crash leaves either both or a file with no row
-// (never acknowledged; recover() removes it).
+// (never acknowledged; recover() removes it). COPY follows the same order (new hard links, bucket
+// fsync, then the commit); MOVE only rewrites rows, in one transaction.
+//
+// Derived data whose loss in a crash is harmless (the \Recent marker, text index bookkeeping)
+// is committed without the WAL fsync; the next durable commit syncs it anyway.
+//
+// Full-text index: when StoreOptions::text_of is set, each message's decoded text goes into
+// text.db, an FTS5 table (trigram tokenizer, detail=full: exact substring search; ~3x the indexed
+// text on disk). A background thread indexes new messages shortly after their delivery commits,
+// on text.db's own connection, never holding the account lock for the FTS5 work (fts.cpp says
+// why not in the delivery transaction); copies share the text row, the rows of expunged messages
+// are removed in the background too. A message without a text row (not indexed yet, delivered
+// before text_of was set, text over 1 MiB, text_of threw) is returned by search_text() as a
+// candidate whatever the needle, so a search never misses a match.
 #include <sys/types.h>
 
 #include <chrono>
@@ -33,6 +48,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/clock.hpp"
@@ -54,11 +70,21 @@ inline constexpr std::uint32_t kDraft = 1U << 4;
 inline constexpr std::uint32_t kAll = (1U << 5) - 1;
 }  // namespace flag
 
+/// The searchable text of a message, as the MIME module decodes it (UTF-8).
+struct IndexedText {
+    std::string headers;  // unfolded header fields, decoded (RFC 2047)
+    std::string body;     // text of the body parts, transfer- and charset-decoded
+};
+
 struct StoreOptions {
     std::filesystem::path data_dir;
     /// Computes the opaque `structure` blob of a message (the MIME module's serializer); called on
     /// a store worker thread with the complete message. Empty: an empty blob is stored.
     std::function<std::string(std::string_view message_bytes)> structure_of;
+    /// Computes the text the full-text index keeps for a message (the MIME module's decoder);
+    /// called on the store's maintenance thread, with the file's bytes, after the delivery.
+    /// Empty: nothing is indexed (search_text() then returns every message as a candidate).
+    std::function<IndexedText(std::string_view message_bytes)> text_of;
     /// Threads that fdatasync spool files and compute structures; concurrent fdatasyncs share the
     /// file system's journal commits, so a few more than the cores pays off (see store_bench).
     unsigned sync_threads = 8;
@@ -140,7 +166,7 @@ struct DeliveryOutcome {
 };
 
 struct MailboxInfo {
-    std::int64_t id = 0;
+    std::int64_t id = 0;      // row id; a deleted mailbox's id may be reused
     std::string name;         // UTF-8, '/' separates levels, "INBOX" is canonical
     std::string special_use;  // RFC 6154 attribute ("\\Sent") or empty
     bool subscribed = false;
@@ -149,6 +175,24 @@ struct MailboxInfo {
     std::uint64_t highest_modseq = 0;
     std::uint32_t messages = 0;
     std::uint64_t bytes = 0;
+    /// Messages without \Seen / with \Deleted (STATUS UNSEEN, RFC 9051 §6.3.11): counters kept
+    /// in the mailbox row by every writer, like `messages`, so mailbox() and list_mailboxes()
+    /// fill them at no extra cost; recover() recomputes them.
+    std::uint32_t unseen = 0;
+    std::uint32_t deleted = 0;
+    /// RFC 3501 §2.3.2: messages with uid >= first_recent_uid are \Recent and not yet claimed
+    /// by any session (see Store::claim_recent).
+    std::uint32_t first_recent_uid = 0;
+};
+
+/// What list_messages()/get_messages() read.
+struct ListOptions {
+    /// false: MessageInfo::structure stays empty and the blob is not read (SELECT, FETCH FLAGS).
+    bool structure = true;
+    /// false: MessageInfo::path stays empty. Building a std::filesystem::path costs more than
+    /// reading the row (libstdc++ splits it into components): 10,000 of them are ~2/3 of a
+    /// SELECT's time. Callers that do not open the files (SELECT, FETCH FLAGS) should say false.
+    bool path = true;
 };
 
 struct MessageInfo {
@@ -161,6 +205,8 @@ struct MessageInfo {
     std::uint64_t size = 0;
     std::string structure;
     std::filesystem::path path;  // absolute path of the RFC 5322 file
+    /// RFC 8474 §5.1 EMAILID: "M" + 24 hex digits; kept by COPY and MOVE, never changes.
+    std::string email_id;
 };
 
 struct QuotaUsage {
@@ -188,6 +234,33 @@ struct FlagState {
     bool changed = false;
 };
 
+/// COPYUID / MOVE result (RFC 4315 §3, RFC 6851 §4.3).
+struct CopyResult {
+    std::uint32_t uid_validity = 0;  // of the target mailbox
+    /// (source uid, new uid) in ascending source uid order; source UIDs that do not exist are
+    /// left out.
+    std::vector<std::pair<std::uint32_t, std::uint32_t>> uids;
+};
+
+/// CONDSTORE/QRESYNC resynchronisation data (RFC 7162 §3.1, §3.2.5, §3.2.10).
+struct Changes {
+    std::uint64_t highest_modseq = 0;
+    std::uint32_t uid_next = 0;
+    std::uint32_t uid_validity = 0;
+    /// Messages with modseq > since, in UID order (`changed` is true for all).
+    std::vector<FlagState> changed;
+    /// UIDs expunged (or moved away) with modseq > since, ascending.
+    std::vector<std::uint32_t> expunged;
+};
+
+enum class TextField {
+    Body,  // SEARCH BODY
+    Text,  // SEARCH TEXT: headers + body (RFC 9051 §6.4.4)
+};
+
+/// Called after a change to a mailbox has committed (see Store::subscribe_changes).
+using ChangeListener = std::function<void(const std::string& account, const std::string& mailbox)>;
+
 struct RecoveryReport {
     std::uint64_t accounts_checked = 0;
     std::uint64_t spool_files_removed = 0;
@@ -195,6 +268,7 @@ struct RecoveryReport {
     std::uint64_t rows_dropped = 0;          // index rows whose file is gone
     std::uint64_t counters_fixed = 0;        // mailboxes/accounts whose counters were repaired
     std::uint64_t removed_accounts_finished = 0;
+    std::uint64_t text_index_fixed = 0;  // text.db rows orphaned or missing (derived data)
 };
 
 class Store {
@@ -250,18 +324,41 @@ public:
     /// Deletes the mailbox and its messages (not its children); INBOX cannot be deleted.
     Status delete_mailbox(std::string_view account, std::string_view name);
     Status set_subscribed(std::string_view account, std::string_view name, bool subscribed);
+    /// IMAP SUBSCRIBE/UNSUBSCRIBE: any valid name, whether the mailbox exists or not; kept when
+    /// the mailbox is deleted (RFC 9051 §6.3.7). See subscriptions.cpp.
+    Status subscribe(std::string_view account, std::string_view name, bool on);
+    /// Every subscribed name, sorted.
+    Result<std::vector<std::string>> subscriptions(std::string_view account);
+
+    /// RFC 3501 §2.3.2 \Recent: returns the mailbox's first_recent_uid and sets it to UIDNEXT,
+    /// atomically. The caller (the session SELECTing the mailbox) owns the \Recent flag of every
+    /// message with uid >= the returned value; a second claim returns UIDNEXT (nothing recent).
+    /// The marker is committed without fsync: after a crash messages may be \Recent once more.
+    Result<std::uint32_t> claim_recent(std::string_view account, std::string_view mailbox);
 
     // ---- messages
     /// Messages with uid >= `from_uid`, in UID order.
     Result<std::vector<MessageInfo>> list_messages(
-        std::string_view account, std::string_view mailbox, std::uint32_t from_uid = 1
+        std::string_view account,
+        std::string_view mailbox,
+        std::uint32_t from_uid = 1,
+        ListOptions options = {}
+    );
+    /// The listed messages (ascending UIDs expected; unsorted input is sorted, duplicates
+    /// dropped) that exist, in UID order; missing UIDs are skipped.
+    Result<std::vector<MessageInfo>> get_messages(
+        std::string_view account,
+        std::string_view mailbox,
+        const std::vector<std::uint32_t>& uids,
+        ListOptions options = {}
     );
     Result<std::string> read_message(
         std::string_view account, std::string_view mailbox, std::uint32_t uid
     );
     /// Changes flags/keywords of the listed messages in one transaction; each message whose
     /// flags actually change gets a new MODSEQ (RFC 7162 §3.2). Returns the new state of every
-    /// listed message that exists (missing UIDs are skipped, as STORE does).
+    /// listed message that exists, in UID order (missing UIDs are skipped, as STORE does;
+    /// duplicates are reported once).
     Result<std::vector<FlagState>> update_flags(
         std::string_view account,
         std::string_view mailbox,
@@ -270,12 +367,77 @@ public:
     );
     /// Removes messages flagged \Deleted (restricted to `uids` if given, UID EXPUNGE); returns the
     /// expunged UIDs. The rows go first, then the files: a crash in between leaves orphan files,
-    /// which recover() removes, never rows without files.
+    /// which recover() removes, never rows without files. RFC 7162 §3.2.7: the mailbox gets one
+    /// new HIGHESTMODSEQ, remembered with each expunged UID for changes_since().
     Result<std::vector<std::uint32_t>> expunge(
         std::string_view account,
         std::string_view mailbox,
         std::optional<std::vector<std::uint32_t>> uids = std::nullopt
     );
+
+    /// COPY (RFC 3501 §6.4.7, COPYUID RFC 4315): new rows in `to` with new UIDs and MODSEQs, the
+    /// same flags, keywords, INTERNALDATE and EMAILID, SAVEDATE = now; each file gets a new hard
+    /// link (a copy where linking is impossible), so expunging one copy never touches the other.
+    /// All or nothing. Errors: NotFound (account or source mailbox), NoSuchMailbox (target:
+    /// IMAP [TRYCREATE]), QuotaExceeded (IMAP [OVERQUOTA], RFC 9208 §4.3), Invalid (names).
+    Result<CopyResult> copy_messages(
+        std::string_view account,
+        std::string_view from,
+        const std::vector<std::uint32_t>& uids,
+        std::string_view to
+    );
+    /// MOVE (RFC 6851), atomically: the rows change mailbox and get new UIDs and MODSEQs (and
+    /// SAVEDATE = now); the source UIDs are recorded as expunged with one new source MODSEQ
+    /// (RFC 7162 §3.2.7). Files and text index rows stay. Same errors as copy_messages() but
+    /// quota is not checked (usage does not change). `from` == `to` is allowed (new UIDs).
+    Result<CopyResult> move_messages(
+        std::string_view account,
+        std::string_view from,
+        const std::vector<std::uint32_t>& uids,
+        std::string_view to
+    );
+
+    /// RFC 7162 CONDSTORE/QRESYNC: messages whose MODSEQ is above `since_modseq` and UIDs
+    /// expunged above it. `since_modseq` = 0 lists every message and every remembered expunge.
+    /// `options` is reserved (FlagState carries no structure).
+    Result<Changes> changes_since(
+        std::string_view account,
+        std::string_view mailbox,
+        std::uint64_t since_modseq,
+        ListOptions options = {}
+    );
+
+    // ---- full-text search
+    /// UIDs (ascending) of the messages whose indexed text (`field`) contains `needle` as a
+    /// case-insensitive substring, plus every message without an index row: a superset the caller
+    /// verifies, never missing a match under per-code-point simple Unicode case folding (SQLite's
+    /// fold, no normalization: a caller whose comparator also normalizes or decomposes should use
+    /// the index for ASCII needles only). nullopt when the index cannot answer: a needle shorter
+    /// than 3 characters (trigram limit), not valid UTF-8 or containing NUL, or an account where
+    /// nothing was ever indexed; the caller then scans. Runs on its own connection, without the
+    /// account lock: a slow search does not hold up deliveries.
+    Result<std::optional<std::vector<std::uint32_t>>> search_text(
+        std::string_view account, std::string_view mailbox, TextField field, std::string_view needle
+    );
+    /// Brings the account's text index up to date now, in the calling thread: removes rows of
+    /// deleted messages and indexes every message not indexed yet (reading each file and running
+    /// text_of outside the account lock, in batches). The background thread does the same on
+    /// its own (after deliveries, and when an account is opened with work left); this is for
+    /// tests, import and tools. Returns how many messages it indexed; Invalid when
+    /// StoreOptions::text_of is empty.
+    Result<std::uint64_t> reindex_text(std::string_view account);
+
+    // ---- change notification (IMAP IDLE, concurrent sessions)
+    /// `listener` runs after every committed change to a mailbox's messages (delivery or APPEND
+    /// batch, update_flags that changed something, expunge that removed something, copy: the
+    /// target, move: both) and after create/delete/rename of a mailbox (once per name involved,
+    /// old and new), on whichever thread committed it, after the account lock is released.
+    /// It must be cheap and must not throw or call back into the Store synchronously (post the
+    /// work to an executor instead); unsubscribe_changes of itself is tolerated. Returns an id.
+    std::uint64_t subscribe_changes(ChangeListener listener);
+    /// After this returns, `id`'s listener is not running (unless this very call comes from it)
+    /// and is never called again. Unknown ids are ignored.
+    void unsubscribe_changes(std::uint64_t id);
 
     /// Defence in depth: the accounts module validated the name already.
     static bool is_safe_account_name(std::string_view account);

@@ -132,7 +132,9 @@ def test_dsn_parameters_are_kept_with_the_message(server):
     import sqlite3
     db = server.data_dir / "mail" / ADMIN / "index.db"
     con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-    (envelope,) = con.execute("SELECT envelope FROM messages").fetchone()
+    (envelope,) = con.execute(
+        "SELECT d.envelope FROM messages m JOIN message_data d ON d.id = m.id"
+    ).fetchone()
     con.close()
     assert envelope == (
         f"from=<alice@sender.test> rcpt=<{ADMIN}> ret=HDRS envid=QQ+2B1 "

@@ -461,6 +461,9 @@ struct Command {
     CommandName name = CommandName::Noop;
     bool uid = false;  ///< "UID" prefix (COPY MOVE FETCH SEARCH STORE EXPUNGE SORT THREAD)
     CommandArgs args;
+    /// A mailbox name argument was not valid modified UTF-7 (RFC 3501 §5.1.3) and is kept as
+    /// sent; CREATE and RENAME refuse such names, other commands find no such mailbox.
+    bool bad_mailbox_encoding = false;
     bool operator==(const Command&) const = default;
 };
 

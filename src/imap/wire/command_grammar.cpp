@@ -343,6 +343,7 @@ GrammarResult parse_command_text(
         cmd.args = std::monostate{};
         return r;
     }
+    cmd.bad_mailbox_encoding = c.bad_mailbox_encoding();
     r.ok = true;
     return r;
 }

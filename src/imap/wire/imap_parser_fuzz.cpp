@@ -24,6 +24,9 @@ void check_round_trip(const CommandParser& p) {
     if (cmd.name == CommandName::Append) {
         return;  // streamed literals have no data to print
     }
+    if (cmd.bad_mailbox_encoding) {
+        return;  // a name kept as sent has no canonical modified UTF-7 form
+    }
     CommandParser again(p.limits(), p.options());
     const std::string text = sov::imap::wire::format_command(cmd, p.options().utf8) + "\r\n";
     std::string_view in(text);

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "core/clock.hpp"
+#include "core/log.hpp"
 #include "core/result.hpp"
 #include "store/detail/fs.hpp"
 #include "store/detail/sqlite.hpp"
@@ -47,6 +48,11 @@ namespace detail {
 
 inline constexpr std::string_view kRemovedPrefix = ".removed-";  // see remove_account()
 
+/// Indexed text above this size (headers + body) is not indexed: the message stays a candidate
+/// of every search (the caller verifies it). Indexing costs ~300 ns a character (text.db's write
+/// lock, a maintenance thread's time) and ~3 bytes of index a character.
+inline constexpr std::size_t kMaxIndexedText = 1024 * 1024;
+
 struct Account {
     std::mutex mu;
     std::string name;
@@ -54,6 +60,13 @@ struct Account {
     Db db;
     bool removed = false;
     std::set<std::string> known_buckets;  // msg/<bucket> directories known to exist durably
+    /// Held for a whole text index batch (fts.cpp), so two indexers never decode the same
+    /// messages twice. Taken before `mu`, never while holding it.
+    std::mutex text_mu;
+    /// search_text()'s connection (text.db with index.db attached), opened on first use: searches
+    /// run without `mu`. Taken without `mu` held.
+    std::mutex search_mu;
+    Db search_db;
 };
 
 struct Job {
@@ -79,13 +92,76 @@ inline DeliveryOutcome outcome(DeliveryStatus status, std::string reason) {
     return o;
 }
 
-// names.cpp: keywords are stored as one space-separated, sorted string.
+// names.cpp
+bool valid_utf8(std::string_view s);
+// Keywords are stored as one space-separated, sorted string.
 std::vector<std::string> normalize_keywords(std::vector<std::string> kw);
 std::string join_keywords(const std::vector<std::string>& kw);
 std::vector<std::string> split_keywords(std::string_view s);
 
 // mailboxes.cpp
 Result<MailboxInfo> find_mailbox(Account& acc, std::string_view name);
+
+// fts.cpp: messages.text_id is NULL (not indexed yet), kTextUnindexable (text_of failed, the
+// text is too large or the file unreadable: never retried) or the rowid of its row in text.db,
+// which copies share.
+inline constexpr std::int64_t kTextUnindexable = -1;
+/// text.db rows no message refers to go to text_garbage, and references to rows text.db does
+/// not have (lost, or the file deleted by hand) are reset to NULL, so those messages are indexed
+/// again. `full` = false (account open) only handles a missing text.db; recover() checks all.
+/// The caller holds the account lock; `fixed` (may be null) counts the repairs.
+Status check_text_index(Account& acc, bool full, std::uint64_t* fixed);
+
+// group_commit.cpp: "YYYYMM" (UTC), the bucket directory of a message stored at `unix_s`.
+std::string bucket_of(std::int64_t unix_s);
+
+// messages.cpp
+/// `uids` sorted ascending without duplicates.
+std::vector<std::uint32_t> sorted_unique(const std::vector<std::uint32_t>& uids);
+/// How for_each_listed read the rows.
+struct ListedScan {
+    bool range = false;     // one scan of uid BETWEEN sorted.front() AND sorted.back()
+    bool complete = false;  // ... and every row in that range was listed
+};
+/// Runs `on_row` for each row of `mailbox_id` whose uid is in `sorted` (ascending, unique), in
+/// UID order. `columns` is a SELECT list over messages whose first column is uid. Dense sets
+/// are read with one range scan, sparse ones with point lookups.
+Status for_each_listed(
+    Db& db,
+    std::int64_t mailbox_id,
+    const std::vector<std::uint32_t>& sorted,
+    std::string_view columns,
+    const std::function<Status(Stmt&)>& on_row,
+    ListedScan* scan = nullptr
+);
+
+/// Commits of derived data (\Recent marker, text index rows) skip the WAL fsync: losing them in
+/// a crash is harmless, and a later durable commit syncs the WAL anyway. Restores FULL on exit.
+/// SQLite refuses to change the level inside a transaction: construct it outside one.
+class RelaxedSync {
+public:
+    explicit RelaxedSync(Db& db) : db_(db) { (void)db_.exec("PRAGMA synchronous=NORMAL"); }
+    ~RelaxedSync() {
+        if (!db_.exec("PRAGMA synchronous=FULL")) {
+            // Deliveries would no longer be durable on this connection: make it unusable.
+            log::error("store.sync_restore_failed", {{"path", db_.path().string()}});
+            db_.close();
+        }
+    }
+    RelaxedSync(const RelaxedSync&) = delete;
+    RelaxedSync& operator=(const RelaxedSync&) = delete;
+
+private:
+    Db& db_;
+};
+
+/// A change listener; `running` counts the calls in progress (under Store::Impl::listeners_mu).
+struct ListenerEntry {
+    std::uint64_t id = 0;
+    ChangeListener fn;
+    int running = 0;
+    bool removed = false;
+};
 
 // accounts.cpp: lowers the account's quota usage (inside the caller's transaction).
 Status release_usage(Account& acc, std::int64_t bytes, std::int64_t messages);
@@ -125,6 +201,41 @@ public:
     std::atomic<std::uint64_t> n_file_syncs{0};
     std::atomic<std::uint64_t> n_dir_syncs{0};
     std::atomic<std::uint64_t> n_commits{0};
+
+    std::mutex listeners_mu;  // never held while a listener runs
+    std::condition_variable listeners_cv;
+    std::vector<std::shared_ptr<detail::ListenerEntry>> listeners;
+    std::uint64_t next_listener_id = 1;
+
+    /// Calls the change listeners; never with an Account::mu held.
+    void notify(const std::string& account, const std::string& mailbox);
+
+    // fts.cpp: the maintenance thread keeps the text index: it indexes new messages and
+    // removes rows no message refers to, in batches on text.db's own connection (an FTS5 row
+    // costs milliseconds to insert or delete: too slow for the delivery commit or EXPUNGE).
+    std::thread maintenance;
+    std::mutex maintenance_mu;
+    std::condition_variable maintenance_cv;
+    std::set<std::string> maintenance_queue;  // accounts with text work
+    bool stop_maintenance = false;
+    void maintenance_loop();
+    void schedule_maintenance(const std::string& account);
+    /// Deliveries are waiting: background work then pauses longer between slices.
+    bool deliveries_pending();
+    enum class Progress {
+        Done,
+        More,
+    };
+    /// One batch of text index work for the account: removes listed garbage rows, then indexes
+    /// messages whose text_id is NULL. The FTS5 work is done on text.db's own connection; the
+    /// account lock is only held to list and to record (short statements). Adds the number of
+    /// messages indexed to `indexed`.
+    Result<Progress> text_index_batch(Account& acc, detail::Db& text, std::uint64_t& indexed);
+    /// Runs batches until there is nothing left (reindex_text) or, in the background, pausing
+    /// between batches while deliveries wait.
+    Result<std::uint64_t> run_text_index(Account& acc, bool background);
+    /// RFC 8474 EMAILID for a new message: "M" + store token + counter (24 hex digits).
+    std::string new_email_id();
 
     // group_commit.cpp
     void start();

@@ -340,7 +340,11 @@ bool decode_mailbox(Cursor& c, std::string& name) {
     }
     auto decoded = mime::mutf7_decode(name);
     if (!decoded) {
-        return c.fail("Mailbox name is not valid modified UTF-7");
+        // RFC 3501 §5.1.3 asks servers to refuse such names at CREATE only: elsewhere the name
+        // simply names no mailbox (SELECT answers NO, LIST lists nothing). It is kept as sent
+        // and the command is flagged, so CREATE and RENAME can refuse it.
+        c.note_bad_mailbox_encoding();
+        return true;
     }
     name = std::move(*decoded);
     return true;

@@ -37,6 +37,9 @@ public:
     [[nodiscard]] std::size_t pos() const noexcept { return pos_; }
     [[nodiscard]] const ParserOptions& options() const noexcept { return options_; }
     [[nodiscard]] bool failed() const noexcept { return failed_; }
+    /// A mailbox name was not valid modified UTF-7 and was kept as sent.
+    void note_bad_mailbox_encoding() noexcept { bad_mailbox_encoding_ = true; }
+    [[nodiscard]] bool bad_mailbox_encoding() const noexcept { return bad_mailbox_encoding_; }
     [[nodiscard]] const std::string& error_text() const noexcept { return error_; }
     [[nodiscard]] const std::string& error_code() const noexcept { return code_; }
 
@@ -99,6 +102,7 @@ private:
     unsigned depth_ = 0;
     std::size_t args_ = 0;
     bool failed_ = false;
+    bool bad_mailbox_encoding_ = false;
     std::string error_;
     std::string code_;
 };

@@ -1,0 +1,30 @@
+#pragma once
+// An APPEND in progress (RFC 9051 §6.3.12, MULTIAPPEND RFC 3502): the message literals stream
+// into spool files while the client sends them; the messages are stored when the command is
+// complete. Dropping the state (client gone, parse error) removes the spool files: an APPEND
+// that was not answered OK leaves nothing (store.hpp, Incoming).
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/clock.hpp"
+#include "imap/engine/session.hpp"
+#include "store/store.hpp"
+
+namespace sov::imap {
+
+struct Session::AppendState {
+    struct Message {
+        std::optional<store::Incoming> incoming;
+        std::uint32_t flags = 0;
+        std::vector<std::string> keywords;
+        std::optional<core::WallTime> internal_date;
+    };
+    std::string tag;
+    std::string mailbox;
+    std::vector<Message> messages;
+    bool previous_cr = false;  // line-end normalisation across chunk boundaries
+    std::error_code error;     // a spool write failed: the APPEND will answer NO
+};
+
+}  // namespace sov::imap

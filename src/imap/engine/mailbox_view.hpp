@@ -1,0 +1,88 @@
+#pragma once
+// What one session knows about its selected mailbox: the message sequence numbers it has been
+// told about (RFC 9051 §2.3.1.2), the mod-sequence of each message as last reported, and its
+// \Recent messages. Other sessions and deliveries change the mailbox underneath; poll() turns
+// those changes into the untagged EXISTS / EXPUNGE (or VANISHED) / FETCH responses at the
+// moments the RFC allows (§7.5.1: no EXPUNGE during FETCH, STORE or SEARCH, since the client
+// may be using sequence numbers).
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/result.hpp"
+#include "imap/wire/response.hpp"
+#include "imap/wire/sequence_set.hpp"
+#include "store/store.hpp"
+
+namespace sov::imap {
+
+struct PollMode {
+    bool allow_expunge = true;
+    bool condstore = false;  // add MODSEQ to FETCH responses (RFC 7162 §3.2.4)
+    bool qresync = false;    // VANISHED instead of EXPUNGE (RFC 7162 §3.2.10)
+    bool recent = true;      // "* n RECENT" (IMAP4rev1 only; RFC 9051 removed \Recent)
+};
+
+class MailboxView {
+public:
+    /// Opens the view at SELECT/EXAMINE; SELECT claims the \Recent messages (RFC 3501 §2.3.2).
+    static Result<MailboxView> open(
+        store::Store& store, std::string account, std::string mailbox, bool read_only
+    );
+
+    [[nodiscard]] const std::string& account() const { return account_; }
+    [[nodiscard]] const std::string& name() const { return name_; }
+    [[nodiscard]] bool read_only() const { return read_only_; }
+    [[nodiscard]] const store::MailboxInfo& info() const { return info_; }
+    [[nodiscard]] std::uint32_t exists() const { return static_cast<std::uint32_t>(uids_.size()); }
+    [[nodiscard]] const std::vector<std::uint32_t>& uids() const { return uids_; }
+    [[nodiscard]] std::uint32_t recent_count() const;
+    [[nodiscard]] bool is_recent(std::uint32_t uid) const {
+        return first_recent_uid_ != 0 && uid >= first_recent_uid_;
+    }
+    [[nodiscard]] std::uint64_t highest_modseq() const { return highest_modseq_; }
+    [[nodiscard]] std::uint32_t uid_next() const { return uid_next_; }
+    /// Keywords used in the mailbox at SELECT time, and new ones stored since (FLAGS response).
+    [[nodiscard]] const std::vector<std::string>& keywords() const { return keywords_; }
+    /// Returns true if `keyword` was not known yet (the session then resends FLAGS).
+    bool add_keyword(const std::string& keyword);
+    /// Sequence number of the first message without \Seen at SELECT time, or 0.
+    [[nodiscard]] std::uint32_t first_unseen() const { return first_unseen_; }
+
+    /// Sequence number of `uid`, or 0.
+    [[nodiscard]] std::uint32_t seq_of(std::uint32_t uid) const;
+    /// The UIDs (ascending) a sequence set names: message numbers, or UIDs with `by_uid`
+    /// (RFC 9051 §6.4.9: UIDs that do not exist are ignored; "*" is the highest).
+    [[nodiscard]] std::vector<std::uint32_t> resolve(const wire::SequenceSet& set, bool by_uid)
+        const;
+
+    /// Reports changes made since the last poll; `out` gets the untagged responses.
+    Status poll(store::Store& store, const PollMode& mode, wire::ResponseWriter& w);
+    /// This session changed these messages itself and already told the client (STORE, FETCH
+    /// setting \Seen): poll() will not report them again.
+    void note_reported(const std::vector<store::FlagState>& states);
+    /// This session expunged these UIDs and reported them (EXPUNGE, MOVE, CLOSE).
+    void note_expunged(const std::vector<std::uint32_t>& uids);
+    /// Writes "* n EXPUNGE" (highest first so numbers stay valid) or "* VANISHED uids".
+    void report_expunged(
+        const std::vector<std::uint32_t>& uids, bool qresync, wire::ResponseWriter& w
+    );
+
+private:
+    MailboxView() = default;
+
+    std::string account_;
+    std::string name_;
+    bool read_only_ = false;
+    store::MailboxInfo info_;
+    std::vector<std::uint32_t> uids_;    // ascending: message n is uids_[n-1]
+    std::vector<std::uint64_t> modseq_;  // as last reported, parallel to uids_
+    std::uint32_t first_recent_uid_ = 0;
+    std::uint64_t highest_modseq_ = 0;  // everything up to here has been reported
+    std::uint32_t uid_next_ = 1;
+    std::vector<std::string> keywords_;  // sorted
+    std::uint32_t first_unseen_ = 0;
+    std::vector<std::uint32_t> pending_expunges_;  // expunged, not yet reported (ascending)
+};
+
+}  // namespace sov::imap

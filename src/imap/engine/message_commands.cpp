@@ -1,0 +1,431 @@
+// FETCH, STORE, COPY and MOVE (RFC 9051 §6.4, UIDPLUS RFC 4315, MOVE RFC 6851, CONDSTORE
+// and QRESYNC RFC 7162). Content answers come from the structure cached at delivery
+// (imap/fetch); the message file is read only for items that need its bytes.
+#include <algorithm>
+#include <ctime>
+
+#include "core/clock.hpp"
+#include "imap/engine/flags.hpp"
+#include "imap/engine/handlers.hpp"
+#include "imap/engine/message_file.hpp"
+#include "imap/fetch/fetch.hpp"
+#include "mime/serialize.hpp"
+
+namespace sov::imap {
+
+using wire::Condition;
+using wire::FetchItem;
+
+namespace {
+
+wire::DateTime to_date_time(core::WallTime t) {
+    const std::time_t secs = core::unix_seconds(t);
+    std::tm tm{};
+    gmtime_r(&secs, &tm);
+    return wire::DateTime{
+        .date = {.year = tm.tm_year + 1900, .month = tm.tm_mon + 1, .day = tm.tm_mday},
+        .hour = tm.tm_hour,
+        .minute = tm.tm_min,
+        .second = tm.tm_sec,
+        .zone_minutes = 0,
+    };
+}
+
+wire::SequenceSet to_set(const std::vector<std::uint32_t>& sorted) {
+    wire::SequenceSet set;
+    for (const auto n : sorted) {
+        if (!set.ranges.empty() && set.ranges.back().last + 1 == n) {
+            set.ranges.back().last = n;
+        } else {
+            set.ranges.push_back({n, n});
+        }
+    }
+    return set;
+}
+
+std::string set_text(const std::vector<std::uint32_t>& numbers) {
+    // COPYUID sets keep the order of the pairs (RFC 4315 §3), so no sorting or merging here
+    // beyond consecutive runs.
+    std::string out;
+    std::size_t i = 0;
+    while (i < numbers.size()) {
+        std::size_t j = i;
+        while (j + 1 < numbers.size() && numbers[j + 1] == numbers[j] + 1) {
+            ++j;
+        }
+        if (!out.empty()) {
+            out += ',';
+        }
+        out += std::to_string(numbers[i]);
+        if (j > i) {
+            out += ':' + std::to_string(numbers[j]);
+        }
+        i = j + 1;
+    }
+    return out;
+}
+
+bool sets_seen(const wire::FetchAtt& att) {
+    switch (att.item) {
+        case FetchItem::BodySection:
+        case FetchItem::BinarySection:
+            return !att.peek;
+        case FetchItem::Rfc822:
+        case FetchItem::Rfc822Text:
+            return true;
+        default:
+            return false;
+    }
+}
+
+}  // namespace
+
+void Session::Handlers::fetch(Session& s, const Cmd& c, W& w) {
+    const auto& args = std::get<wire::FetchArgs>(c.args);
+    MailboxView& view = *s.view_;
+    auto uids = set_uids(s, args.set, c.uid);
+    if (args.changed_since) {
+        s.condstore_ = true;
+    }
+    std::vector<wire::FetchAtt> atts = args.atts;
+    const auto wants = [&](FetchItem item) {
+        return std::any_of(atts.begin(), atts.end(), [&](auto& a) { return a.item == item; });
+    };
+    if (c.uid && !wants(FetchItem::Uid)) {
+        atts.insert(
+            atts.begin(),
+            wire::FetchAtt{.item = FetchItem::Uid, .peek = false, .section = {}, .partial = {}}
+        );  // RFC 9051 §6.4.9
+    }
+    if ((args.changed_since || s.condstore_) && !wants(FetchItem::ModSeq) && args.changed_since) {
+        atts.push_back(
+            wire::FetchAtt{.item = FetchItem::ModSeq, .peek = false, .section = {}, .partial = {}}
+        );  // RFC 7162 §3.1.4.1
+    }
+    if (wants(FetchItem::ModSeq)) {
+        s.condstore_ = true;
+    }
+    bool need_structure = false;
+    bool need_bytes = false;
+    bool set_seen = false;
+    for (const auto& a : atts) {
+        // RFC822.SIZE is the stored size: stored files have CRLF line ends (APPEND and SMTP
+        // normalise them), so no structure is needed for it.
+        need_structure =
+            need_structure || (a.item != FetchItem::Rfc822Size && fetch::needs_structure(a));
+        need_bytes = need_bytes || fetch::needs_bytes(a);
+        set_seen = set_seen || sets_seen(a);
+    }
+    set_seen = set_seen && !view.read_only();
+
+    if (args.vanished && args.changed_since) {
+        // RFC 7162 §3.2.6: UID FETCH ... (CHANGEDSINCE m VANISHED)
+        auto changes = s.services_.store->changes_since(
+            s.account_,
+            view.name(),
+            *args.changed_since,
+            store::ListOptions{.structure = false, .path = false}
+        );
+        if (changes) {
+            std::vector<std::uint32_t> vanished;
+            const std::uint32_t largest = view.uids().empty() ? 0 : view.uids().back();
+            for (const auto uid : changes->expunged) {
+                if (args.set.contains(uid, std::max(largest, uid))) {
+                    vanished.push_back(uid);
+                }
+            }
+            if (!vanished.empty()) {
+                w.begin_untagged()
+                    .atom("VANISHED")
+                    .atom("(EARLIER)")
+                    .sequence_set(to_set(vanished));
+                w.end();
+            }
+        }
+    }
+
+    auto messages = s.services_.store->get_messages(
+        s.account_,
+        view.name(),
+        uids,
+        store::ListOptions{.structure = need_structure, .path = need_bytes || need_structure}
+    );
+    if (!messages) {
+        store_error(s, w, c, messages.error());
+        return;
+    }
+    if (args.changed_since) {
+        std::erase_if(*messages, [&](const store::MessageInfo& m) {
+            return m.modseq <= *args.changed_since;
+        });
+    }
+    std::vector<std::uint32_t> seen_now;  // \Seen set by this FETCH: FLAGS goes with the answer
+    if (set_seen) {
+        std::vector<std::uint32_t> unseen;
+        for (const auto& m : *messages) {
+            if ((m.flags & store::flag::kSeen) == 0) {
+                unseen.push_back(m.uid);
+            }
+        }
+        if (!unseen.empty()) {
+            auto states = s.services_.store->update_flags(
+                s.account_,
+                view.name(),
+                unseen,
+                store::FlagChange{
+                    .mode = store::FlagChange::Mode::Add,
+                    .flags = store::flag::kSeen,
+                    .keywords = {}
+                }
+            );
+            if (states) {
+                view.note_reported(*states);
+                for (auto& m : *messages) {
+                    const auto it = std::find_if(states->begin(), states->end(), [&](auto& st) {
+                        return st.uid == m.uid;
+                    });
+                    if (it != states->end() && it->changed) {
+                        m.flags = it->flags;
+                        m.modseq = it->modseq;
+                        seen_now.push_back(m.uid);
+                    }
+                }
+            }
+        }
+    }
+    const bool flags_requested = wants(FetchItem::Flags);
+    for (const auto& m : *messages) {
+        const auto seq = view.seq_of(m.uid);
+        if (seq == 0) {
+            continue;
+        }
+        mime::MessageStructure structure;
+        MessageFile file;
+        if (need_bytes || (need_structure && m.structure.empty())) {
+            if (!file.load(m.path)) {
+                continue;  // expunged under us: no data for it (RFC 9051 §6.4.5 allows that)
+            }
+        }
+        if (need_structure) {
+            auto parsed = m.structure.empty()
+                              ? Result<mime::MessageStructure>(mime::parse_message(file.bytes()))
+                              : mime::deserialize(m.structure);
+            if (!parsed) {
+                if (!file.loaded() && !file.load(m.path)) {
+                    continue;
+                }
+                structure = mime::parse_message(file.bytes());
+            } else {
+                structure = std::move(*parsed);
+            }
+        }
+        w.begin_untagged().number(seq).atom("FETCH").begin_list();
+        bool wrote_flags = false;
+        for (const auto& a : atts) {
+            switch (a.item) {
+                case FetchItem::Uid:
+                    w.atom("UID").number(m.uid);
+                    break;
+                case FetchItem::Flags:
+                    w.atom("FLAGS");
+                    write_flags(w, m.flags, m.keywords, view.is_recent(m.uid));
+                    wrote_flags = true;
+                    break;
+                case FetchItem::InternalDate:
+                    w.atom("INTERNALDATE").date_time(to_date_time(m.internal_date));
+                    break;
+                case FetchItem::Rfc822Size:
+                    w.atom("RFC822.SIZE").number(m.size);
+                    break;
+                case FetchItem::ModSeq:
+                    w.atom("MODSEQ").begin_list().number(m.modseq).end_list();
+                    break;
+                case FetchItem::EmailId:
+                    w.atom("EMAILID").begin_list().atom(m.email_id).end_list();
+                    break;
+                case FetchItem::ThreadId:
+                    w.atom("THREADID").nil();  // RFC 8474 §5.2: threads are not computed
+                    break;
+                case FetchItem::SaveDate:
+                    w.atom("SAVEDATE").date_time(to_date_time(m.save_date));
+                    break;
+                default: {
+                    const auto status = fetch::write_att(w, a, structure, file.bytes());
+                    if (status == fetch::AttStatus::UnknownCte) {
+                        w.end_list().end();
+                        no(w, c, "UNKNOWN-CTE", "Unknown Content-Transfer-Encoding");
+                        return;
+                    }
+                    break;
+                }
+            }
+        }
+        if (!wrote_flags && !flags_requested &&
+            std::binary_search(seen_now.begin(), seen_now.end(), m.uid)) {
+            w.atom("FLAGS");  // RFC 9051 §6.4.5: the implicit \Seen change is reported
+            write_flags(w, m.flags, m.keywords, view.is_recent(m.uid));
+        }
+        w.end_list().end();
+    }
+    ok(w, c);
+}
+
+void Session::Handlers::store(Session& s, const Cmd& c, W& w) {
+    const auto& args = std::get<wire::StoreArgs>(c.args);
+    MailboxView& view = *s.view_;
+    if (view.read_only()) {
+        no(w, c, "READ-ONLY", "Mailbox is read-only");
+        return;
+    }
+    const auto parsed = parse_flags(args.flags);
+    if (!parsed.ok) {
+        bad(w, c, "Unknown system flag");
+        return;
+    }
+    auto uids = set_uids(s, args.set, c.uid);
+    std::vector<std::uint32_t> modified;  // RFC 7162 §3.1.3: failed UNCHANGEDSINCE test
+    if (args.unchanged_since) {
+        s.condstore_ = true;
+        auto current = s.services_.store->get_messages(
+            s.account_, view.name(), uids, store::ListOptions{.structure = false, .path = false}
+        );
+        if (!current) {
+            store_error(s, w, c, current.error());
+            return;
+        }
+        std::vector<std::uint32_t> keep;
+        for (const auto& m : *current) {
+            if (m.modseq > *args.unchanged_since) {
+                modified.push_back(c.uid ? m.uid : view.seq_of(m.uid));
+            } else {
+                keep.push_back(m.uid);
+            }
+        }
+        uids = std::move(keep);
+    }
+    store::FlagChange change{
+        .mode = args.mode == wire::StoreMode::Add      ? store::FlagChange::Mode::Add
+                : args.mode == wire::StoreMode::Remove ? store::FlagChange::Mode::Remove
+                                                       : store::FlagChange::Mode::Replace,
+        .flags = parsed.flags,
+        .keywords = parsed.keywords,
+    };
+    std::vector<store::FlagState> states;
+    if (!uids.empty()) {
+        auto r = s.services_.store->update_flags(s.account_, view.name(), uids, change);
+        if (!r) {
+            store_error(s, w, c, r.error());
+            return;
+        }
+        states = std::move(*r);
+    }
+    bool new_keyword = false;
+    for (const auto& k : parsed.keywords) {
+        new_keyword = view.add_keyword(k) || new_keyword;
+    }
+    if (new_keyword && args.mode != wire::StoreMode::Remove) {
+        // RFC 9051 §7.3.5: the client learns about the new keyword through FLAGS.
+        w.begin_untagged().atom("FLAGS");
+        write_flag_list(w, view.keywords(), false);
+        w.end();
+        std::string perm;
+        W pw(perm);
+        write_flag_list(pw, view.keywords(), true);
+        w.untagged(Condition::Ok, "PERMANENTFLAGS " + perm, "Flags permitted");
+    }
+    for (const auto& st : states) {
+        const auto seq = view.seq_of(st.uid);
+        // .SILENT suppresses the echo, except that a CONDSTORE client must learn the new
+        // MODSEQ of what it changed (RFC 7162 §3.2).
+        if (seq == 0 || (args.silent && !(s.condstore_ && st.changed))) {
+            continue;
+        }
+        w.begin_untagged().number(seq).atom("FETCH").begin_list();
+        if (c.uid || s.qresync_) {
+            w.atom("UID").number(st.uid);
+        }
+        if (!args.silent) {
+            w.atom("FLAGS");
+            write_flags(w, st.flags, st.keywords, view.is_recent(st.uid));
+        }
+        if (s.condstore_) {
+            w.atom("MODSEQ").begin_list().number(st.modseq).end_list();
+        }
+        w.end_list().end();
+    }
+    view.note_reported(states);
+    if (!modified.empty()) {
+        std::sort(modified.begin(), modified.end());
+        ok(w, c, "MODIFIED " + wire::to_string(to_set(modified)));
+        return;
+    }
+    ok(w, c);
+}
+
+void Session::Handlers::copy(Session& s, const Cmd& c, W& w, bool move) {
+    const auto& args = std::get<wire::CopyArgs>(c.args);
+    MailboxView& view = *s.view_;
+    if (move && view.read_only()) {
+        no(w, c, "READ-ONLY", "Mailbox is read-only");
+        return;
+    }
+    const auto uids = set_uids(s, args.set, c.uid);
+    if (uids.empty()) {
+        // RFC 9051 §6.4.7: nothing to copy is not an error.
+        ok(w, c);
+        return;
+    }
+    auto result =
+        move ? s.services_.store->move_messages(s.account_, view.name(), uids, args.mailbox)
+             : s.services_.store->copy_messages(s.account_, view.name(), uids, args.mailbox);
+    if (!result) {
+        const auto& ec = result.error();
+        if (ec == store::Errc::NoSuchMailbox) {
+            no(w, c, "TRYCREATE", "No such mailbox");  // RFC 9051 §6.4.7
+        } else if (ec == store::Errc::QuotaExceeded) {
+            no(w, c, "OVERQUOTA", "Quota exceeded");
+        } else if (ec == store::Errc::Invalid) {
+            no(w, c, "CANNOT", "Unacceptable mailbox name");
+        } else {
+            store_error(s, w, c, ec);
+        }
+        return;
+    }
+    std::vector<std::uint32_t> from;
+    std::vector<std::uint32_t> to;
+    for (const auto& [src, dst] : result->uids) {
+        from.push_back(src);
+        to.push_back(dst);
+    }
+    const std::string copyuid = "COPYUID " + std::to_string(result->uid_validity) + " " +
+                                set_text(from) + " " + set_text(to);
+    if (!move) {
+        ok(w, c, copyuid);
+        return;
+    }
+    // RFC 6851 §4.3: COPYUID in an untagged OK before the expunges.
+    w.untagged(Condition::Ok, copyuid, "Moved");
+    std::sort(from.begin(), from.end());
+    view.report_expunged(from, s.qresync_, w);
+    ok(w, c);
+}
+
+std::vector<std::uint32_t> Session::Handlers::set_uids(
+    Session& s, const wire::SequenceSet& set, bool by_uid
+) {
+    if (set.saved) {
+        // SEARCHRES "$" (RFC 5182 §2.1): the saved UIDs that still exist.
+        std::vector<std::uint32_t> out;
+        if (s.saved_search_) {
+            for (const auto uid : *s.saved_search_) {
+                if (s.view_->seq_of(uid) != 0) {
+                    out.push_back(uid);
+                }
+            }
+        }
+        return out;
+    }
+    return s.view_->resolve(set, by_uid);
+}
+
+}  // namespace sov::imap

@@ -1,0 +1,363 @@
+// SEARCH (RFC 9051 §6.4.4, ESEARCH RFC 4731, SEARCHRES RFC 5182, CONDSTORE RFC 7162 §3.1.5),
+// SORT and THREAD (RFC 5256). Criteria on flags, sizes and dates use the index only; text
+// criteria ask the store's full-text index for candidates first, then verify each candidate on
+// its decoded content (imap/search).
+#include <algorithm>
+#include <optional>
+
+#include "core/clock.hpp"
+#include "imap/engine/handlers.hpp"
+#include "imap/engine/message_file.hpp"
+#include "imap/search/search.hpp"
+#include "mime/serialize.hpp"
+#include "mime/text.hpp"
+
+namespace sov::imap {
+
+using wire::Condition;
+
+namespace {
+
+/// Loads a candidate's structure and bytes at most once, and only if a criterion needs them.
+class LazyContent final : public search::MessageContent {
+public:
+    explicit LazyContent(const store::MessageInfo& m) : m_(m) {}
+    const mime::MessageStructure* structure() override {
+        if (!structure_) {
+            if (!m_.structure.empty()) {
+                if (auto s = mime::deserialize(m_.structure)) {
+                    structure_ = std::move(*s);
+                }
+            }
+            if (!structure_) {
+                structure_ = mime::parse_message(bytes());
+            }
+        }
+        return &*structure_;
+    }
+    std::string_view bytes() override {
+        if (!tried_) {
+            tried_ = true;
+            (void)file_.load(m_.path);
+        }
+        return file_.bytes();
+    }
+
+private:
+    const store::MessageInfo& m_;
+    std::optional<mime::MessageStructure> structure_;
+    MessageFile file_;
+    bool tried_ = false;
+};
+
+bool charset_ok(std::string_view charset) {
+    // RFC 9051 §6.4.4: UTF-8 must be supported; US-ASCII is a subset of it.
+    return charset.empty() || charset == "UTF-8" || charset == "US-ASCII";
+}
+
+bool uses_modseq(const wire::SearchKey& key) {
+    if (key.op == wire::SearchOp::ModSeq) {
+        return true;
+    }
+    return std::any_of(key.children.begin(), key.children.end(), uses_modseq);
+}
+
+struct Match {
+    std::uint32_t seq = 0;
+    std::uint32_t uid = 0;
+    std::uint64_t modseq = 0;
+    std::size_t index = 0;  // into the message list
+};
+
+struct Evaluated {
+    std::vector<store::MessageInfo> messages;
+    std::vector<Match> matches;  // in sequence order
+};
+
+/// Runs the search key over the selected mailbox; nullopt after writing an error reply.
+std::optional<Evaluated> evaluate(
+    Session::Handlers::W& w,
+    const wire::Command& c,
+    store::Store& st,
+    const std::string& account,
+    const MailboxView& view,
+    const wire::SearchKey& key,
+    const std::vector<std::uint32_t>* saved,
+    bool want_structure
+) {
+    const search::Matcher matcher(key);
+    const bool content = matcher.content_need() != search::ContentNeed::None || want_structure;
+    Evaluated ev;
+    auto listed = st.list_messages(
+        account, view.name(), 1, store::ListOptions{.structure = content, .path = content}
+    );
+    if (!listed) {
+        w.tagged(c.tag, Condition::No, "SERVERBUG", "Internal error, see the server log");
+        return std::nullopt;
+    }
+    ev.messages = std::move(*listed);
+    // Candidates from the full-text index: each required term narrows the set.
+    std::optional<std::vector<std::uint32_t>> candidates;
+    for (const auto& [is_text, needle] : search::required_text_terms(key)) {
+        auto hits = st.search_text(
+            account, view.name(), is_text ? store::TextField::Text : store::TextField::Body, needle
+        );
+        if (!hits || !*hits) {
+            continue;  // the index cannot answer: verify every message
+        }
+        if (!candidates) {
+            candidates = std::move(**hits);
+        } else {
+            std::vector<std::uint32_t> both;
+            std::set_intersection(
+                candidates->begin(),
+                candidates->end(),
+                (*hits)->begin(),
+                (*hits)->end(),
+                std::back_inserter(both)
+            );
+            candidates = std::move(both);
+        }
+    }
+    search::Context ctx{
+        .max_seq = view.exists(),
+        .max_uid = view.uids().empty() ? 0 : view.uids().back(),
+        .now = core::unix_seconds(core::now()),
+        .saved = saved,
+    };
+    for (std::size_t i = 0; i < ev.messages.size(); ++i) {
+        const auto& m = ev.messages[i];
+        const auto seq = view.seq_of(m.uid);
+        if (seq == 0) {
+            continue;  // not announced to this session yet
+        }
+        if (candidates && !std::binary_search(candidates->begin(), candidates->end(), m.uid)) {
+            continue;
+        }
+        search::MessageFacts facts{
+            .seq = seq,
+            .uid = m.uid,
+            .modseq = m.modseq,
+            .flags = m.flags,
+            .keywords = &m.keywords,
+            .recent = view.is_recent(m.uid),
+            .internal_date = core::unix_seconds(m.internal_date),
+            .internal_zone_minutes = 0,
+            .save_date = core::unix_seconds(m.save_date),
+            .size = m.size,
+            .email_id = m.email_id,
+            .thread_id = {},
+        };
+        LazyContent lazy(m);
+        if (matcher.matches(facts, lazy, ctx)) {
+            ev.matches.push_back(Match{.seq = seq, .uid = m.uid, .modseq = m.modseq, .index = i});
+        }
+    }
+    return ev;
+}
+
+std::string numbers_text(const std::vector<std::uint32_t>& sorted) {
+    wire::SequenceSet set;
+    for (const auto n : sorted) {
+        if (!set.ranges.empty() && set.ranges.back().last + 1 == n) {
+            set.ranges.back().last = n;
+        } else {
+            set.ranges.push_back({n, n});
+        }
+    }
+    return wire::to_string(set);
+}
+
+}  // namespace
+
+void Session::Handlers::search(Session& s, const Cmd& c, W& w) {
+    const auto& args = std::get<wire::SearchArgs>(c.args);
+    if (!charset_ok(args.charset)) {
+        no(w, c, "BADCHARSET (UTF-8 US-ASCII)", "Unsupported charset");
+        return;
+    }
+    const bool modseq = uses_modseq(args.key);
+    if (modseq) {
+        s.condstore_ = true;
+    }
+    const std::vector<std::uint32_t>* saved = s.saved_search_ ? &*s.saved_search_ : nullptr;
+    auto ev = evaluate(w, c, *s.services_.store, s.account_, *s.view_, args.key, saved, false);
+    if (!ev) {
+        return;
+    }
+    std::vector<std::uint32_t> numbers;
+    std::vector<std::uint32_t> uids;
+    std::uint64_t highest = 0;
+    for (const auto& m : ev->matches) {
+        numbers.push_back(c.uid ? m.uid : m.seq);
+        uids.push_back(m.uid);
+        highest = std::max(highest, m.modseq);
+    }
+    const auto& ret = args.ret;
+    if (ret.save) {
+        // RFC 5182 §2.4: with MIN or MAX, only those are saved.
+        std::vector<std::uint32_t> keep;
+        if ((ret.min || ret.max) && !ret.all && !ret.count) {
+            if (ret.min && !uids.empty()) {
+                keep.push_back(uids.front());
+            }
+            if (ret.max && !uids.empty() && (keep.empty() || keep.back() != uids.back())) {
+                keep.push_back(uids.back());
+            }
+        } else {
+            keep = uids;
+        }
+        s.saved_search_ = std::move(keep);
+    }
+    if (!ret.present) {
+        w.begin_untagged().atom("SEARCH");
+        for (const auto n : numbers) {
+            w.number(n);
+        }
+        if (modseq && !numbers.empty()) {
+            w.begin_list().atom("MODSEQ").number(highest).end_list();
+        }
+        w.end();
+        ok(w, c);
+        return;
+    }
+    const bool only_save = ret.save && !ret.min && !ret.max && !ret.all && !ret.count;
+    if (!only_save) {
+        // RFC 4731 §3.1: "RETURN ()" means ALL.
+        const bool all = ret.all || (!ret.min && !ret.max && !ret.count && !ret.save);
+        w.begin_untagged().atom("ESEARCH").begin_list().atom("TAG").string(c.tag).end_list();
+        if (c.uid) {
+            w.atom("UID");
+        }
+        if (!numbers.empty()) {
+            if (ret.min) {
+                w.atom("MIN").number(numbers.front());
+            }
+            if (ret.max) {
+                w.atom("MAX").number(numbers.back());
+            }
+            if (all) {
+                w.atom("ALL").atom(numbers_text(numbers));
+            }
+        }
+        if (ret.count) {
+            w.atom("COUNT").number(numbers.size());
+        }
+        if (modseq && !numbers.empty()) {
+            // RFC 4731 §3.2 (RFC 7162 §3.1.5): with only MIN or only MAX, the mod-sequence of
+            // that one message; otherwise the highest of all matches.
+            std::uint64_t reported = highest;
+            if (ret.min != ret.max && !all && !ret.count) {
+                reported = ret.min ? ev->matches.front().modseq : ev->matches.back().modseq;
+            }
+            w.atom("MODSEQ").number(reported);
+        }
+        w.end();
+    }
+    ok(w, c);
+}
+
+void Session::Handlers::sort(Session& s, const Cmd& c, W& w) {
+    const auto& args = std::get<wire::SortArgs>(c.args);
+    if (!charset_ok(args.charset)) {
+        no(w, c, "BADCHARSET (UTF-8 US-ASCII)", "Unsupported charset");
+        return;
+    }
+    const std::vector<std::uint32_t>* saved = s.saved_search_ ? &*s.saved_search_ : nullptr;
+    auto ev = evaluate(w, c, *s.services_.store, s.account_, *s.view_, args.key, saved, true);
+    if (!ev) {
+        return;
+    }
+    std::vector<mime::MessageStructure> structures;
+    structures.reserve(ev->matches.size());
+    std::vector<search::SortInput> input;
+    input.reserve(ev->matches.size());
+    for (const auto& m : ev->matches) {
+        const auto& info = ev->messages[m.index];
+        LazyContent lazy(info);
+        structures.push_back(*lazy.structure());
+    }
+    for (std::size_t i = 0; i < ev->matches.size(); ++i) {
+        const auto& m = ev->matches[i];
+        const auto& info = ev->messages[m.index];
+        input.push_back(search::SortInput{
+            .seq = m.seq,
+            .uid = m.uid,
+            .internal_date = core::unix_seconds(info.internal_date),
+            .size = info.size,
+            .envelope = structures[i].envelopes.empty() ? nullptr : &structures[i].envelopes[0],
+        });
+    }
+    const auto order = search::sort(args.criteria, input);
+    w.begin_untagged().atom("SORT");
+    for (const auto i : order) {
+        w.number(c.uid ? input[i].uid : input[i].seq);
+    }
+    w.end();
+    ok(w, c);
+}
+
+void Session::Handlers::thread(Session& s, const Cmd& c, W& w) {
+    const auto& args = std::get<wire::ThreadArgs>(c.args);
+    if (args.algorithm != "REFERENCES" && args.algorithm != "ORDEREDSUBJECT") {
+        bad(w, c, "Unsupported threading algorithm");
+        return;
+    }
+    if (!charset_ok(args.charset)) {
+        no(w, c, "BADCHARSET (UTF-8 US-ASCII)", "Unsupported charset");
+        return;
+    }
+    const std::vector<std::uint32_t>* saved = s.saved_search_ ? &*s.saved_search_ : nullptr;
+    auto ev = evaluate(w, c, *s.services_.store, s.account_, *s.view_, args.key, saved, true);
+    if (!ev) {
+        return;
+    }
+    // Keep the strings the inputs point into alive for the whole computation.
+    struct Texts {
+        std::string message_id, in_reply_to, references, subject;
+        std::int64_t sent = 0;
+    };
+    std::vector<Texts> texts(ev->matches.size());
+    std::vector<search::ThreadInput> input;
+    for (std::size_t i = 0; i < ev->matches.size(); ++i) {
+        const auto& m = ev->matches[i];
+        const auto& info = ev->messages[m.index];
+        LazyContent lazy(info);
+        const auto* st = lazy.structure();
+        Texts& t = texts[i];
+        if (!st->envelopes.empty()) {
+            const auto& env = st->envelopes[0];
+            t.message_id = env.message_id;
+            t.in_reply_to = env.in_reply_to;
+            t.subject = env.subject;
+        }
+        if (args.algorithm == "REFERENCES" && !st->parts.empty()) {
+            t.references = mime::header_value(lazy.bytes(), st->parts[0], "References");
+        }
+        t.sent = search::sent_date(
+            st->envelopes.empty() ? nullptr : &st->envelopes[0],
+            core::unix_seconds(info.internal_date)
+        );
+    }
+    for (std::size_t i = 0; i < ev->matches.size(); ++i) {
+        const auto& m = ev->matches[i];
+        input.push_back(search::ThreadInput{
+            .id = c.uid ? m.uid : m.seq,
+            .sent_date = texts[i].sent,
+            .message_id = texts[i].message_id,
+            .in_reply_to = texts[i].in_reply_to,
+            .references = texts[i].references,
+            .subject = texts[i].subject,
+        });
+    }
+    const auto threads = search::thread(args.algorithm, input);
+    w.begin_untagged().atom("THREAD");
+    const auto text = search::format_threads(threads);
+    if (!text.empty()) {
+        w.raw(" ").raw(text);
+    }
+    w.end();
+    ok(w, c);
+}
+
+}  // namespace sov::imap

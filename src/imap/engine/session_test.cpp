@@ -1,0 +1,306 @@
+// The IMAP engine over a real store and accounts database, driven through the real command
+// parser: what a client sends goes in as bytes, what it would read comes out as bytes.
+#include "imap/engine/session.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "accounts/directory.hpp"
+#include "accounts/login_throttle.hpp"
+#include "imap/wire/parser.hpp"
+#include "mime/serialize.hpp"
+#include "mime/structure.hpp"
+#include "mime/text.hpp"
+#include "store/store.hpp"
+#include "support/temp_dir.hpp"
+
+namespace sov::imap {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+constexpr std::string_view kUser = "joe@example.test";
+constexpr std::string_view kPassword = "pass word";
+
+class World {
+public:
+    World() {
+        accounts::Directory::Options opts;
+        opts.password = accounts::PasswordParams::minimum_for_test();
+        directory = std::move(*accounts::Directory::open(dir.path() / "accounts.db", opts));
+        EXPECT_TRUE(directory->add_domain("example.test"));
+        EXPECT_TRUE(directory->add_user(kUser, kPassword));
+        store::StoreOptions so;
+        so.data_dir = dir.path();
+        so.structure_of = [](std::string_view b) {
+            return mime::serialize(mime::parse_message(b));
+        };
+        so.text_of = [](std::string_view b) {
+            auto t = mime::searchable_text(b, mime::parse_message(b));
+            return store::IndexedText{.headers = t.headers, .body = t.body};
+        };
+        so.sync_threads = 1;
+        store = std::move(*store::Store::open(std::move(so)));
+    }
+    Services services() {
+        return Services{.store = store.get(), .directory = directory.get(), .throttle = &throttle};
+    }
+    void deliver(std::string_view message) {
+        auto in = store->begin_message();
+        ASSERT_TRUE(in);
+        ASSERT_TRUE(in->append(message));
+        store::DeliveryRequest req;
+        store::Recipient rcpt;
+        rcpt.account = std::string(kUser);
+        req.recipients.push_back(std::move(rcpt));
+        auto out = store->deliver(std::move(*in), std::move(req));
+        ASSERT_TRUE(out.at(0).delivered());
+    }
+
+    test::TempDir dir;
+    std::unique_ptr<accounts::Directory> directory;
+    std::unique_ptr<store::Store> store;
+    accounts::LoginThrottle throttle;
+};
+
+/// One client connection: bytes in, bytes out, like the driver (imap/server/connection.cpp).
+class Client {
+public:
+    explicit Client(World& world, bool tls = true)
+        : session_(world.services(), config(tls), "192.0.2.1") {
+        session_.greeting(greeting_);
+    }
+    static SessionConfig config(bool tls) {
+        SessionConfig c;
+        c.hostname = "mail.example.test";
+        c.starttls_available = !tls;
+        c.tls_active = tls;
+        return c;
+    }
+    std::string send(std::string_view input) {
+        std::string out;
+        std::string buffer(input);
+        std::size_t pos = 0;
+        for (;;) {
+            const auto step = parser_.feed(std::string_view(buffer).substr(pos));
+            pos += step.consumed;
+            switch (step.status) {
+                case wire::ParseStatus::NeedMore:
+                    return out;
+                case wire::ParseStatus::Continue:
+                    out += "+ Ready\r\n";
+                    break;
+                case wire::ParseStatus::Command: {
+                    const After after = session_.handle(parser_.command(), out);
+                    parser_.set_options(session_.parser_options());
+                    if (after == After::Idle || after == After::SaslContinue) {
+                        parser_.expect_line();
+                        in_idle_ = after == After::Idle;
+                    }
+                    break;
+                }
+                case wire::ParseStatus::Line:
+                    if (in_idle_) {
+                        session_.idle_done(step.data, out);
+                        in_idle_ = false;
+                    } else if (session_.sasl_response(step.data, out) == After::SaslContinue) {
+                        parser_.expect_line();
+                    }
+                    break;
+                case wire::ParseStatus::AppendLiteral:
+                    if (session_.append_begin(parser_.pending_append(), out)) {
+                        parser_.accept_literal();
+                    } else {
+                        parser_.reject_literal();
+                    }
+                    break;
+                case wire::ParseStatus::LiteralData:
+                    session_.append_data(step.data);
+                    break;
+                case wire::ParseStatus::Error:
+                    session_.append_abort();
+                    session_.parse_error(parser_.error(), false, out);
+                    break;
+                case wire::ParseStatus::Fatal:
+                    session_.parse_error(parser_.error(), true, out);
+                    return out;
+            }
+        }
+    }
+    std::string idle_poll() {
+        std::string out;
+        session_.idle_poll(out);
+        return out;
+    }
+    std::string login() {
+        return send("L1 LOGIN " + std::string(kUser) + " \"" + std::string(kPassword) + "\"\r\n");
+    }
+    const std::string& greeting() const { return greeting_; }
+
+private:
+    Session session_;
+    wire::CommandParser parser_;
+    std::string greeting_;
+    bool in_idle_ = false;
+};
+
+std::string msg(std::string_view subject, std::string_view body = "hello\r\n") {
+    return "From: Ann <ann@example.org>\r\nTo: joe@example.test\r\nSubject: " +
+           std::string(subject) + "\r\nMessage-ID: <" + std::string(subject) +
+           "@example.org>\r\n\r\n" + std::string(body);
+}
+
+TEST(ImapSession, PlaintextRefusesLoginAndAdvertisesStarttls) {
+    World w;
+    Client c(w, false);
+    EXPECT_THAT(c.greeting(), HasSubstr("STARTTLS"));
+    EXPECT_THAT(c.greeting(), HasSubstr("LOGINDISABLED"));
+    EXPECT_THAT(c.greeting(), Not(HasSubstr("AUTH=PLAIN")));
+    EXPECT_THAT(c.login(), HasSubstr("L1 NO [PRIVACYREQUIRED]"));
+    EXPECT_THAT(c.send("a SELECT INBOX\r\n"), HasSubstr("a BAD"));
+}
+
+TEST(ImapSession, LoginSelectAppendFetch) {
+    World w;
+    Client c(w);
+    EXPECT_THAT(
+        c.send("L0 LOGIN joe@example.test wrong\r\n"), HasSubstr("L0 NO [AUTHENTICATIONFAILED]")
+    );
+    EXPECT_THAT(c.login(), HasSubstr("L1 OK [CAPABILITY"));
+    auto out = c.send("s SELECT INBOX\r\n");
+    EXPECT_THAT(out, HasSubstr("* 0 EXISTS"));
+    EXPECT_THAT(out, HasSubstr("s OK [READ-WRITE]"));
+    const std::string m = msg("first");
+    out = c.send("ap APPEND INBOX (\\Flagged) {" + std::to_string(m.size()) + "}\r\n" + m + "\r\n");
+    EXPECT_THAT(out, HasSubstr("+ Ready"));
+    EXPECT_THAT(out, HasSubstr("* 1 EXISTS"));  // the selected mailbox hears of its new message
+    EXPECT_THAT(out, HasSubstr("ap OK [APPENDUID "));
+    out =
+        c.send("f UID FETCH 1 (FLAGS RFC822.SIZE BODY.PEEK[HEADER.FIELDS (SUBJECT)] ENVELOPE)\r\n");
+    EXPECT_THAT(
+        out,
+        HasSubstr(
+            "* 1 FETCH (UID 1 FLAGS (\\Flagged \\Recent) RFC822.SIZE " + std::to_string(m.size())
+        )
+    );
+    EXPECT_THAT(out, HasSubstr("Subject: first\r\n\r\n"));
+    EXPECT_THAT(out, HasSubstr("((\"Ann\" NIL \"ann\" \"example.org\"))"));
+    EXPECT_THAT(out, HasSubstr("f OK"));
+    out = c.send("g FETCH 1 BODY[TEXT]\r\n");
+    EXPECT_THAT(out, HasSubstr("BODY[TEXT] {7}\r\nhello\r\n"));
+    EXPECT_THAT(out, HasSubstr("\\Seen"));
+}
+
+TEST(ImapSession, StoreSearchCopyMoveExpunge) {
+    World w;
+    w.deliver(msg("alpha", "the quick brown fox\r\n"));
+    w.deliver(msg("beta", "lazy dog\r\n"));
+    w.deliver(msg("gamma", "brown bear\r\n"));
+    Client c(w);
+    c.login();
+    c.send("s SELECT INBOX\r\n");
+    auto out = c.send("a STORE 2 +FLAGS (\\Deleted $Work)\r\n");
+    EXPECT_THAT(out, HasSubstr("* 2 FETCH (FLAGS (\\Deleted \\Recent $Work))"));
+    EXPECT_THAT(out, HasSubstr("* FLAGS ("));  // a new keyword is announced
+    EXPECT_THAT(c.send("b SEARCH DELETED\r\n"), HasSubstr("* SEARCH 2\r\n"));
+    EXPECT_THAT(c.send("c SEARCH BODY brown\r\n"), HasSubstr("* SEARCH 1 3\r\n"));
+    EXPECT_THAT(c.send("d UID SEARCH SUBJECT GAMMA\r\n"), HasSubstr("* SEARCH 3\r\n"));
+    EXPECT_THAT(
+        c.send("e SEARCH RETURN (MIN COUNT) TEXT brown\r\n"),
+        HasSubstr("* ESEARCH (TAG \"e\") MIN 1 COUNT 2")
+    );
+    EXPECT_THAT(c.send("f COPY 1 Nope\r\n"), HasSubstr("f NO [TRYCREATE]"));
+    EXPECT_THAT(c.send("g COPY 1:2 Archive\r\n"), HasSubstr("g OK [COPYUID "));
+    out = c.send("h MOVE 3 Trash\r\n");
+    EXPECT_THAT(out, HasSubstr("* OK [COPYUID "));
+    EXPECT_THAT(out, HasSubstr("* 3 EXPUNGE"));
+    out = c.send("i EXPUNGE\r\n");
+    EXPECT_THAT(out, HasSubstr("* 2 EXPUNGE"));
+    EXPECT_THAT(c.send("j SEARCH ALL\r\n"), HasSubstr("* SEARCH 1\r\n"));
+    EXPECT_THAT(
+        c.send("k STATUS Archive (MESSAGES UNSEEN)\r\n"), HasSubstr("(MESSAGES 2 UNSEEN 2)")
+    );
+}
+
+TEST(ImapSession, OtherSessionsHearChangesAtAllowedMoments) {
+    World w;
+    w.deliver(msg("one"));
+    w.deliver(msg("two"));
+    Client a(w);
+    Client b(w);
+    a.login();
+    b.login();
+    a.send("s SELECT INBOX\r\n");
+    b.send("s SELECT INBOX\r\n");
+    a.send("x STORE 1 +FLAGS (\\Answered)\r\n");
+    EXPECT_THAT(b.send("n NOOP\r\n"), HasSubstr("* 1 FETCH (FLAGS (\\Answered))"));
+    a.send("y STORE 2 +FLAGS (\\Deleted)\r\ny2 EXPUNGE\r\n");
+    // No EXPUNGE during FETCH (RFC 9051 §7.5.1)...
+    auto out = b.send("f FETCH 1 FLAGS\r\n");
+    EXPECT_THAT(out, Not(HasSubstr("EXPUNGE")));
+    // ... but at the next NOOP; the new delivery comes with it.
+    w.deliver(msg("three"));
+    out = b.send("n2 NOOP\r\n");
+    EXPECT_THAT(out, HasSubstr("* 2 EXPUNGE\r\n"));
+    EXPECT_THAT(out, HasSubstr("* 2 EXISTS\r\n"));
+    EXPECT_LT(out.find("EXPUNGE"), out.find("n2 OK"));
+}
+
+TEST(ImapSession, IdleReportsNewMail) {
+    World w;
+    Client c(w);
+    c.login();
+    c.send("s SELECT INBOX\r\n");
+    EXPECT_THAT(c.send("i IDLE\r\n"), HasSubstr("+ idling"));
+    w.deliver(msg("ping"));
+    EXPECT_THAT(c.idle_poll(), HasSubstr("* 1 EXISTS"));
+    EXPECT_EQ(c.idle_poll(), "");
+    EXPECT_THAT(c.send("DONE\r\n"), HasSubstr("i OK"));
+}
+
+TEST(ImapSession, QresyncReportsVanished) {
+    World w;
+    for (int i = 0; i < 4; ++i) {
+        w.deliver(msg("m" + std::to_string(i)));
+    }
+    Client c(w);
+    c.login();
+    EXPECT_THAT(c.send("e ENABLE QRESYNC\r\n"), HasSubstr("* ENABLED QRESYNC"));
+    auto out = c.send("s SELECT INBOX\r\n");
+    const auto p = out.find("UIDVALIDITY ");
+    ASSERT_NE(p, std::string::npos);
+    const std::string validity = out.substr(p + 12, out.find(']', p) - p - 12);
+    const auto h = out.find("HIGHESTMODSEQ ");
+    const std::string modseq = out.substr(h + 14, out.find(']', h) - h - 14);
+    out =
+        c.send("x STORE 2,3 +FLAGS.SILENT (\\Deleted)\r\ny EXPUNGE\r\nz STORE 1 +FLAGS (\\Seen)\r\n"
+        );
+    EXPECT_THAT(out, HasSubstr("* VANISHED 2:3"));
+    c.send("u UNSELECT\r\n");
+    out = c.send("s2 SELECT INBOX (QRESYNC (" + validity + " " + modseq + " 1:4))\r\n");
+    EXPECT_THAT(out, HasSubstr("* VANISHED (EARLIER) 2:3"));
+    EXPECT_THAT(out, HasSubstr("* 1 FETCH (UID 1 FLAGS (\\Seen) MODSEQ ("));
+}
+
+TEST(ImapSession, ListAndCreateValidateNames) {
+    World w;
+    Client c(w);
+    c.login();
+    EXPECT_THAT(c.send("a CREATE Work/Projects\r\n"), HasSubstr("a OK"));
+    auto out = c.send("b LIST \"\" *\r\n");
+    EXPECT_THAT(out, HasSubstr("* LIST (\\HasChildren) \"/\" Work"));
+    EXPECT_THAT(out, HasSubstr("* LIST (\\HasNoChildren \\Sent) \"/\" Sent"));
+    EXPECT_THAT(c.send("c LIST \"\" %/%\r\n"), HasSubstr("Work/Projects"));
+    EXPECT_THAT(c.send("d CREATE ../x\r\n"), HasSubstr("d NO"));
+    EXPECT_THAT(c.send("e CREATE a//b\r\n"), HasSubstr("e NO"));
+    EXPECT_THAT(c.send("f DELETE INBOX\r\n"), HasSubstr("f NO"));
+    // Not modified UTF-7 (RFC 3501 §5.1.3): CREATE refuses, SELECT finds nothing.
+    EXPECT_THAT(c.send("f2 CREATE &Jjo\r\n"), HasSubstr("f2 BAD"));
+    EXPECT_THAT(c.send("f3 SELECT &Jjo\r\n"), HasSubstr("f3 NO"));
+    EXPECT_THAT(c.send("g RENAME Work Job\r\n"), HasSubstr("g OK"));
+    EXPECT_THAT(c.send("h LIST \"\" Job/*\r\n"), HasSubstr("Job/Projects"));
+}
+
+}  // namespace
+}  // namespace sov::imap

@@ -1,0 +1,134 @@
+#include "imap/fetch/detail/content.hpp"
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <cstring>
+
+namespace sov::imap::fetch::detail {
+namespace {
+
+// The LF at `k` is bare: not preceded by CR (in the whole message, see Text::prev_cr).
+bool is_bare(const Text& t, std::size_t k) noexcept {
+    return k == 0 ? !t.prev_cr : t.bytes[k - 1] != '\r';
+}
+
+// Calls sink(chunk) for the normalised octets [from, to) of `t`, in order. Chunks run from one
+// bare LF to the next, so CRLF content goes out in one piece.
+template <class Sink>
+void for_each_normalized(const Text& t, std::uint64_t from, std::uint64_t to, Sink&& sink) {
+    const char* d = t.bytes.data();
+    const std::size_t n = t.bytes.size();
+    std::uint64_t pos = 0;  // normalised offset of the next chunk
+    const auto emit = [&](std::string_view chunk) {
+        const std::uint64_t b = pos;
+        const std::uint64_t e = pos + chunk.size();
+        pos = e;
+        if (e <= from || b >= to) {
+            return;
+        }
+        const std::uint64_t lo = std::max(b, from) - b;
+        const std::uint64_t hi = std::min(e, to) - b;
+        sink(chunk.substr(static_cast<std::size_t>(lo), static_cast<std::size_t>(hi - lo)));
+    };
+    std::size_t i = 0;
+    while (i < n && pos < to) {
+        std::size_t j = i;
+        std::size_t bare = n;
+        while (j < n) {
+            const void* nl = std::memchr(d + j, '\n', n - j);
+            if (nl == nullptr) {
+                break;
+            }
+            const auto k = static_cast<std::size_t>(static_cast<const char*>(nl) - d);
+            if (is_bare(t, k)) {
+                bare = k;
+                break;
+            }
+            j = k + 1;
+        }
+        if (bare == n) {
+            emit(std::string_view(d + i, n - i));
+            break;
+        }
+        emit(std::string_view(d + i, bare - i));
+        emit("\r\n");
+        i = bare + 1;
+    }
+}
+
+}  // namespace
+
+Text slice(std::string_view message, std::uint64_t begin, std::uint64_t end) noexcept {
+    const std::uint64_t size = message.size();
+    end = std::min(end, size);
+    begin = std::min(begin, end);
+    const auto b = static_cast<std::size_t>(begin);
+    return Text{
+        message.substr(b, static_cast<std::size_t>(end - begin)), b > 0 && message[b - 1] == '\r'
+    };
+}
+
+std::uint64_t bare_lf_count(Text t) noexcept {
+    const char* d = t.bytes.data();
+    const std::size_t n = t.bytes.size();
+    std::uint64_t count = 0;
+    std::size_t i = 0;
+    while (i < n) {
+        const void* nl = std::memchr(d + i, '\n', n - i);
+        if (nl == nullptr) {
+            break;
+        }
+        const auto k = static_cast<std::size_t>(static_cast<const char*>(nl) - d);
+        count += is_bare(t, k) ? 1 : 0;
+        i = k + 1;
+    }
+    return count;
+}
+
+void append_normalized(Text t, std::uint64_t from, std::uint64_t to, std::string& out) {
+    for_each_normalized(t, from, to, [&out](std::string_view chunk) { out.append(chunk); });
+}
+
+void write_normalized_literal(
+    wire::ResponseWriter& w, Text t, std::uint64_t from, std::uint64_t to
+) {
+    if (to <= from) {
+        w.string("");
+        return;
+    }
+    std::array<char, 32> head{};
+    head[0] = '{';
+    auto r = std::to_chars(head.data() + 1, head.data() + head.size() - 3, to - from);
+    *r.ptr++ = '}';
+    *r.ptr++ = '\r';
+    *r.ptr++ = '\n';
+    w.atom(std::string_view(head.data(), static_cast<std::size_t>(r.ptr - head.data())));
+    for_each_normalized(t, from, to, [&w](std::string_view chunk) {
+        // CHAR8 = %x01-ff (RFC 9051 §9): NUL cannot go in a literal.
+        for (;;) {
+            const void* z = std::memchr(chunk.data(), '\0', chunk.size());
+            if (z == nullptr) {
+                w.raw(chunk);
+                return;
+            }
+            const auto k = static_cast<std::size_t>(static_cast<const char*>(z) - chunk.data());
+            w.raw(chunk.substr(0, k));
+            w.raw("\x80");
+            chunk.remove_prefix(k + 1);
+        }
+    });
+}
+
+std::pair<std::uint64_t, std::uint64_t> window(
+    std::uint64_t total, const std::optional<wire::Partial>& partial
+) noexcept {
+    if (!partial) {
+        return {0, total};
+    }
+    const std::uint64_t start = std::min(partial->offset, total);
+    const std::uint64_t len = std::min(partial->length, total - start);
+    return {start, start + len};
+}
+
+}  // namespace sov::imap::fetch::detail
