@@ -35,6 +35,7 @@ import threading
 import time
 from pathlib import Path
 
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import imap_corpus  # noqa: E402
 import run as bench  # noqa: E402  (run.py: cgroups, samplers, System base, helpers)
@@ -88,8 +89,7 @@ class SovereignImap(bench.System):
         finally:
             con.close()
         last = out.stdout.strip().splitlines()[-1] if out.stdout.strip() else ""
-        log_ = f"sovereign import: {last} ({seconds:.1f} s); {unindexed} without a text row"
-        bench.log(log_)
+        bench.log(f"sovereign import: {last} ({seconds:.1f} s); {unindexed} without a text row")
         return {"import_s": seconds, "messages": messages, "unindexed_text": unindexed,
                 "import_output": last}
 
@@ -703,11 +703,13 @@ def main():
         os.stat(args.sovereign).st_mtime).astimezone().isoformat(timespec="seconds")
     if args.out:
         Path(args.out).write_text(json.dumps(report, indent=2))
+    corpus_text = report.get("corpus", {})
     print(f"\nimap, {began:%Y-%m-%d %H:%M %Z}, tree {report['revision']}, sovereign built "
-          f"{report['sovereign_built']}, {meta['messages']} messages "
-          f"({meta['bytes'] / 1e6:.0f} MB), {os.cpu_count()} CPUs, load average at start "
+          f"{report['sovereign_built']}, {corpus_text.get('messages', '?')} messages "
+          f"({corpus_text.get('bytes', 0) / 1e6:.0f} MB), {os.cpu_count()} CPUs, "
+          f"load average at start "
           f"{load_at_start[0]:.1f}, at end {load[0]:.1f}\n")
-    print(markdown(report))
+    print(markdown(report) if "operations" in report else "(no operations ran)")
     notes = [f"{SYSTEMS[n].label} {k}: {p}" for n in names
              for k, r in results[n]["ops"].items() for p in r["problems"]]
     for key, c in report.get("comparisons", {}).items():

@@ -52,6 +52,9 @@ asio::awaitable<void> accept_loop(
             socket.close(ignored);
             continue;
         }
+        // Replies are written whole, once per command: Nagle's algorithm would only hold a
+        // short reply back until the client's delayed ACK (tens of ms per IMAP command).
+        socket.set_option(asio::ip::tcp::no_delay(true), ignored);
         start(std::move(socket), std::move(permit));
     }
 }
