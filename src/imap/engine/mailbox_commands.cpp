@@ -118,15 +118,8 @@ void Session::Handlers::select(Session& s, const Cmd& c, W& w) {
                 }
             }
             if (!vanished.empty()) {
-                wire::SequenceSet set;
-                for (const auto uid : vanished) {
-                    if (!set.ranges.empty() && set.ranges.back().last + 1 == uid) {
-                        set.ranges.back().last = uid;
-                    } else {
-                        set.ranges.push_back({uid, uid});
-                    }
-                }
-                w.begin_untagged().atom("VANISHED").atom("(EARLIER)").sequence_set(set).end();
+                w.begin_untagged().atom("VANISHED").atom("(EARLIER)");
+                w.sequence_set(wire::sequence_set_of(vanished)).end();
             }
             for (const auto& ch : changes->changed) {
                 const auto seq = v.seq_of(ch.uid);

@@ -140,15 +140,7 @@ void MailboxView::report_expunged(
     }
     if (qresync) {
         // RFC 7162 §3.2.10: VANISHED replaces EXPUNGE once QRESYNC is enabled.
-        wire::SequenceSet set;
-        for (const auto uid : uids) {
-            if (!set.ranges.empty() && set.ranges.back().last + 1 == uid) {
-                set.ranges.back().last = uid;
-            } else {
-                set.ranges.push_back({uid, uid});
-            }
-        }
-        w.begin_untagged().atom("VANISHED").sequence_set(set).end();
+        w.begin_untagged().atom("VANISHED").sequence_set(wire::sequence_set_of(uids)).end();
     } else {
         // Highest first: each EXPUNGE renumbers the messages after it (RFC 9051 §7.5.1).
         std::vector<std::uint32_t> seqs;

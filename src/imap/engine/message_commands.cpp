@@ -31,18 +31,6 @@ wire::DateTime to_date_time(core::WallTime t) {
     };
 }
 
-wire::SequenceSet to_set(const std::vector<std::uint32_t>& sorted) {
-    wire::SequenceSet set;
-    for (const auto n : sorted) {
-        if (!set.ranges.empty() && set.ranges.back().last + 1 == n) {
-            set.ranges.back().last = n;
-        } else {
-            set.ranges.push_back({n, n});
-        }
-    }
-    return set;
-}
-
 std::string set_text(const std::vector<std::uint32_t>& numbers) {
     // COPYUID sets keep the order of the pairs (RFC 4315 §3), so no sorting or merging here
     // beyond consecutive runs.
@@ -138,7 +126,7 @@ void Session::Handlers::fetch(Session& s, const Cmd& c, W& w) {
                 w.begin_untagged()
                     .atom("VANISHED")
                     .atom("(EARLIER)")
-                    .sequence_set(to_set(vanished));
+                    .sequence_set(wire::sequence_set_of(vanished));
                 w.end();
             }
         }
@@ -356,7 +344,7 @@ void Session::Handlers::store(Session& s, const Cmd& c, W& w) {
     view.note_reported(states);
     if (!modified.empty()) {
         std::sort(modified.begin(), modified.end());
-        ok(w, c, "MODIFIED " + wire::to_string(to_set(modified)));
+        ok(w, c, "MODIFIED " + wire::to_string(wire::sequence_set_of(modified)));
         return;
     }
     ok(w, c);

@@ -156,18 +156,6 @@ std::optional<Evaluated> evaluate(
     return ev;
 }
 
-std::string numbers_text(const std::vector<std::uint32_t>& sorted) {
-    wire::SequenceSet set;
-    for (const auto n : sorted) {
-        if (!set.ranges.empty() && set.ranges.back().last + 1 == n) {
-            set.ranges.back().last = n;
-        } else {
-            set.ranges.push_back({n, n});
-        }
-    }
-    return wire::to_string(set);
-}
-
 }  // namespace
 
 void Session::Handlers::search(Session& s, const Cmd& c, W& w) {
@@ -237,7 +225,7 @@ void Session::Handlers::search(Session& s, const Cmd& c, W& w) {
                 w.atom("MAX").number(numbers.back());
             }
             if (all) {
-                w.atom("ALL").atom(numbers_text(numbers));
+                w.atom("ALL").atom(wire::to_string(wire::sequence_set_of(numbers)));
             }
         }
         if (ret.count) {

@@ -110,4 +110,16 @@ std::string to_string(const SequenceSet& set) {
     return out;
 }
 
+SequenceSet sequence_set_of(const std::vector<std::uint32_t>& ascending) {
+    SequenceSet set;
+    for (const auto n : ascending) {
+        if (!set.ranges.empty() && set.ranges.back().last + 1 == n) {
+            set.ranges.back().last = n;
+        } else {
+            set.ranges.push_back({n, n});
+        }
+    }
+    return set;
+}
+
 }  // namespace sov::imap::wire

@@ -41,6 +41,9 @@ struct SequenceSet {
     std::string_view text, std::size_t& used
 );
 
+/// The set of the given ascending numbers, consecutive runs merged ("1:3,5").
+[[nodiscard]] SequenceSet sequence_set_of(const std::vector<std::uint32_t>& ascending);
+
 /// Canonical text ("1:3,5,7:*", "$").
 [[nodiscard]] std::string to_string(const SequenceSet& set);
 
