@@ -13,8 +13,9 @@ export DEBIAN_FRONTEND=noninteractive
 build_pkgs=(
     build-essential cmake ninja-build ccache pkg-config git
     g++ clang-14 libclang-rt-14-dev clang-format-19
-    libboost1.81-dev libssl-dev libsqlite3-dev sqlite3 libsodium-dev zlib1g-dev
+    libboost1.81-dev libboost-json1.81-dev libssl-dev libsqlite3-dev sqlite3 libsodium-dev zlib1g-dev
     libfmt-dev libtomlplusplus-dev libidn2-dev libunbound-dev libpsl-dev
+    dns-root-data  # the DNSSEC root trust anchor the resolver validates from
     libgtest-dev libgmock-dev libbenchmark-dev
 )
 # Real peers for integration tests and benchmarks. Postfix and Dovecot are
@@ -26,6 +27,9 @@ test_pkgs=(
     # IMAP clients for tests/integration/test_imap_clients.py; mbsync authenticates through
     # Cyrus SASL, whose PLAIN and SCRAM mechanisms are in libsasl2-modules.
     isync libsasl2-modules offlineimap3
+    # DNSSEC test zones (tests/integration/dnsfixture.py): NSD serves zones signed by
+    # ldns-signzone; ldns-dane and danetool cross-check our TLSA records; kdig for debugging.
+    nsd ldnsutils knot-dnsutils gnutls-bin
 )
 
 want=("${build_pkgs[@]}")
@@ -50,7 +54,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 
 # The distribution's own daemons must not hold ports or eat CPU during tests.
-for svc in postfix dovecot; do
+for svc in postfix dovecot nsd; do
     if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet "$svc" 2>/dev/null; then
         systemctl stop "$svc" || true
         systemctl disable "$svc" >/dev/null 2>&1 || true

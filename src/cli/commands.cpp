@@ -16,6 +16,8 @@ const std::vector<Command>& all_commands() {
         alias_command(),
         import_command(),
         export_command(),
+        dns_command(),
+        tls_command(),
         version_command(),
     };
     return kCommands;

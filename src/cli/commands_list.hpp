@@ -12,6 +12,8 @@ Command user_command();
 Command alias_command();
 Command import_command();
 Command export_command();
+Command dns_command();
+Command tls_command();
 Command version_command();
 
 }  // namespace sov::cli

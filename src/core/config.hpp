@@ -78,6 +78,17 @@ struct TlsFiles {
     std::filesystem::path private_key;  // PEM
 };
 
+/// The validating resolver (libunbound, RFC 4033-4035).
+struct DnsSettings {
+    // Empty: full recursion from the root hints. Otherwise every query goes to these
+    // ("192.0.2.1" or "192.0.2.1@5353"), which must pass DNSSEC records through.
+    std::vector<std::string> forwarders;
+    std::filesystem::path root_trust_anchor = "/usr/share/dns/root.key";  // empty: none
+    std::vector<std::filesystem::path> trust_anchors;                     // extra DS/DNSKEY files
+    std::vector<std::string> private_zones;  // RFC 6761 names the forwarders really serve
+    std::chrono::seconds timeout{10};        // per query, then "temporary failure"
+};
+
 struct LogSettings {
     log::Level level = log::Level::Info;
     log::Format format = log::Format::Logfmt;
@@ -96,6 +107,7 @@ struct Config {
     ImapSettings imap;
     ConnectionLimits connections;
     Quota default_quota;
+    DnsSettings dns;
     LogSettings log;
     std::uint32_t worker_threads = 4;  // blocking work (SQLite, fsync, Argon2id)
     std::uint32_t io_threads = 2;

@@ -43,13 +43,17 @@ enum class Kind {
     Path,
     Choice,  // one of `choices`
     Address,
-    Port
+    Port,
+    ResolverList,  // array of "IP" or "IP@port"
+    PathList,      // array of paths
+    NameList       // array of domain names
 };
 
 struct Value {
     std::uint64_t number = 0;  // Count, Size, Port, Choice (index into choices)
     std::chrono::seconds duration{0};
-    std::string text;  // Hostname, User, Path, Address
+    std::string text;               // Hostname, User, Path, Address
+    std::vector<std::string> list;  // ResolverList, PathList
 };
 
 struct Target {
@@ -124,6 +128,11 @@ constexpr std::array kSections{
     Section{"imap", "The IMAP server (imap listeners, RFC 9051)."},
     Section{"connections", "Concurrent connection limits, over all listeners."},
     Section{"quota", "Default quota of a new account (each account can override it)."},
+    Section{
+        "dns",
+        "The DNSSEC-validating resolver used for every lookup (MX, TLSA, MTA-STS, SPF, DKIM, "
+        "DMARC). Answers are classified secure, insecure or bogus; bogus answers are never used."
+    },
     Section{"log", "Logging (one line per event)."},
 };
 
@@ -421,6 +430,54 @@ constexpr std::array kSettings{
         .set = [](const Target& t,
                   const Value& v) { t.config->default_quota.max_messages = v.number; },
     },
+    // [dns]
+    Setting{
+        .key = "dns.forwarders",
+        .kind = Kind::ResolverList,
+        .default_literal = "[]",
+        .doc = "Resolvers every query is sent to, as `\"192.0.2.53\"` or `\"192.0.2.53@5353\"`. "
+               "Empty: Sovereign resolves from the root servers itself (recommended: a forwarder "
+               "that strips DNSSEC records makes every signed answer bogus). Validation happens "
+               "here either way; the forwarder is not trusted.",
+        .set = [](const Target& t, const Value& v) { t.config->dns.forwarders = v.list; },
+    },
+    Setting{
+        .key = "dns.root_trust_anchor",
+        .kind = Kind::Path,
+        .default_literal = "\"/usr/share/dns/root.key\"",
+        .flags = kAllowEmpty,
+        .doc = "The root zone's trust anchor (Debian's dns-root-data package keeps it current). "
+               "Empty: no root anchor, only `trust_anchors` (test set-ups with a private root).",
+        .set = [](const Target& t, const Value& v) { t.config->dns.root_trust_anchor = v.text; },
+    },
+    Setting{
+        .key = "dns.trust_anchors",
+        .kind = Kind::PathList,
+        .default_literal = "[]",
+        .doc = "Further trust-anchor files: DS or DNSKEY records in zone-file format, for "
+               "private signed zones that are not reachable from the root.",
+        .set = [](const Target& t, const Value& v
+               ) { t.config->dns.trust_anchors.assign(v.list.begin(), v.list.end()); },
+    },
+    Setting{
+        .key = "dns.private_zones",
+        .kind = Kind::NameList,
+        .default_literal = "[]",
+        .doc = "Special-use zones (RFC 6761: `test`, `home.arpa`, ...) that the resolver would "
+               "otherwise answer itself with \"no such domain\", but that `forwarders` serve in "
+               "this set-up: a lab or the project's own test zones.",
+        .set = [](const Target& t, const Value& v) { t.config->dns.private_zones = v.list; },
+    },
+    Setting{
+        .key = "dns.timeout",
+        .kind = Kind::Duration,
+        .default_literal = "\"10s\"",
+        .min = 1,
+        .max = 300,
+        .doc = "How long one lookup may take; then it counts as a temporary failure (mail is "
+               "deferred, never treated as if the record did not exist).",
+        .set = [](const Target& t, const Value& v) { t.config->dns.timeout = v.duration; },
+    },
     // [log]
     Setting{
         .key = "log.level",
@@ -703,6 +760,48 @@ std::string range_text(const Setting& s) {
     }
 }
 
+// "192.0.2.53" or "2001:db8::53@5353" (libunbound's forwarder syntax).
+bool valid_resolver(const std::string& s) {
+    const auto at = s.find('@');
+    if (at == std::string::npos) {
+        return valid_address(s);
+    }
+    std::string_view port = std::string_view(s).substr(at + 1);
+    const auto n = take_number(port);
+    return valid_address(s.substr(0, at)) && n && port.empty() && *n >= 1 && *n <= 65535;
+}
+
+std::optional<Value> convert_list(const Setting& s, const toml::node& node, std::string& error) {
+    const auto* array = node.as_array();
+    if (array == nullptr) {
+        error = fmt::format("expected an array of strings, got {}", type_name(node));
+        return std::nullopt;
+    }
+    Value v;
+    for (const auto& item : *array) {
+        const auto* str = item.as_string();
+        if (str == nullptr) {
+            error = fmt::format("expected an array of strings, found {}", type_name(item));
+            return std::nullopt;
+        }
+        const std::string& text = str->get();
+        if (text.empty() || text.find('\0') != std::string::npos) {
+            error = "an entry is empty or contains a NUL character";
+            return std::nullopt;
+        }
+        if (s.kind == Kind::NameList && !valid_hostname(text)) {
+            error = fmt::format("\"{}\" is not a valid domain name", text);
+            return std::nullopt;
+        }
+        if (s.kind == Kind::ResolverList && !valid_resolver(text)) {
+            error = fmt::format("\"{}\" is not an IP address or IP@port", text);
+            return std::nullopt;
+        }
+        v.list.push_back(text);
+    }
+    return v;
+}
+
 // Converts one TOML value by the row's kind and bounds; on failure returns nullopt and `error`.
 std::optional<Value> convert(const Setting& s, const toml::node& node, std::string& error) {
     Value v;
@@ -767,6 +866,10 @@ std::optional<Value> convert(const Setting& s, const toml::node& node, std::stri
             v.duration = std::chrono::seconds{static_cast<std::int64_t>(*n)};
             return v;
         }
+        case Kind::ResolverList:
+        case Kind::PathList:
+        case Kind::NameList:
+            return convert_list(s, node, error);
         case Kind::Hostname:
         case Kind::User:
         case Kind::Path:
@@ -934,6 +1037,12 @@ public:
         config.tls.private_key = resolve(config.data_dir, config.tls.private_key);
         if (!config.log.file.empty()) {
             config.log.file = resolve(config.data_dir, config.log.file);
+        }
+        if (!config.dns.root_trust_anchor.empty()) {
+            config.dns.root_trust_anchor = resolve(config.data_dir, config.dns.root_trust_anchor);
+        }
+        for (auto& anchor : config.dns.trust_anchors) {
+            anchor = resolve(config.data_dir, anchor);
         }
     }
 
@@ -1151,6 +1260,12 @@ std::string_view kind_name(Kind k) {
             return "IP address";
         case Kind::Port:
             return "port";
+        case Kind::ResolverList:
+            return "array of IP addresses (optionally `@port`)";
+        case Kind::PathList:
+            return "array of paths";
+        case Kind::NameList:
+            return "array of domain names";
     }
     return "?";
 }

@@ -43,6 +43,25 @@ asio::awaitable<ErrorCode> Stream::handshake_server(
     co_return ec;
 }
 
+asio::awaitable<ErrorCode> Stream::handshake_client(
+    SslContextPtr context,
+    const std::function<bool(SSL*)>& prepare,
+    std::chrono::steady_clock::duration timeout
+) {
+    context_ = std::move(context);
+    tls_ = std::make_unique<TlsStream>(tcp_, *context_);
+    if (!prepare(tls_->native_handle())) {
+        co_return asio::error::make_error_code(asio::error::invalid_argument);
+    }
+    tcp_.expires_after(timeout);
+    auto [ec] = co_await tls_->async_handshake(asio::ssl::stream_base::client, kTuple);
+    co_return ec;
+}
+
+SSL* Stream::ssl() const {
+    return tls_ ? const_cast<TlsStream&>(*tls_).native_handle() : nullptr;
+}
+
 void Stream::cancel() {
     tcp_.cancel();
 }

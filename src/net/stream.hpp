@@ -5,6 +5,7 @@
 // closed and the operation ends with beast::error::timeout (RFC 5321 §4.5.3.2 behaviour).
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -43,6 +44,17 @@ public:
     boost::asio::awaitable<ErrorCode> handshake_server(
         SslContextPtr context, std::chrono::steady_clock::duration timeout
     );
+
+    /// Runs the client side of a TLS handshake (STARTTLS, RFC 3207). `prepare` is called with the
+    /// new SSL object before the handshake: it sets SNI and the verification (DANE, PKIX).
+    boost::asio::awaitable<ErrorCode> handshake_client(
+        SslContextPtr context,
+        const std::function<bool(SSL*)>& prepare,
+        std::chrono::steady_clock::duration timeout
+    );
+
+    /// The OpenSSL object once TLS is up (verification results, peer certificate); else null.
+    SSL* ssl() const;
 
     /// Cancels pending operations (used on shutdown to wake a session waiting for input).
     void cancel();

@@ -215,3 +215,58 @@ def strip_trace_headers(message: bytes) -> bytes:
         while i < len(lines) and lines[i][:1] in (b" ", b"\t"):
             i += 1
     return b"\r\n".join(lines[i:])
+
+
+# --------------------------------------------------------------------- test DNS and test CA
+# Session-scoped: NSD with the standard zone set (dnsfixture.py) and a private CA (testca.py).
+# A test that changes zones should use its own DnsFixture (tmp_path) rather than edit these.
+
+
+@pytest.fixture(scope="session")
+def test_ca(tmp_path_factory):
+    from testca import TestCA
+
+    return TestCA(tmp_path_factory.mktemp("test-ca"))
+
+
+@pytest.fixture(scope="session")
+def peer_cert(test_ca):
+    """(cert, key) presented by the Postfix peers that play the MX hosts of the standard zones;
+    dane-ok.test's TLSA record pins this key."""
+    from dnsfixture import PEER_CERT_NAMES
+
+    return test_ca.issue(PEER_CERT_NAMES)
+
+
+@pytest.fixture(scope="session")
+def dns_fixture(tmp_path_factory, peer_cert):
+    """A running DnsFixture with the standard zones; `dns_fixture.plan` describes them."""
+    from dnsfixture import DnsFixture, standard_zones
+
+    fx = DnsFixture(tmp_path_factory.mktemp("dns"))
+    standard_zones(fx, peer_cert[0])
+    fx.start()
+    yield fx
+    fx.stop()
+
+
+def dns_config(fx) -> str:
+    """[dns] settings (for merge_config) that make Sovereign resolve through `fx` only: forward to
+    NSD, trust only the fixture's `test.` anchor, and let the RFC 6761 `test` zone through."""
+    return (
+        "[dns]\n"
+        f'forwarders = ["{fx.forwarder}"]\n'
+        'root_trust_anchor = ""\n'
+        f'trust_anchors = ["{fx.trust_anchor_file}"]\n'
+        'private_zones = ["test"]\n'
+        'timeout = "5s"\n'
+    )
+
+
+@pytest.fixture
+def dns_data_dir(tmp_path, dns_fixture):
+    """A quickstart data directory whose [dns] points at the session's test DNS."""
+    data = make_data_dir(tmp_path)
+    config = data / "sovereign.toml"
+    config.write_text(merge_config(config.read_text(), dns_config(dns_fixture)))
+    return data

@@ -2,8 +2,10 @@
 
 Debian's postfix package is installed but its system instance is not used: each test gets its own
 configuration directory, queue and log under a temporary directory, and `postfix -c <dir>` runs a
-separate master(8) that listens on 127.0.0.1 only. Nothing needs DNS: every next hop is an IP
-literal (`[127.0.0.1]:port`) or an `inet:` LMTP endpoint, and DNS lookups are disabled.
+separate master(8) that listens on 127.0.0.1 only (or on the loopback addresses given as
+`listen`, e.g. 127.0.0.2:25 as the MX of a domain of the DNS fixture). Nothing needs DNS: every
+next hop is an IP literal (`[127.0.0.1]:port`) or an `inet:` LMTP endpoint, and DNS lookups are
+disabled.
 
 Needs root (master(8) drops privileges to mail_owner=postfix), which is how the tests run.
 """
@@ -76,15 +78,25 @@ class Postfix:
     transport: maps a recipient domain to a Postfix transport, e.g.
       {"example.test": "smtp:[127.0.0.1]:10025"} or {"example.test": "lmtp:inet:127.0.0.1:10024"}
     settings: extra main.cf parameters (override the defaults below).
+    listen: where smtpd listens, "host:port" or a list of them (e.g. "127.0.0.2:25" to play
+      the MX of a test domain); default: 127.0.0.1 on a free port. `host`/`port` are the first.
+    tls: (cert_file, key_file) for smtpd: STARTTLS is offered (smtpd_tls_security_level=may).
+      Files are read by smtpd before it drops privileges, so they may stay root-only.
     """
 
-    def __init__(self, base: Path, transport: dict, settings: dict | None = None):
+    def __init__(self, base: Path, transport: dict, settings: dict | None = None,
+                 listen: str | list[str] | None = None, tls: tuple[Path, Path] | None = None):
         self.base = Path(base)
         self.config_dir = self.base / "etc"
         self.queue_dir = self.base / "queue"
         self.data_dir = self.base / "lib"
         self.log_path = self.base / "maillog"
-        self.port = free_port()
+        if listen is None:
+            self.listen = [("127.0.0.1", free_port())]
+        else:
+            self.listen = [_host_port(a) for a in ([listen] if isinstance(listen, str) else listen)]
+        self.host, self.port = self.listen[0]
+        self.tls = tls
         self.transport = transport
         self.settings = settings or {}
         self.master_pid = None
@@ -137,6 +149,13 @@ class Postfix:
             "message_size_limit": "52428800",
             "default_destination_concurrency_limit": "4",
         }
+        if self.tls:
+            cf.update({
+                "smtpd_tls_cert_file": str(self.tls[0]),
+                "smtpd_tls_key_file": str(self.tls[1]),
+                "smtpd_tls_security_level": "may",
+                "smtpd_tls_loglevel": "1",
+            })
         cf.update(self.settings)
         return cf
 
@@ -148,9 +167,14 @@ class Postfix:
         os.chown(self.data_dir, _uid("postfix"), _gid("postfix"))
         lines = [f"{k} = {v}" for k, v in self.main_cf().items()]
         (self.config_dir / "main.cf").write_text("\n".join(lines) + "\n")
-        (self.config_dir / "master.cf").write_text(
-            MASTER_CF.format(port=f"127.0.0.1:{self.port}")
+        # An explicit host in master.cf is bound as given; inet_interfaces stays 127.0.0.1,
+        # because Postfix rejects there an address (127.0.0.2) that no interface carries.
+        master_cf = MASTER_CF.format(port=f"{self.listen[0][0]}:{self.listen[0][1]}")
+        extra = "".join(
+            f"{host}:{port} inet  n       -       n       -       -       smtpd\n"
+            for host, port in self.listen[1:]
         )
+        (self.config_dir / "master.cf").write_text(master_cf + extra)
         self.log_path.touch()
         # Postfix re-reads a main.cf modified in the last seconds until it stops changing (a
         # guard against half-written files): date the files back so it starts at once.
@@ -198,16 +222,16 @@ class Postfix:
                 pid = int(pid_file.read_text().split()[0])
             except (OSError, ValueError, IndexError):
                 pid = None
-            if pid and _pid_alive(pid) and self._listening():
+            if pid and _pid_alive(pid) and all(self._listening(a) for a in self.listen):
                 self.master_pid = pid
                 return self
             if time.monotonic() > deadline:
                 raise AssertionError(f"postfix did not come up:\n{self.log_text()}")
             time.sleep(0.05)
 
-    def _listening(self) -> bool:
+    def _listening(self, address=None) -> bool:
         try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=2) as s:
+            with socket.create_connection(address or (self.host, self.port), timeout=2) as s:
                 s.settimeout(5)
                 return s.recv(512).startswith(b"220")
         except OSError:
@@ -239,6 +263,11 @@ class Postfix:
             if d.exists() and any(p.is_file() for p in d.rglob("*")):
                 return False
         return True
+
+
+def _host_port(address: str) -> tuple[str, int]:
+    host, _, port = address.rpartition(":")
+    return host.strip("[]"), int(port)
 
 
 def _uid(user: str) -> int:
