@@ -76,6 +76,19 @@ struct Quota {
 struct TlsFiles {
     std::filesystem::path certificate;  // PEM chain
     std::filesystem::path private_key;  // PEM
+    std::filesystem::path trusted_cas;  // outbound PKIX trust; empty: the system store
+};
+
+enum class MtaStsMode {
+    None,
+    Testing,
+    Enforce
+};
+
+/// Our own MTA-STS policy (RFC 8461 §3.2), served on https listeners to mta-sts.<domain>.
+struct MtaStsSettings {
+    MtaStsMode mode = MtaStsMode::Testing;
+    std::chrono::seconds max_age{7 * 24 * 3600};
 };
 
 /// The validating resolver (libunbound, RFC 4033-4035).
@@ -108,6 +121,7 @@ struct Config {
     ConnectionLimits connections;
     Quota default_quota;
     DnsSettings dns;
+    MtaStsSettings mta_sts;
     LogSettings log;
     std::uint32_t worker_threads = 4;  // blocking work (SQLite, fsync, Argon2id)
     std::uint32_t io_threads = 2;

@@ -94,7 +94,9 @@ constexpr std::array<std::string_view, 5> kProtocolNames{
 constexpr std::array<std::string_view, 3> kTlsNames{"none", "starttls", "implicit"};
 constexpr std::array<std::string_view, 4> kLevelNames{"debug", "info", "warn", "error"};
 constexpr std::array<std::string_view, 2> kFormatNames{"logfmt", "json"};
+constexpr std::array<std::string_view, 3> kMtaStsModes{"none", "testing", "enforce"};
 static_assert(static_cast<int>(Protocol::Http) == 4 && static_cast<int>(TlsMode::Implicit) == 2);
+static_assert(static_cast<int>(MtaStsMode::Enforce) == 2);
 static_assert(static_cast<int>(log::Level::Error) == 3 && static_cast<int>(log::Format::Json) == 1);
 
 template <class T>
@@ -132,6 +134,12 @@ constexpr std::array kSections{
         "dns",
         "The DNSSEC-validating resolver used for every lookup (MX, TLSA, MTA-STS, SPF, DKIM, "
         "DMARC). Answers are classified secure, insecure or bogus; bogus answers are never used."
+    },
+    Section{
+        "mta_sts",
+        "Our MTA-STS policy (RFC 8461), served by `http` listeners at "
+        "`https://mta-sts.<domain>/.well-known/mta-sts.txt` for every hosted domain. "
+        "`sovereign dns records` prints the DNS records that announce it."
     },
     Section{"log", "Logging (one line per event)."},
 };
@@ -209,6 +217,16 @@ constexpr std::array kSettings{
         .default_literal = "\"keys/key.pem\"",
         .doc = "PEM private key of the certificate. Keep it readable only by Sovereign's user.",
         .set = [](const Target& t, const Value& v) { t.config->tls.private_key = v.text; },
+    },
+    Setting{
+        .key = "tls.trusted_cas",
+        .kind = Kind::Path,
+        .default_literal = "\"\"",
+        .flags = kAllowEmpty,
+        .doc = "PEM file of the certificate authorities trusted for outbound TLS where PKIX "
+               "applies: MTA-STS policy fetches and MTA-STS-enforced SMTP (RFC 8461 §4.2). "
+               "Empty: the system's store (Debian: /etc/ssl/certs). DANE does not use it.",
+        .set = [](const Target& t, const Value& v) { t.config->tls.trusted_cas = v.text; },
     },
     // [listener.NAME]
     Setting{
@@ -477,6 +495,29 @@ constexpr std::array kSettings{
         .doc = "How long one lookup may take; then it counts as a temporary failure (mail is "
                "deferred, never treated as if the record did not exist).",
         .set = [](const Target& t, const Value& v) { t.config->dns.timeout = v.duration; },
+    },
+    // [mta_sts]
+    Setting{
+        .key = "mta_sts.mode",
+        .kind = Kind::Choice,
+        .default_literal = "\"testing\"",
+        .choices = kMtaStsModes,
+        .doc = "`testing`: senders report TLS failures (TLS-RPT) but deliver anyway; `enforce`: "
+               "senders that honour MTA-STS deliver only over TLS with a certificate valid for "
+               "this host name (switch once `sovereign dns check` is clean and the certificate is "
+               "from a public CA); `none`: withdraw a policy.",
+        .set = [](const Target& t,
+                  const Value& v) { t.config->mta_sts.mode = static_cast<MtaStsMode>(v.number); },
+    },
+    Setting{
+        .key = "mta_sts.max_age",
+        .kind = Kind::Duration,
+        .default_literal = "\"7d\"",
+        .min = 86400,
+        .max = 31557600,
+        .doc = "How long senders may cache the policy (RFC 8461 §3.2 allows up to a year; "
+               "§3.2 recommends weeks).",
+        .set = [](const Target& t, const Value& v) { t.config->mta_sts.max_age = v.duration; },
     },
     // [log]
     Setting{
@@ -1035,6 +1076,9 @@ public:
         config.data_dir = resolve(base_dir, config.data_dir);
         config.tls.certificate = resolve(config.data_dir, config.tls.certificate);
         config.tls.private_key = resolve(config.data_dir, config.tls.private_key);
+        if (!config.tls.trusted_cas.empty()) {
+            config.tls.trusted_cas = resolve(config.data_dir, config.tls.trusted_cas);
+        }
         if (!config.log.file.empty()) {
             config.log.file = resolve(config.data_dir, config.log.file);
         }
@@ -1435,12 +1479,13 @@ std::string default_config_text(
         std::string_view tls;
         std::string_view comment;
     };
-    const std::array<Quick, 5> quick{{
+    const std::array<Quick, 6> quick{{
         {"mx", "mx", 25, "starttls", "Mail from other servers (SMTP, RFC 5321)."},
         {"lmtp", "lmtp", 24, "none", "Local delivery (LMTP, RFC 2033), e.g. from a gateway."},
         {"submission", "submission", 587, "starttls", "Mail from your users (RFC 6409)."},
         {"imap", "imap", 143, "starttls", "Mailbox access (IMAP4rev2, RFC 9051)."},
         {"imaps", "imap", 993, "implicit", "Mailbox access over implicit TLS (RFC 8314)."},
+        {"https", "http", 443, "implicit", "Web: the MTA-STS policy (RFC 8461) for now."},
     }};
     out += "\n";
     for (const auto& section : kSections) {
