@@ -29,6 +29,7 @@
 #include "roles/local_delivery.hpp"
 #include "roles/session_support.hpp"
 #include "roles/store_setup.hpp"
+#include "roles/web_listener.hpp"
 #include "smtp/server/session.hpp"
 #include "store/store.hpp"
 
@@ -54,6 +55,9 @@ const char* protocol_name(core::Protocol protocol) {
     }
     return "?";
 }
+
+constexpr std::string_view kHttpBusyReply =
+    "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
 
 smtp::server::SessionSettings smtp_settings(
     const core::Config& config, const core::Listener& listener, bool tls_available
@@ -135,8 +139,7 @@ int serve(core::Config config, const ServeOptions& options) {
     };
     std::vector<Bound> bound;
     for (const auto& listener : config.listeners) {
-        if (listener.protocol != core::Protocol::Mx && listener.protocol != core::Protocol::Lmtp &&
-            listener.protocol != core::Protocol::Imap) {
+        if (listener.protocol == core::Protocol::Submission) {
             log::warn(
                 "listener.skipped",
                 {{"listener", listener.name},
@@ -199,6 +202,10 @@ int serve(core::Config config, const ServeOptions& options) {
         .hub = imap_hub.get(),
     };
     std::vector<std::pair<core::Listener, std::shared_ptr<ImapSettingsSlot>>> imap_slots;
+    const web::server::ConnectionServices web_services{
+        .tls = &tls, .registry = &registry, .pool = &workers, .directory = directory.get()
+    };
+    std::vector<std::pair<core::Listener, std::shared_ptr<WebSettingsSlot>>> web_slots;
 
     std::vector<
         std::pair<core::Listener, std::shared_ptr<SettingsSlot<smtp::server::SessionSettings>>>>
@@ -219,6 +226,26 @@ int serve(core::Config config, const ServeOptions& options) {
                     .limiter = &limiter,
                 },
                 imap_start(slot, imap_services)
+            );
+            continue;
+        }
+        if (entry.listener.protocol == core::Protocol::Http) {
+            auto slot = std::make_shared<WebSettingsSlot>(web_settings(config, entry.listener));
+            web_slots.emplace_back(entry.listener, slot);
+            start_listener(
+                ioc,
+                entry.listener,
+                std::move(entry.acceptor),
+                net::AcceptOptions{
+                    .listener_name = entry.listener.name,
+                    // Plain HTTP can say "try later"; under implicit TLS, plaintext would be
+                    // noise to the client's handshake, so the connection just closes.
+                    .busy_reply = entry.listener.tls == core::TlsMode::Implicit
+                                      ? std::string{}
+                                      : std::string{kHttpBusyReply},
+                    .limiter = &limiter,
+                },
+                web_start(slot, web_services)
             );
             continue;
         }
@@ -284,6 +311,9 @@ int serve(core::Config config, const ServeOptions& options) {
                 }
                 for (auto& [listener, slot] : imap_slots) {
                     slot->set(imap_settings(reloaded.config, listener, tls.current() != nullptr));
+                }
+                for (auto& [listener, slot] : web_slots) {
+                    slot->set(web_settings(reloaded.config, listener));
                 }
                 log::info(
                     "config.reloaded",
