@@ -1,13 +1,6 @@
 #include "roles/imap_listener.hpp"
 
-#include <boost/asio/bind_executor.hpp>
-#include <boost/asio/co_spawn.hpp>
-
-#include "smtp/server/session.hpp"
-
 namespace sov::roles {
-
-namespace asio = boost::asio;
 
 imap::server::ConnectionSettings imap_settings(
     const core::Config& config, const core::Listener& listener, bool tls_available
@@ -32,24 +25,7 @@ imap::server::ConnectionSettings imap_settings(
 net::StartSession imap_start(
     std::shared_ptr<ImapSettingsSlot> slot, imap::server::ConnectionServices services
 ) {
-    return [slot = std::move(slot),
-            services](asio::ip::tcp::socket socket, net::ConnectionLimiter::Permit permit) {
-        auto executor = socket.get_executor();
-        auto id = smtp::server::new_session_id();
-        auto connection = imap::server::run_connection(
-            boost::beast::tcp_stream{std::move(socket)}, id, slot->get(), services
-        );
-        asio::co_spawn(
-            executor,
-            std::move(connection),
-            asio::bind_executor(
-                executor,
-                SessionEnded{
-                    id, std::make_shared<net::ConnectionLimiter::Permit>(std::move(permit))
-                }
-            )
-        );
-    };
+    return start_sessions(std::move(slot), std::move(services), &imap::server::run_connection);
 }
 
 }  // namespace sov::roles

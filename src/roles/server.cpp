@@ -259,24 +259,7 @@ int serve(core::Config config, const ServeOptions& options) {
             .busy_reply = "421 4.7.0 " + config.hostname + " Too many connections, try later\r\n",
             .limiter = &limiter,
         };
-        auto start = [settings,
-                      services](tcp::socket socket, net::ConnectionLimiter::Permit permit) {
-            auto executor = socket.get_executor();
-            auto id = smtp::server::new_session_id();
-            auto session = smtp::server::run_session(
-                boost::beast::tcp_stream{std::move(socket)}, id, settings->get(), services
-            );
-            asio::co_spawn(
-                executor,
-                std::move(session),
-                asio::bind_executor(
-                    executor,
-                    SessionEnded{
-                        id, std::make_shared<net::ConnectionLimiter::Permit>(std::move(permit))
-                    }
-                )
-            );
-        };
+        auto start = start_sessions(settings, services, &smtp::server::run_session);
         start_listener(
             ioc,
             entry.listener,

@@ -5,8 +5,15 @@
 #include <mutex>
 #include <string>
 
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+
 #include "core/log.hpp"
+#include "net/accept_loop.hpp"
 #include "net/connection_limiter.hpp"
+#include "smtp/server/session.hpp"
 
 namespace sov::roles {
 
@@ -46,5 +53,31 @@ struct SessionEnded {
         }
     }
 };
+
+/// The accept loop's callback for a listener whose sessions are coroutines
+/// `run(tcp_stream, session_id, settings, services)`: each connection gets a session id, the
+/// settings in force when it arrived, and its connection-limit permit until it ends.
+template <class Settings, class Services, class Run>
+net::StartSession start_sessions(
+    std::shared_ptr<SettingsSlot<Settings>> slot, Services services, Run run
+) {
+    return [slot = std::move(slot),
+            services,
+            run](boost::asio::ip::tcp::socket socket, net::ConnectionLimiter::Permit permit) {
+        auto executor = socket.get_executor();
+        auto id = smtp::server::new_session_id();
+        auto session = run(boost::beast::tcp_stream{std::move(socket)}, id, slot->get(), services);
+        boost::asio::co_spawn(
+            executor,
+            std::move(session),
+            boost::asio::bind_executor(
+                executor,
+                SessionEnded{
+                    id, std::make_shared<net::ConnectionLimiter::Permit>(std::move(permit))
+                }
+            )
+        );
+    };
+}
 
 }  // namespace sov::roles
