@@ -44,6 +44,18 @@ public:
                 return "decompressed data exceeds the limit";
             case Errc::Invalid:
                 return "invalid argument";
+            case Errc::FetchFailed:
+                return "MTA-STS policy fetch failed";
+            case Errc::FetchTimeout:
+                return "MTA-STS policy fetch timed out";
+            case Errc::CertificateInvalid:
+                return "certificate not valid for the host (PKIX)";
+            case Errc::BadStatus:
+                return "HTTP status other than 200";
+            case Errc::BadContentType:
+                return "media type is not text/plain";
+            case Errc::CacheFailed:
+                return "MTA-STS policy cache unavailable";
         }
         return "unknown tls error";
     }

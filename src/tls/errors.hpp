@@ -24,6 +24,13 @@ enum class Errc {
     BadGzip,          // corrupt or truncated gzip data
     OutputTooLarge,   // decompression would exceed the caller's bound (a gzip bomb)
     Invalid,          // an argument from our own code cannot be rendered (filename, subject)
+    // MTA-STS policy fetching (RFC 8461 §3.3) and caching:
+    FetchFailed,         // no address, connection refused, TLS or HTTP protocol error
+    FetchTimeout,        // the fetch did not finish within its deadline
+    CertificateInvalid,  // the Policy Host's certificate fails PKIX validation (§3.3)
+    BadStatus,           // HTTP status other than 200; 3xx redirects are not followed (§3.3)
+    BadContentType,      // the media type is not text/plain (§3.2)
+    CacheFailed,         // the policy cache database cannot be read or written
 };
 
 const std::error_category& tls_category() noexcept;

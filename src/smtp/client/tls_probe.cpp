@@ -8,6 +8,7 @@
 #include "dns/errors.hpp"
 #include "smtp/client/errors.hpp"
 #include "tls/client_context.hpp"
+#include "tls/mta_sts_fetch.hpp"
 
 namespace sov::smtp::client {
 
@@ -15,10 +16,32 @@ namespace asio = boost::asio;
 
 namespace {
 
+// The policies that govern one MX host (see the header for how they combine).
+struct HostPolicy {
+    tls::DanePolicy dane;
+    const tls::ActivePolicy* sts = nullptr;  // set when MTA-STS is validated for this host
+
+    bool sts_enforced() const { return sts != nullptr && sts->policy.mode == tls::Mode::Enforce; }
+};
+
+// An MTA-STS validation failure (§4): under enforce the host fails (the caller stops); under
+// testing it is only reported (§5) and the host is used as if there were no policy.
+void sts_failure(HostProbe& probe, const HostPolicy& policy, const std::string& why) {
+    if (policy.sts_enforced()) {
+        probe.sts = StsCheck::Failed;
+        probe.ok = false;
+        probe.detail = "MTA-STS: " + why;
+        return;
+    }
+    probe.sts = StsCheck::WouldFail;
+    probe.sts_detail +=
+        (probe.sts_detail.empty() ? "MTA-STS would fail under enforce: " : "; ") + why;
+}
+
 // After the address and TLSA lookups: connect, EHLO, STARTTLS by the policy, QUIT.
 asio::awaitable<void> converse(
     HostProbe& probe,
-    const tls::DanePolicy& policy,
+    const HostPolicy& policy,
     net::SslContextPtr tls_context,
     const asio::ip::address& address,
     const ProbeOptions& options
@@ -43,25 +66,42 @@ asio::awaitable<void> converse(
         probe.detail = "EHLO: " + (ehlo ? ehlo->summary() : ehlo.error().message());
         co_return;
     }
-    const bool tls_required = policy.status != tls::DaneStatus::NotApplicable;
+    const bool dane_required = policy.dane.status != tls::DaneStatus::NotApplicable;
     if (!c.offers("STARTTLS")) {
-        if (tls_required) {
+        if (dane_required) {
             probe.detail = make_error_code(Errc::NoStartTls).message();
         } else {
             probe.ok = true;
             probe.detail = "no STARTTLS offered: plaintext (opportunistic TLS, RFC 7435)";
+            if (policy.sts != nullptr) {
+                sts_failure(probe, policy, "no STARTTLS offered (RFC 8461 §4)");
+            }
         }
         (void)co_await c.command("QUIT");
         co_return;
     }
-    const auto prepare = [&policy](SSL* ssl) { return tls::prepare_dane(ssl, policy); };
+    const std::string host = policy.dane.host;
+    const bool pkix = policy.sts != nullptr;
+    const auto prepare = [&policy, &host, pkix](SSL* ssl) {
+        if (!pkix) {
+            return tls::prepare_dane(ssl, policy.dane);
+        }
+        // RFC 8461 §4.2: PKIX, the certificate must name the MX host. The result is read after
+        // the handshake (as for DANE) so that a failure can be reported with its reason; under
+        // enforce nothing is sent over such a connection but QUIT.
+        if (!tls::prepare_pkix(ssl, host)) {
+            return false;
+        }
+        SSL_set_verify(ssl, SSL_VERIFY_NONE, nullptr);
+        return true;
+    };
     auto started = co_await c.starttls(std::move(tls_context), prepare);
     if (!started) {
         probe.detail = "STARTTLS: " + started.error().message();
         co_return;
     }
     probe.tls = tls::describe(c.stream().ssl());
-    if (policy.status == tls::DaneStatus::Authenticate) {
+    if (policy.dane.status == tls::DaneStatus::Authenticate) {
         const auto verification = tls::dane_verification(c.stream().ssl());
         if (!verification.authenticated) {
             // RFC 7672 §2.2: no mail over a connection that failed DANE authentication.
@@ -70,10 +110,38 @@ asio::awaitable<void> converse(
             co_return;
         }
         probe.detail = "DANE authenticated: " + verification.detail;
-    } else if (policy.status == tls::DaneStatus::EncryptOnly) {
+    } else if (policy.dane.status == tls::DaneStatus::EncryptOnly) {
         probe.detail = "encrypted; TLSA records present but none usable (RFC 7672 §2.2)";
     } else {
         probe.detail = "encrypted, not authenticated (opportunistic TLS)";
+    }
+    if (pkix) {
+        const auto verification = tls::pkix_verification(c.stream().ssl());
+        if (!verification.valid) {
+            sts_failure(
+                probe,
+                policy,
+                fmt::format("certificate not valid for {} (PKIX): {}", host, verification.detail)
+            );
+            if (probe.sts == StsCheck::Failed) {
+                // §5: "MUST NOT deliver the message to hosts that fail ... certificate
+                // validation".
+                probe.detail += "; connection not used";
+                (void)co_await c.command("QUIT");
+                co_return;
+            }
+        } else {
+            if (probe.sts != StsCheck::WouldFail) {
+                probe.sts = StsCheck::Valid;
+            }
+            probe.detail = fmt::format(
+                "PKIX authenticated (MTA-STS): certificate valid for {}{}",
+                host,
+                policy.dane.status == tls::DaneStatus::EncryptOnly
+                    ? "; TLSA records present but none usable"
+                    : ""
+            );
+        }
     }
     auto second = co_await c.ehlo(options.helo);  // RFC 3207 §4.2
     if (!second || second->code != 250) {
@@ -88,6 +156,7 @@ asio::awaitable<void> converse(
 asio::awaitable<HostProbe> probe_host(
     dns::Resolver& resolver,
     net::SslContextPtr tls_context,
+    const tls::ActivePolicy* sts,
     dns::MxRecord mx,
     const ProbeOptions& options
 ) {
@@ -107,8 +176,8 @@ asio::awaitable<HostProbe> probe_host(
         co_return probe;
     }
     probe.address_secure = addresses->secure();
-    tls::DanePolicy policy;
-    policy.host = mx.exchange;
+    HostPolicy policy;
+    policy.dane.host = mx.exchange;
     if (probe.address_secure) {
         // RFC 7672 §2.2.2: TLSA records count only for a host whose address records are secure.
         auto tlsa = co_await resolver.tlsa(tls::tlsa_name(mx.exchange, options.port));
@@ -117,9 +186,24 @@ asio::awaitable<HostProbe> probe_host(
             probe.detail = "TLSA lookup: " + tlsa.error().message();
             co_return probe;
         }
-        policy = tls::dane_policy(mx.exchange, *tlsa);
+        policy.dane = tls::dane_policy(mx.exchange, *tlsa);
     }
-    probe.dane = policy.status;
+    probe.dane = policy.dane.status;
+    if (sts != nullptr && sts->applies()) {
+        if (policy.dane.status == tls::DaneStatus::Authenticate) {
+            probe.sts = StsCheck::DaneInstead;  // RFC 8461 §2: DANE is not overridden
+        } else {
+            policy.sts = sts;
+            // §4.1: the MX host must match one of the policy's mx patterns.
+            if (!tls::mx_matches(sts->policy, mx.exchange)) {
+                sts_failure(probe, policy, "MX host matches no mx pattern of the policy (§4.1)");
+                if (probe.sts == StsCheck::Failed) {
+                    probe.detail += "; not contacted";
+                    co_return probe;
+                }
+            }
+        }
+    }
     co_await converse(probe, policy, std::move(tls_context), addresses->records.front(), options);
     co_return probe;
 }
@@ -143,9 +227,26 @@ std::string_view to_string(tls::DaneStatus status) noexcept {
     return "?";
 }
 
+std::string_view to_string(StsCheck check) noexcept {
+    switch (check) {
+        case StsCheck::NotApplicable:
+            return "no MTA-STS";
+        case StsCheck::DaneInstead:
+            return "MTA-STS not checked (DANE applies)";
+        case StsCheck::Valid:
+            return "MTA-STS valid";
+        case StsCheck::WouldFail:
+            return "MTA-STS would fail";
+        case StsCheck::Failed:
+            return "MTA-STS failed";
+    }
+    return "?";
+}
+
 asio::awaitable<DomainProbe> probe_domain(
     dns::Resolver& resolver,
     net::SslContextPtr tls_context,
+    tls::StsResolver* sts,
     std::string domain,
     ProbeOptions options
 ) {
@@ -172,8 +273,19 @@ asio::awaitable<DomainProbe> probe_domain(
     std::stable_sort(hosts.begin(), hosts.end(), [](const auto& a, const auto& b) {
         return a.preference < b.preference;
     });
+    if (sts != nullptr) {
+        // RFC 8461 §5.1 step 1: the policy is settled before any MX host is tried.
+        auto lookup = co_await sts->current_policy(domain);
+        if (lookup) {
+            out.sts_policy = std::move(lookup->policy);
+            out.sts_note = std::move(lookup->note);
+        } else {
+            out.sts_note = "TXT lookup failed: " + lookup.error().message();
+        }
+    }
+    const tls::ActivePolicy* policy = out.sts_policy ? &*out.sts_policy : nullptr;
     for (const auto& host : hosts) {
-        out.hosts.push_back(co_await probe_host(resolver, tls_context, host, options));
+        out.hosts.push_back(co_await probe_host(resolver, tls_context, policy, host, options));
     }
     co_return out;
 }
