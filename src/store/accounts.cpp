@@ -130,6 +130,7 @@ Status Store::remove_account(std::string_view account) {
         if (auto it = impl_->accounts.find(std::string(account)); it != impl_->accounts.end()) {
             std::lock_guard acc_lock(it->second->mu);
             it->second->removed = true;
+            it->second->closed = true;
             it->second->db.close();
             impl_->accounts.erase(it);
         }

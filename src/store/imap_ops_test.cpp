@@ -289,6 +289,64 @@ TEST_F(ImapOpsTest, ListOptionsAndGetMessages) {
     EXPECT_EQ(store_->get_messages(kAcc, "Nope", {1}).error(), Errc::NotFound);
 }
 
+TEST_F(ImapOpsTest, RenderCacheAndUnseenListing) {
+    for (std::size_t i = 1; i <= 6; ++i) {
+        deliver(message(numbered("m", i), "body"));
+    }
+    auto cached = [&](ListOptions o) {
+        std::vector<std::string> out;
+        auto r = store_->get_messages(kAcc, "INBOX", {1, 2, 3, 4, 5, 6}, o);
+        EXPECT_TRUE(r);
+        for (const auto& m : *r) {
+            out.push_back(m.cache);
+        }
+        return out;
+    };
+    EXPECT_EQ(cached({.cache = true}), std::vector<std::string>(6));  // none yet
+    ASSERT_TRUE(store_->set_render_cache(kAcc, "INBOX", {{2, "two"}, {5, "five"}, {99, "x"}}));
+    EXPECT_EQ(
+        cached({.structure = true, .path = false, .cache = true}),
+        (std::vector<std::string>{"", "two", "", "", "five", ""})
+    );
+    EXPECT_EQ(cached({}), std::vector<std::string>(6));  // not asked for
+    auto list = store_->list_messages(kAcc, "INBOX", 1, {.structure = true, .cache = true});
+    ASSERT_TRUE(list);
+    EXPECT_EQ((*list)[1].cache, "two");
+    EXPECT_FALSE((*list)[1].structure.empty());
+    EXPECT_EQ(store_->set_render_cache(kAcc, "Nope", {{1, "x"}}).error(), Errc::NotFound);
+
+    ASSERT_TRUE(
+        store_->update_flags(kAcc, "INBOX", {1, 3, 4}, {FlagChange::Mode::Add, flag::kSeen, {}})
+    );
+    auto unseen = [&] {
+        Uids got;
+        auto r = store_->list_messages(kAcc, "INBOX", 1, {.structure = false, .unseen_only = true});
+        EXPECT_TRUE(r);
+        for (const auto& m : *r) {
+            EXPECT_EQ(m.flags & flag::kSeen, 0U);
+            got.push_back(m.uid);
+        }
+        return got;
+    };
+    EXPECT_EQ(unseen(), (Uids{2, 5, 6}));
+    ASSERT_TRUE(store_->update_flags(kAcc, "INBOX", {3, 5}, {FlagChange::Mode::Replace, 0, {}}));
+    EXPECT_EQ(unseen(), (Uids{2, 3, 5, 6}));
+    ASSERT_TRUE(store_->update_flags(kAcc, "INBOX", {2}, {FlagChange::Mode::Add, 0, {"$Work"}}));
+    auto narrow = store_->list_messages(kAcc, "INBOX", 2, {.unseen_only = true, .narrow = true});
+    auto wide = store_->list_messages(kAcc, "INBOX", 2, {.unseen_only = true});
+    ASSERT_TRUE(narrow && wide);
+    ASSERT_EQ(narrow->size(), 4U);
+    ASSERT_EQ(wide->size(), 4U);
+    for (std::size_t i = 0; i < narrow->size(); ++i) {
+        EXPECT_EQ((*narrow)[i].uid, (*wide)[i].uid);
+        EXPECT_EQ((*narrow)[i].modseq, (*wide)[i].modseq);
+        EXPECT_EQ((*narrow)[i].flags, (*wide)[i].flags);
+        EXPECT_EQ((*narrow)[i].keywords, (*wide)[i].keywords);
+        EXPECT_TRUE((*narrow)[i].email_id.empty() && (*narrow)[i].path.empty());
+    }
+    EXPECT_EQ((*narrow)[0].keywords, std::vector<std::string>{"$Work"});
+}
+
 TEST_F(ImapOpsTest, CopyKeepsContentAndFlagsWithNewUids) {
     const core::WallTime when = core::WallTime(std::chrono::seconds(1'000'000'000));
     ASSERT_TRUE(store_->ensure_account(kAcc, {}));
@@ -856,14 +914,18 @@ TEST_F(ImapOpsTest, VersionOneIndexIsMigrated) {
     EXPECT_EQ(search("modern"), Uids{3});
     ASSERT_TRUE(store_->recover());
     RawDb raw(acc / "index.db");
-    EXPECT_EQ(raw.integer("PRAGMA user_version"), 2);
+    EXPECT_EQ(raw.integer("PRAGMA user_version"), 3);
     EXPECT_EQ(raw.integer("SELECT count(*) FROM messages WHERE email_id IS NULL"), 0);
+    EXPECT_EQ(
+        raw.integer("SELECT count(*) FROM pragma_table_info('message_data') WHERE name = 'cache'"),
+        1
+    );
     EXPECT_EQ(
         raw.integer("SELECT count(*) FROM pragma_table_info('messages') WHERE name = 'structure'"),
         0
     );
     EXPECT_EQ(raw.integer("SELECT count(*) FROM message_data"), 3);
-    // Reopening an index already at version 2 changes nothing.
+    // Reopening an index already at the current version changes nothing.
     open_store(true);
     EXPECT_EQ((*store_->list_messages(kAcc, "INBOX"))[0].email_id, (*msgs)[0].email_id);
 }

@@ -54,12 +54,12 @@ bool valid_special_use(std::string_view use) {
 
 }  // namespace
 
-Result<MailboxInfo> detail::find_mailbox(Account& acc, std::string_view name) {
+Result<MailboxInfo> detail::find_mailbox(Db& db, std::string_view name) {
     std::string canonical = Store::canonical_mailbox_name(name);
     if (canonical.empty()) {
         return Errc::Invalid;
     }
-    auto s = acc.db.prepare(std::string(kMailboxColumns) + " WHERE name = ?1");
+    auto s = db.prepare(std::string(kMailboxColumns) + " WHERE name = ?1");
     if (!s) {
         return s.error();
     }
@@ -96,8 +96,8 @@ Result<std::vector<MailboxInfo>> Store::list_mailboxes(std::string_view account)
 }
 
 Result<MailboxInfo> Store::mailbox(std::string_view account, std::string_view name) {
-    return StoreOps::with_account(*impl_, account, [&](Account& acc) {
-        return find_mailbox(acc, name);
+    return StoreOps::with_reader(*impl_, account, [&](Account&, detail::Db& db) {
+        return find_mailbox(db, name);
     });
 }
 

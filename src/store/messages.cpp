@@ -28,11 +28,27 @@ using detail::StoreOps;
 
 namespace {
 
-constexpr std::string_view kInfoColumns =
-    "uid, modseq, flags, keywords, internal_date, save_date, size, file, email_id";
-constexpr std::string_view kInfoColumnsWithStructure =
-    "uid, modseq, flags, keywords, internal_date, save_date, size, file, email_id, "
-    "(SELECT structure FROM message_data WHERE message_data.id = messages.id)";
+// Columns 9 and 10 (structure, render cache) are NULL unless asked for; they come from
+// message_data through a join (one lookup for both, and SQLite reads the values in place where
+// scalar subqueries would copy each).
+std::string_view info_columns(const ListOptions& options) {
+    static constexpr std::string_view kColumns[] = {
+        "uid, modseq, flags, keywords, internal_date, save_date, size, file, email_id, NULL, NULL",
+        "uid, modseq, flags, keywords, internal_date, save_date, size, file, email_id, "
+        "d.structure, NULL",
+        "uid, modseq, flags, keywords, internal_date, save_date, size, file, email_id, NULL, "
+        "d.cache",
+        "uid, modseq, flags, keywords, internal_date, save_date, size, file, email_id, "
+        "d.structure, d.cache",
+    };
+    return kColumns[(options.structure ? 1 : 0) + (options.cache ? 2 : 0)];
+}
+
+std::string_view info_from(const ListOptions& options) {
+    return options.structure || options.cache
+               ? "messages LEFT JOIN message_data d ON d.id = messages.id"
+               : "messages";
+}
 
 // One string, parsed once: `dir / file` would parse both and copy the directory's components.
 fs::path file_path(const Account& acc, const detail::Stmt& s, int col) {
@@ -62,7 +78,46 @@ MessageInfo info_row(const Account& acc, detail::Stmt& s, const ListOptions& opt
     if (options.structure) {
         m.structure = s.blob(9);
     }
+    if (options.cache) {
+        m.cache = s.blob(10);
+    }
     return m;
+}
+
+// ListOptions::narrow: the columns of the covering indexes messages_list / messages_unseen.
+Result<std::vector<MessageInfo>> list_narrow(
+    detail::Db& db,
+    std::int64_t mailbox_id,
+    std::uint32_t from_uid,
+    bool unseen_only,
+    std::size_t expected
+) {
+    auto s = db.prepare(
+        unseen_only ? "SELECT uid, modseq, flags, keywords FROM messages "
+                      "WHERE mailbox_id = ?1 AND uid >= ?2 AND (flags & 1) = 0 ORDER BY uid"
+                    : "SELECT uid, modseq, flags, keywords FROM messages "
+                      "WHERE mailbox_id = ?1 AND uid >= ?2 ORDER BY uid"
+    );
+    if (!s) {
+        return s.error();
+    }
+    StmtScope scope(**s);
+    scope->bind(1, mailbox_id).bind(2, static_cast<std::int64_t>(from_uid));
+    std::vector<MessageInfo> out;
+    out.reserve(expected);
+    while (scope->step()) {
+        MessageInfo& m = out.emplace_back();
+        m.uid = static_cast<std::uint32_t>(scope->int64(0));
+        m.modseq = static_cast<std::uint64_t>(scope->int64(1));
+        m.flags = static_cast<std::uint32_t>(scope->int64(2));
+        if (sqlite3_column_bytes(scope->raw(), 3) > 0) {
+            m.keywords = split_keywords(scope->text(3));
+        }
+    }
+    if (auto st = scope->error(); !st) {
+        return st.error();
+    }
+    return out;
 }
 
 }  // namespace
@@ -82,7 +137,8 @@ Status detail::for_each_listed(
     const std::vector<std::uint32_t>& sorted,
     std::string_view columns,
     const std::function<Status(Stmt&)>& on_row,
-    ListedScan* scan
+    ListedScan* scan,
+    std::string_view from
 ) {
     if (scan != nullptr) {
         *scan = {};
@@ -95,8 +151,8 @@ Status detail::for_each_listed(
     // descent each. Dense sets (1:*, ranges) scan, scattered ones look up.
     if (span <= sorted.size() * 4 + 64) {
         auto s = db.prepare(
-            "SELECT " + std::string(columns) +
-            " FROM messages WHERE mailbox_id = ?1 AND uid BETWEEN ?2 AND ?3 ORDER BY uid"
+            "SELECT " + std::string(columns) + " FROM " + std::string(from) +
+            " WHERE mailbox_id = ?1 AND uid BETWEEN ?2 AND ?3 ORDER BY uid"
         );
         if (!s) {
             return s.error();
@@ -128,7 +184,8 @@ Status detail::for_each_listed(
         return scope->error();
     }
     auto s = db.prepare(
-        "SELECT " + std::string(columns) + " FROM messages WHERE mailbox_id = ?1 AND uid = ?2"
+        "SELECT " + std::string(columns) + " FROM " + std::string(from) +
+        " WHERE mailbox_id = ?1 AND uid = ?2"
     );
     if (!s) {
         return s.error();
@@ -149,18 +206,21 @@ Status detail::for_each_listed(
 Result<std::vector<MessageInfo>> Store::list_messages(
     std::string_view account, std::string_view mailbox, std::uint32_t from_uid, ListOptions options
 ) {
-    return StoreOps::with_account(
+    return StoreOps::with_reader(
         *impl_,
         account,
-        [&](Account& acc) -> Result<std::vector<MessageInfo>> {
-            auto mb = find_mailbox(acc, mailbox);
+        [&](Account& acc, detail::Db& db) -> Result<std::vector<MessageInfo>> {
+            auto mb = find_mailbox(db, mailbox);
             if (!mb) {
                 return mb.error();
             }
-            auto s = acc.db.prepare(
-                "SELECT " +
-                std::string(options.structure ? kInfoColumnsWithStructure : kInfoColumns) +
-                " FROM messages WHERE mailbox_id = ?1 AND uid >= ?2 ORDER BY uid"
+            if (options.narrow) {
+                return list_narrow(db, mb->id, from_uid, options.unseen_only, mb->messages);
+            }
+            auto s = db.prepare(
+                "SELECT " + std::string(info_columns(options)) + " FROM " +
+                std::string(info_from(options)) + " WHERE mailbox_id = ?1 AND uid >= ?2" +
+                (options.unseen_only ? " AND (flags & 1) = 0" : "") + " ORDER BY uid"
             );
             if (!s) {
                 return s.error();
@@ -168,7 +228,7 @@ Result<std::vector<MessageInfo>> Store::list_messages(
             StmtScope scope(**s);
             scope->bind(1, mb->id).bind(2, static_cast<std::int64_t>(from_uid));
             std::vector<MessageInfo> out;
-            out.reserve(mb->messages);
+            out.reserve(options.unseen_only ? mb->unseen : mb->messages);
             while (scope->step()) {
                 out.push_back(info_row(acc, *scope, options));
             }
@@ -187,25 +247,27 @@ Result<std::vector<MessageInfo>> Store::get_messages(
     ListOptions options
 ) {
     const auto sorted = detail::sorted_unique(uids);
-    return StoreOps::with_account(
+    return StoreOps::with_reader(
         *impl_,
         account,
-        [&](Account& acc) -> Result<std::vector<MessageInfo>> {
-            auto mb = find_mailbox(acc, mailbox);
+        [&](Account& acc, detail::Db& db) -> Result<std::vector<MessageInfo>> {
+            auto mb = find_mailbox(db, mailbox);
             if (!mb) {
                 return mb.error();
             }
             std::vector<MessageInfo> out;
             out.reserve(std::min<std::size_t>(sorted.size(), mb->messages));
             auto st = detail::for_each_listed(
-                acc.db,
+                db,
                 mb->id,
                 sorted,
-                options.structure ? kInfoColumnsWithStructure : kInfoColumns,
+                info_columns(options),
                 [&](detail::Stmt& row) -> Status {
                     out.push_back(info_row(acc, row, options));
                     return {};
-                }
+                },
+                nullptr,
+                info_from(options)
             );
             if (!st) {
                 return st.error();
@@ -213,6 +275,43 @@ Result<std::vector<MessageInfo>> Store::get_messages(
             return out;
         }
     );
+}
+
+Status Store::set_render_cache(
+    std::string_view account,
+    std::string_view mailbox,
+    const std::vector<std::pair<std::uint32_t, std::string>>& entries
+) {
+    if (entries.empty()) {
+        return {};
+    }
+    return StoreOps::with_account(*impl_, account, [&](Account& acc) -> Status {
+        auto mb = find_mailbox(acc, mailbox);
+        if (!mb) {
+            return mb.error();
+        }
+        detail::RelaxedSync relaxed(acc.db);  // derived data: see the header
+        return StoreOps::in_transaction(acc, *impl_, [&]() -> Status {
+            auto s = acc.db.prepare(
+                "UPDATE message_data SET cache = ?1 WHERE id = "
+                "(SELECT id FROM messages WHERE mailbox_id = ?2 AND uid = ?3)"
+            );
+            if (!s) {
+                return s.error();
+            }
+            for (const auto& [uid, data] : entries) {
+                StmtScope scope(**s);
+                auto st = scope->bind_blob(1, data)
+                              .bind(2, mb->id)
+                              .bind(3, static_cast<std::int64_t>(uid))
+                              .run();
+                if (!st) {
+                    return st;
+                }
+            }
+            return {};
+        });
+    });
 }
 
 Result<std::string> Store::read_message(
@@ -603,8 +702,8 @@ Result<Changes> Store::changes_since(
     std::uint64_t since_modseq,
     ListOptions /*options*/
 ) {
-    return StoreOps::with_account(*impl_, account, [&](Account& acc) -> Result<Changes> {
-        auto mb = find_mailbox(acc, mailbox);
+    return StoreOps::with_reader(*impl_, account, [&](Account&, detail::Db& db) -> Result<Changes> {
+        auto mb = find_mailbox(db, mailbox);
         if (!mb) {
             return mb.error();
         }
@@ -616,11 +715,14 @@ Result<Changes> Store::changes_since(
             std::min<std::uint64_t>(since_modseq, std::numeric_limits<std::int64_t>::max())
         );
         {
-            // Everything: walk the UID index; otherwise the modseq index, then sort by UID.
-            auto s = acc.db.prepare(
+            // Everything: walk the UID index; otherwise the modseq index, then sort by UID. Named:
+            // the planner would rather walk the covering messages_list in UID order, reading
+            // the whole mailbox at every poll to save a sort of the few changed rows.
+            auto s = db.prepare(
                 since == 0 ? "SELECT uid, modseq, flags, keywords FROM messages "
                              "WHERE mailbox_id = ?1 AND ?2 = 0 ORDER BY uid"
                            : "SELECT uid, modseq, flags, keywords FROM messages "
+                             "INDEXED BY messages_modseq "
                              "WHERE mailbox_id = ?1 AND modseq > ?2 ORDER BY uid"
             );
             if (!s) {
@@ -641,9 +743,9 @@ Result<Changes> Store::changes_since(
                 return st.error();
             }
         }
-        auto s = acc.db.prepare(
-            "SELECT uid FROM expunged WHERE mailbox_id = ?1 AND modseq > ?2 ORDER BY uid"
-        );
+        auto s =
+            db.prepare("SELECT uid FROM expunged WHERE mailbox_id = ?1 AND modseq > ?2 ORDER BY uid"
+            );
         if (!s) {
             return s.error();
         }

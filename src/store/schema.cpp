@@ -19,8 +19,8 @@ using detail::to_unix;
 namespace {
 
 // 1: the first release; 2: IMAP (message_data, first_recent_uid, flag counts, EMAILID, text
-// index).
-constexpr std::int64_t kSchemaVersion = 2;
+// index); 3: message_data.cache (the IMAP render cache, Store::set_render_cache).
+constexpr std::int64_t kSchemaVersion = 3;
 
 // RFC 6154 §2 special-use mailboxes created with every account; INBOX per RFC 3501 §5.1.
 struct SpecialMailbox {
@@ -206,6 +206,32 @@ Status migrate_to_v2(Db& db) {
     return {};
 }
 
+// Version 2 -> 3: the render cache, NULL until IMAP first renders the message, a listing index
+// and an index of the unseen messages (SEARCH UNSEEN, which clients poll: it reads those rows only;
+// a STORE
+// \Seen updates one index entry per message whose \Seen changes). `(flags & 1) = 0` must
+// appear literally in queries for SQLite to use it. Idempotent.
+Status migrate_to_v3(Db& db) {
+    static_assert(flag::kSeen == 1, "messages_unseen below");
+    bool has = false;
+    if (auto st = has_column(db, "message_data", "cache", has); !st) {
+        return st;
+    }
+    if (!has) {
+        if (auto st = db.exec("ALTER TABLE message_data ADD COLUMN cache BLOB"); !st) {
+            return st;
+        }
+    }
+    // Both cover ListOptions::narrow listings (uid, modseq, flags, keywords): SELECT and flag
+    // searches read the index alone. Every flag change updates them, which STORE can afford.
+    return db.exec(
+        "CREATE INDEX IF NOT EXISTS messages_unseen ON messages(mailbox_id, uid, modseq, flags, "
+        "keywords) WHERE (flags & 1) = 0; "
+        "CREATE INDEX IF NOT EXISTS messages_list ON messages(mailbox_id, uid, modseq, flags, "
+        "keywords);"
+    );
+}
+
 }  // namespace
 
 // UIDVALIDITY (RFC 3501 §2.3.1.1) must never repeat for a name within the account: take the clock,
@@ -285,6 +311,11 @@ Status Store::Impl::init_index(Account& acc, std::optional<Quota> quota) {
             log::info("store.index_migrated", {{"path", db.path().string()}, {"from", version}});
         }
     }
+    if (version < 3) {
+        if (auto st = migrate_to_v3(db); !st) {
+            return fail(st);
+        }
+    }
     // Idempotent: a crash half way through creating an account is finished here.
     for (const auto& sm : kSpecialMailboxes) {
         auto exists = db.prepare("SELECT 1 FROM mailboxes WHERE name = ?1");
@@ -330,7 +361,8 @@ Status Store::Impl::init_index(Account& acc, std::optional<Quota> quota) {
         }
     }
     if (version < kSchemaVersion) {
-        if (auto st = db.exec("PRAGMA user_version = 2"); !st) {
+        static_assert(kSchemaVersion == 3);
+        if (auto st = db.exec("PRAGMA user_version = 3"); !st) {
             return fail(st);
         }
     }

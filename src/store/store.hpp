@@ -193,6 +193,15 @@ struct ListOptions {
     /// reading the row (libstdc++ splits it into components): 10,000 of them are ~2/3 of a
     /// SELECT's time. Callers that do not open the files (SELECT, FETCH FLAGS) should say false.
     bool path = true;
+    /// true: MessageInfo::cache gets the message's render cache (see Store::set_render_cache).
+    bool cache = false;
+    /// true: only messages without \Seen (SEARCH UNSEEN), read through an index of those
+    /// (list_messages only).
+    bool unseen_only = false;
+    /// true: only uid, modseq, flags and keywords are read (list_messages only; SELECT, flag
+    /// searches): an index holds them, so the rows themselves are not read. Implies
+    /// structure = path = cache = false.
+    bool narrow = false;
 };
 
 struct MessageInfo {
@@ -207,6 +216,9 @@ struct MessageInfo {
     std::filesystem::path path;  // absolute path of the RFC 5322 file
     /// RFC 8474 §5.1 EMAILID: "M" + 24 hex digits; kept by COPY and MOVE, never changes.
     std::string email_id;
+    /// Opaque data the protocol layer derived from the (immutable) message and stored with
+    /// set_render_cache(); empty if there is none or ListOptions::cache was false.
+    std::string cache;
 };
 
 struct QuotaUsage {
@@ -351,6 +363,16 @@ public:
         std::string_view mailbox,
         const std::vector<std::uint32_t>& uids,
         ListOptions options = {}
+    );
+    /// Stores each message's render cache (`uid`, opaque bytes): what IMAP computed from the
+    /// message's structure (ENVELOPE, BODYSTRUCTURE text) so that later FETCHes need not decode
+    /// it again. Only for data derived from the message itself, which never changes, so it
+    /// cannot go stale; the caller versions its format. Committed without the WAL fsync
+    /// (derived data, like the \Recent marker); missing UIDs are skipped. COPY does not copy it.
+    Status set_render_cache(
+        std::string_view account,
+        std::string_view mailbox,
+        const std::vector<std::pair<std::uint32_t, std::string>>& entries
     );
     Result<std::string> read_message(
         std::string_view account, std::string_view mailbox, std::uint32_t uid

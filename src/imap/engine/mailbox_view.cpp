@@ -32,7 +32,10 @@ Result<MailboxView> MailboxView::open(
         first_recent = info->first_recent_uid;
     }
     auto messages = store.list_messages(
-        view.account_, view.name_, 1, store::ListOptions{.structure = false, .path = false}
+        view.account_,
+        view.name_,
+        1,
+        store::ListOptions{.structure = false, .path = false, .narrow = true}
     );
     if (!messages) {
         return messages.error();

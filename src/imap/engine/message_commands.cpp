@@ -3,12 +3,14 @@
 // (imap/fetch); the message file is read only for items that need its bytes.
 #include <algorithm>
 #include <ctime>
+#include <optional>
 
 #include "core/clock.hpp"
 #include "imap/engine/flags.hpp"
 #include "imap/engine/handlers.hpp"
 #include "imap/engine/message_file.hpp"
 #include "imap/fetch/fetch.hpp"
+#include "imap/fetch/render_cache.hpp"
 #include "mime/serialize.hpp"
 
 namespace sov::imap {
@@ -51,6 +53,21 @@ std::string set_text(const std::vector<std::uint32_t>& numbers) {
         i = j + 1;
     }
     return out;
+}
+
+/// The message's structure: the cached one, else parsed from the file (loaded into `file`).
+std::optional<mime::MessageStructure> load_structure(
+    const store::MessageInfo& m, MessageFile& file
+) {
+    if (!m.structure.empty()) {
+        if (auto parsed = mime::deserialize(m.structure)) {
+            return std::move(*parsed);
+        }
+    }
+    if (!file.loaded() && !file.load(m.path)) {
+        return std::nullopt;
+    }
+    return mime::parse_message(file.bytes());
 }
 
 bool sets_seen(const wire::FetchAtt& att) {
@@ -132,11 +149,39 @@ void Session::Handlers::fetch(Session& s, const Cmd& c, W& w) {
         }
     }
 
+    // ENVELOPE, BODY and BODYSTRUCTURE come from the render cache when it has them; other
+    // content items need the structure itself.
+    bool cacheable = need_structure && !need_bytes;
+    for (const auto& a : atts) {
+        cacheable = cacheable && (a.item == FetchItem::Rfc822Size || !fetch::needs_structure(a) ||
+                                  a.item == FetchItem::Envelope || a.item == FetchItem::Body ||
+                                  a.item == FetchItem::BodyStructure);
+    }
+    const bool utf8_session = writer_options(s).utf8;
+    // Every item that reads the file reads the top-level header only (HEADER, HEADER.FIELDS,
+    // RFC822.HEADER): the file is read up to the body (clients list mailboxes this way).
+    const bool header_only = std::all_of(atts.begin(), atts.end(), [](const wire::FetchAtt& a) {
+        if (!fetch::needs_bytes(a)) {
+            return true;
+        }
+        if (a.item == FetchItem::Rfc822Header) {
+            return true;
+        }
+        return a.item == FetchItem::BodySection && a.section.part.empty() &&
+               (a.section.text == wire::SectionText::Header ||
+                a.section.text == wire::SectionText::HeaderFields ||
+                a.section.text == wire::SectionText::HeaderFieldsNot);
+    });
     auto messages = s.services_.store->get_messages(
         s.account_,
         view.name(),
         uids,
-        store::ListOptions{.structure = need_structure, .path = need_bytes || need_structure}
+        cacheable ? store::ListOptions{.structure = false, .path = false, .cache = true}
+                  : store::ListOptions{
+                        .structure = need_structure,
+                        .path = need_bytes || need_structure,
+                        .cache = false,
+                    }
     );
     if (!messages) {
         store_error(s, w, c, messages.error());
@@ -146,6 +191,64 @@ void Session::Handlers::fetch(Session& s, const Cmd& c, W& w) {
         std::erase_if(*messages, [&](const store::MessageInfo& m) {
             return m.modseq <= *args.changed_since;
         });
+    }
+    // Cache misses (first FETCH of these messages, or a UTF-8 session and an entry rendered
+    // differently for it): their structures, rendered here and the entries stored afterwards.
+    std::vector<std::optional<fetch::RenderedItems>> rendered(messages->size());
+    std::vector<std::optional<mime::MessageStructure>> structures(messages->size());
+    std::vector<std::pair<std::uint32_t, std::string>> new_cache;
+    if (cacheable) {
+        std::vector<std::uint32_t> missing;
+        std::vector<bool> stored(messages->size(), false);  // a valid entry is stored already
+        for (std::size_t i = 0; i < messages->size(); ++i) {
+            auto items = fetch::decode_render_cache((*messages)[i].cache);
+            stored[i] = items.has_value();
+            if (items && !(utf8_session && items->utf8_differs)) {
+                rendered[i] = items;
+            } else {
+                missing.push_back((*messages)[i].uid);
+            }
+        }
+        if (!missing.empty()) {
+            auto full = s.services_.store->get_messages(
+                s.account_,
+                view.name(),
+                missing,
+                store::ListOptions{.structure = true, .path = true, .cache = false}
+            );
+            if (!full) {
+                store_error(s, w, c, full.error());
+                return;
+            }
+            std::size_t j = 0;
+            for (std::size_t i = 0; i < messages->size(); ++i) {
+                auto& m = (*messages)[i];
+                if (rendered[i]) {
+                    continue;
+                }
+                while (j < full->size() && (*full)[j].uid < m.uid) {
+                    ++j;
+                }
+                if (j == full->size() || (*full)[j].uid != m.uid) {
+                    continue;  // expunged meanwhile: no data (RFC 9051 §6.4.5 allows that)
+                }
+                MessageFile file;
+                auto parsed = load_structure((*full)[j], file);
+                if (!parsed) {
+                    continue;
+                }
+                auto entry = fetch::encode_render_cache(*parsed);
+                auto items = fetch::decode_render_cache(entry);
+                if (items && items->utf8_differs && utf8_session) {
+                    structures[i] = std::move(*parsed);
+                }
+                m.cache = std::move(entry);
+                rendered[i] = fetch::decode_render_cache(m.cache);
+                if (!stored[i]) {
+                    new_cache.emplace_back(m.uid, m.cache);
+                }
+            }
+        }
     }
     std::vector<std::uint32_t> seen_now;  // \Seen set by this FETCH: FLAGS goes with the answer
     if (set_seen) {
@@ -182,31 +285,42 @@ void Session::Handlers::fetch(Session& s, const Cmd& c, W& w) {
         }
     }
     const bool flags_requested = wants(FetchItem::Flags);
-    for (const auto& m : *messages) {
+    for (std::size_t index = 0; index < messages->size(); ++index) {
+        const auto& m = (*messages)[index];
         const auto seq = view.seq_of(m.uid);
         if (seq == 0) {
             continue;
         }
         mime::MessageStructure structure;
         MessageFile file;
-        if (need_bytes || (need_structure && m.structure.empty())) {
-            if (!file.load(m.path)) {
-                continue;  // expunged under us: no data for it (RFC 9051 §6.4.5 allows that)
+        if (cacheable) {
+            if (!rendered[index]) {
+                continue;  // expunged under us
             }
-        }
-        if (need_structure) {
-            auto parsed = m.structure.empty()
-                              ? Result<mime::MessageStructure>(mime::parse_message(file.bytes()))
-                              : mime::deserialize(m.structure);
-            if (!parsed) {
-                if (!file.loaded() && !file.load(m.path)) {
-                    continue;
+            if (structures[index]) {
+                structure = std::move(*structures[index]);
+            }
+        } else {
+            bool have_structure = false;
+            if (need_structure && !m.structure.empty()) {
+                if (auto parsed = mime::deserialize(m.structure)) {
+                    structure = std::move(*parsed);
+                    have_structure = !structure.parts.empty();
                 }
+            }
+            if (need_bytes || (need_structure && !have_structure)) {
+                // Header sections of the message need only the bytes up to its body.
+                const std::uint64_t limit =
+                    have_structure && header_only ? structure.parts[0].body_offset : UINT64_MAX;
+                if (!file.load(m.path, limit)) {
+                    continue;  // expunged under us: no data for it (RFC 9051 §6.4.5 allows that)
+                }
+            }
+            if (need_structure && !have_structure) {
                 structure = mime::parse_message(file.bytes());
-            } else {
-                structure = std::move(*parsed);
             }
         }
+        const bool from_cache = cacheable && structure.parts.empty();
         w.begin_untagged().number(seq).atom("FETCH").begin_list();
         bool wrote_flags = false;
         for (const auto& a : atts) {
@@ -237,6 +351,18 @@ void Session::Handlers::fetch(Session& s, const Cmd& c, W& w) {
                 case FetchItem::SaveDate:
                     w.atom("SAVEDATE").date_time(to_date_time(m.save_date));
                     break;
+                case FetchItem::Envelope:
+                case FetchItem::Body:
+                case FetchItem::BodyStructure:
+                    if (from_cache) {
+                        w.rendered(
+                            a.item == FetchItem::Envelope ? rendered[index]->envelope
+                            : a.item == FetchItem::Body   ? rendered[index]->body
+                                                          : rendered[index]->body_structure
+                        );
+                        break;
+                    }
+                    [[fallthrough]];
                 default: {
                     const auto status = fetch::write_att(w, a, structure, file.bytes());
                     if (status == fetch::AttStatus::UnknownCte) {
@@ -254,6 +380,10 @@ void Session::Handlers::fetch(Session& s, const Cmd& c, W& w) {
             write_flags(w, m.flags, m.keywords, view.is_recent(m.uid));
         }
         w.end_list().end();
+    }
+    if (!new_cache.empty()) {
+        // Derived data: a failure only means the next FETCH renders again.
+        (void)s.services_.store->set_render_cache(s.account_, view.name(), new_cache);
     }
     ok(w, c);
 }

@@ -4,9 +4,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 namespace sov::imap {
 
-bool MessageFile::load(const std::filesystem::path& path) {
+bool MessageFile::load(const std::filesystem::path& path, std::uint64_t limit) {
     loaded_ = false;
     data_.clear();
     const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
@@ -18,7 +20,8 @@ bool MessageFile::load(const std::filesystem::path& path) {
         ::close(fd);
         return false;
     }
-    data_.resize(static_cast<std::size_t>(st.st_size));
+    const auto want = std::min<std::uint64_t>(static_cast<std::uint64_t>(st.st_size), limit);
+    data_.resize(static_cast<std::size_t>(want));
     std::size_t done = 0;
     while (done < data_.size()) {
         const auto n = ::read(fd, data_.data() + done, data_.size() - done);
@@ -32,7 +35,7 @@ bool MessageFile::load(const std::filesystem::path& path) {
     }
     ::close(fd);
     data_.resize(done);
-    loaded_ = done == static_cast<std::size_t>(st.st_size);
+    loaded_ = done == static_cast<std::size_t>(want);
     return loaded_;
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 // Reads one stored message file for FETCH/SEARCH. The store never modifies a message file
 // (store.hpp), so a read needs no lock; a file expunged meanwhile simply fails to load.
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <string_view>
@@ -9,8 +10,9 @@ namespace sov::imap {
 
 class MessageFile {
 public:
-    /// Reads the whole file; false if it is gone or unreadable.
-    bool load(const std::filesystem::path& path);
+    /// Reads the whole file, or its first `limit` bytes (FETCH of the header only); false if
+    /// it is gone or unreadable.
+    bool load(const std::filesystem::path& path, std::uint64_t limit = UINT64_MAX);
     [[nodiscard]] bool loaded() const { return loaded_; }
     [[nodiscard]] std::string_view bytes() const { return data_; }
 

@@ -55,6 +55,50 @@ bool charset_ok(std::string_view charset) {
     return charset.empty() || charset == "UTF-8" || charset == "US-ASCII";
 }
 
+/// Only unseen messages can match (UNSEEN at the top or in a top-level AND): the store then
+/// lists those alone, through its index of them.
+bool requires_unseen(const wire::SearchKey& key) {
+    if (key.op == wire::SearchOp::Unseen) {
+        return true;
+    }
+    return key.op == wire::SearchOp::And &&
+           std::any_of(key.children.begin(), key.children.end(), requires_unseen);
+}
+
+/// Whether `key` looks at no more than a narrow listing reads (ListOptions::narrow: UID,
+/// MODSEQ, flags, keywords; sequence numbers and \Recent are the session's).
+bool narrow_enough(const wire::SearchKey& key) {
+    using wire::SearchOp;
+    switch (key.op) {
+        case SearchOp::All:
+        case SearchOp::Answered:
+        case SearchOp::Deleted:
+        case SearchOp::Draft:
+        case SearchOp::Flagged:
+        case SearchOp::New:
+        case SearchOp::Old:
+        case SearchOp::Recent:
+        case SearchOp::Seen:
+        case SearchOp::Unanswered:
+        case SearchOp::Undeleted:
+        case SearchOp::Undraft:
+        case SearchOp::Unflagged:
+        case SearchOp::Unseen:
+        case SearchOp::Keyword:
+        case SearchOp::Unkeyword:
+        case SearchOp::ModSeq:
+        case SearchOp::Uid:
+        case SearchOp::Sequence:
+            return true;
+        case SearchOp::Not:
+        case SearchOp::Or:
+        case SearchOp::And:
+            return std::all_of(key.children.begin(), key.children.end(), narrow_enough);
+        default:
+            return false;
+    }
+}
+
 bool uses_modseq(const wire::SearchKey& key) {
     if (key.op == wire::SearchOp::ModSeq) {
         return true;
@@ -89,7 +133,16 @@ std::optional<Evaluated> evaluate(
     const bool content = matcher.content_need() != search::ContentNeed::None || want_structure;
     Evaluated ev;
     auto listed = st.list_messages(
-        account, view.name(), 1, store::ListOptions{.structure = content, .path = content}
+        account,
+        view.name(),
+        1,
+        store::ListOptions{
+            .structure = content,
+            .path = content,
+            .cache = false,
+            .unseen_only = requires_unseen(key),
+            .narrow = !content && narrow_enough(key),
+        }
     );
     if (!listed) {
         w.tagged(c.tag, Condition::No, "SERVERBUG", "Internal error, see the server log");

@@ -348,7 +348,11 @@ asio::awaitable<void> Connection::run(std::shared_ptr<Signals> signals) {
                     co_await signals_->wake.async_wait(asio::redirect_error(asio::use_awaitable, ec)
                     );
                 }
-                out_ += out;
+                if (out_.empty()) {
+                    out_.swap(out);  // a FETCH answer can be megabytes: no copy
+                } else {
+                    out_ += out;
+                }
                 parser_.set_options(session_.parser_options());
                 watch_account();
                 switch (after) {

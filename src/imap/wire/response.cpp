@@ -261,6 +261,12 @@ ResponseWriter& ResponseWriter::raw(std::string_view bytes) {
     return *this;
 }
 
+ResponseWriter& ResponseWriter::rendered(std::string_view tokens) {
+    separate();
+    out_ += tokens;
+    return *this;
+}
+
 void ResponseWriter::end() {
     out_ += "\r\n";
     need_space_ = false;

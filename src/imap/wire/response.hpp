@@ -81,6 +81,9 @@ public:
     ResponseWriter& end_list();
     /// Appends without a separator (e.g. "<0>" after "BODY[]"). Caller vouches.
     ResponseWriter& raw(std::string_view bytes);
+    /// Appends text another writer (same options) rendered as one or more tokens, separated
+    /// like a token (the FETCH render cache). Caller vouches.
+    ResponseWriter& rendered(std::string_view tokens);
     void end();  ///< "\r\n"
 
     /// How string() would write `s`.

@@ -67,7 +67,17 @@ struct Account {
     /// run without `mu`. Taken without `mu` held.
     std::mutex search_mu;
     Db search_db;
+    /// Read-only connections to index.db for listings and polls (StoreOps::with_reader): they
+    /// run without `mu`, so sessions reading the mailbox neither wait for each other nor for a
+    /// writer's commit (WAL: a reader sees everything committed before it began, never part of a
+    /// transaction). Idle ones are kept here (at most kIdleReaders); taken without `mu` held.
+    std::mutex readers_mu;
+    std::vector<std::unique_ptr<Db>> readers;
+    /// Set (with `removed`) when the account is removed: readers stop being handed out.
+    std::atomic<bool> closed{false};
 };
+
+inline constexpr std::size_t kIdleReaders = 4;
 
 struct Job {
     Incoming message;
@@ -100,7 +110,10 @@ std::string join_keywords(const std::vector<std::string>& kw);
 std::vector<std::string> split_keywords(std::string_view s);
 
 // mailboxes.cpp
-Result<MailboxInfo> find_mailbox(Account& acc, std::string_view name);
+Result<MailboxInfo> find_mailbox(Db& db, std::string_view name);
+inline Result<MailboxInfo> find_mailbox(Account& acc, std::string_view name) {
+    return find_mailbox(acc.db, name);
+}
 
 // fts.cpp: messages.text_id is NULL (not indexed yet), kTextUnindexable (text_of failed, the
 // text is too large or the file unreadable: never retried) or the rowid of its row in text.db,
@@ -124,15 +137,17 @@ struct ListedScan {
     bool complete = false;  // ... and every row in that range was listed
 };
 /// Runs `on_row` for each row of `mailbox_id` whose uid is in `sorted` (ascending, unique), in
-/// UID order. `columns` is a SELECT list over messages whose first column is uid. Dense sets
-/// are read with one range scan, sparse ones with point lookups.
+/// UID order. `columns` is a SELECT list over messages whose first column is uid; `from` the
+/// FROM clause (messages, possibly joined). Dense sets are read with one range scan, sparse ones
+/// with point lookups.
 Status for_each_listed(
     Db& db,
     std::int64_t mailbox_id,
     const std::vector<std::uint32_t>& sorted,
     std::string_view columns,
     const std::function<Status(Stmt&)>& on_row,
-    ListedScan* scan = nullptr
+    ListedScan* scan = nullptr,
+    std::string_view from = "messages"
 );
 
 /// Commits of derived data (\Recent marker, text index rows) skip the WAL fsync: losing them in
@@ -285,6 +300,51 @@ public:
             return Errc::NotFound;
         }
         return f(**acc);
+    }
+
+    /// Runs `f(account, db)` on one of the account's read-only connections, in one read
+    /// transaction (a consistent snapshot), without the account lock. For reads only.
+    template <class F>
+    static auto with_reader(Store::Impl& impl, std::string_view name, F&& f)
+        -> decltype(f(std::declval<Account&>(), std::declval<Db&>())) {
+        auto acc = impl.account(name, false, std::nullopt);
+        if (!acc) {
+            return acc.error();
+        }
+        Account& a = **acc;
+        if (a.closed.load()) {
+            return Errc::NotFound;
+        }
+        std::unique_ptr<Db> db;
+        {
+            std::lock_guard lock(a.readers_mu);
+            if (!a.readers.empty()) {
+                db = std::move(a.readers.back());
+                a.readers.pop_back();
+            }
+        }
+        if (!db) {
+            db = std::make_unique<Db>();
+            if (auto st = db->open(a.dir / "index.db", false); !st) {
+                return st.error();
+            }
+            // mmap as on the main connection (schema.cpp): listings read pages in place.
+            if (auto st = db->exec("PRAGMA query_only=1; PRAGMA mmap_size=268435456;"); !st) {
+                return st.error();
+            }
+        }
+        if (auto st = db->exec("BEGIN"); !st) {
+            return st.error();
+        }
+        auto result = f(a, *db);
+        if (!db->exec("COMMIT")) {
+            return result;  // the connection is dropped, not reused
+        }
+        std::lock_guard lock(a.readers_mu);
+        if (a.readers.size() < kIdleReaders && !a.closed.load()) {
+            a.readers.push_back(std::move(db));
+        }
+        return result;
     }
 
     /// Runs `body` in one index transaction: committed if it succeeds, rolled back otherwise.

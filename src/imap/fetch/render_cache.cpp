@@ -1,0 +1,87 @@
+#include "imap/fetch/render_cache.hpp"
+
+#include "imap/fetch/fetch.hpp"
+#include "imap/wire/response.hpp"
+
+namespace sov::imap::fetch {
+namespace {
+
+constexpr unsigned char kUtf8Differs = 1;
+
+// Format: version, flags, then the three texts as LEB128 length + bytes.
+void put_text(std::string& out, std::string_view text) {
+    std::uint64_t n = text.size();
+    while (n >= 0x80) {
+        out.push_back(static_cast<char>((n & 0x7F) | 0x80));
+        n >>= 7;
+    }
+    out.push_back(static_cast<char>(n));
+    out.append(text);
+}
+
+bool get_text(std::string_view& in, std::string_view& text) noexcept {
+    std::uint64_t n = 0;
+    for (int shift = 0;; shift += 7) {
+        if (in.empty() || shift > 56) {
+            return false;
+        }
+        const auto byte = static_cast<unsigned char>(in.front());
+        in.remove_prefix(1);
+        n |= std::uint64_t{byte & 0x7FU} << shift;
+        if ((byte & 0x80U) == 0) {
+            break;
+        }
+    }
+    if (n > in.size()) {
+        return false;
+    }
+    text = in.substr(0, n);
+    in.remove_prefix(n);
+    return true;
+}
+
+std::string render(const mime::MessageStructure& s, wire::FetchItem item, bool utf8) {
+    std::string out;
+    wire::ResponseWriter w(out, wire::WriterOptions{.utf8 = utf8, .max_quoted = 1024});
+    const wire::FetchAtt att{.item = item, .peek = false, .section = {}, .partial = {}};
+    (void)write_att(w, att, s, {});  // ENVELOPE / BODY / BODYSTRUCTURE cannot fail
+    return out;
+}
+
+}  // namespace
+
+std::string encode_render_cache(const mime::MessageStructure& s) {
+    const wire::FetchItem items[] = {
+        wire::FetchItem::Envelope, wire::FetchItem::Body, wire::FetchItem::BodyStructure
+    };
+    std::string texts[3];
+    bool differs = false;
+    for (int i = 0; i < 3; ++i) {
+        texts[i] = render(s, items[i], false);
+        differs = differs || render(s, items[i], true) != texts[i];
+    }
+    std::string out;
+    out.reserve(2 + texts[0].size() + texts[1].size() + texts[2].size() + 12);
+    out.push_back(static_cast<char>(kRenderCacheVersion));
+    out.push_back(static_cast<char>(differs ? kUtf8Differs : 0));
+    for (const auto& t : texts) {
+        put_text(out, t);
+    }
+    return out;
+}
+
+std::optional<RenderedItems> decode_render_cache(std::string_view entry) noexcept {
+    if (entry.size() < 2 || static_cast<unsigned char>(entry[0]) != kRenderCacheVersion) {
+        return std::nullopt;
+    }
+    RenderedItems r;
+    r.utf8_differs = (static_cast<unsigned char>(entry[1]) & kUtf8Differs) != 0;
+    entry.remove_prefix(2);
+    if (!get_text(entry, r.envelope) || !get_text(entry, r.body) ||
+        !get_text(entry, r.body_structure) || !entry.empty()) {
+        return std::nullopt;
+    }
+    return r;
+}
+
+}  // namespace sov::imap::fetch
