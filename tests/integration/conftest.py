@@ -12,10 +12,11 @@ import signal
 import sqlite3
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 
 import pytest
+
+from waiting import wait_for  # noqa: F401 (tests import it from here)
 
 SOVEREIGN = os.environ.get("SOVEREIGN_BIN") or str(
     Path(__file__).resolve().parents[2] / "build" / "release" / "src" / "cli" / "sovereign"
@@ -24,20 +25,6 @@ DOMAIN = "example.test"
 HOSTNAME = "mail.example.test"
 ADMIN = f"postmaster@{DOMAIN}"
 PASSWORD = "correct horse battery staple"
-
-
-def wait_for(condition, timeout=10.0, what="condition"):
-    """Polls `condition` until it returns a truthy value or `timeout` seconds pass."""
-    deadline = time.monotonic() + timeout
-    delay = 0.005
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(delay)
-        delay = min(delay * 2, 0.1)
 
 
 def run_cli(data_dir, *args, stdin=None, check=True):

@@ -73,6 +73,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from waiting import wait_for
+
 NSD = "/usr/sbin/nsd"
 NSD_CONTROL = "/usr/sbin/nsd-control"
 NSD_CHECKZONE = "/usr/sbin/nsd-checkzone"
@@ -105,21 +107,6 @@ def _run(*args, cwd=None, timeout=60) -> str:
             f"{result.stdout}{result.stderr}"
         )
     return result.stdout
-
-
-def wait_for(condition, timeout=10.0, what="condition"):
-    """Polls `condition` until it returns a truthy value (the same helper as conftest.py's,
-    repeated so that this file runs without pytest)."""
-    deadline = time.monotonic() + timeout
-    delay = 0.005
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(delay)
-        delay = min(delay * 2, 0.1)
 
 
 def normalize(name: str) -> str:
