@@ -3,10 +3,14 @@
 #include <algorithm>
 #include <cstddef>
 
+#include "tls/detail/txt_fields.hpp"
 #include "tls/errors.hpp"
 
 namespace sov::tls {
 namespace {
+
+using detail::is_wsp;
+using detail::skip_wsp;
 
 // RFC 8461 §3.1: sts-version = %s"v=STSv1" (case-sensitive, RFC 7405).
 constexpr std::string_view kVersion = "v=STSv1";
@@ -15,29 +19,8 @@ constexpr std::size_t kMaxIdLength = 32;
 // sts-ext-name = (ALPHA / DIGIT) *31(ALPHA / DIGIT / "_" / "-" / ".")
 constexpr std::size_t kMaxExtNameLength = 32;
 
-bool is_wsp(char c) noexcept {
-    return c == ' ' || c == '\t';
-}
-
 bool is_alnum(char c) noexcept {
     return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-}
-
-std::size_t skip_wsp(std::string_view s, std::size_t i) noexcept {
-    while (i < s.size() && is_wsp(s[i])) {
-        ++i;
-    }
-    return i;
-}
-
-// True if `txt` begins with the version tag followed by *WSP ";" — the §3.1 rule "records that
-// do not begin with "v=STSv1;" are discarded", allowing the WSP that sts-field-delim allows.
-bool is_candidate(std::string_view txt) noexcept {
-    if (!txt.starts_with(kVersion)) {
-        return false;
-    }
-    const std::size_t i = skip_wsp(txt, kVersion.size());
-    return i < txt.size() && txt[i] == ';';
 }
 
 }  // namespace
@@ -133,20 +116,9 @@ Result<StsRecord> select_sts_record(const std::vector<std::string>& txts) noexce
     // §3.1: discard records that do not begin with "v=STSv1;"; "If the number of resulting
     // records is not one, or if the resulting record is syntactically invalid, senders MUST
     // assume the recipient domain does not have an available MTA-STS Policy".
-    const std::string* found = nullptr;
-    for (const auto& txt : txts) {
-        if (!is_candidate(txt)) {
-            continue;
-        }
-        if (found != nullptr) {
-            return Errc::MultipleRecords;
-        }
-        found = &txt;
-    }
-    if (found == nullptr) {
-        return Errc::NoRecord;
-    }
-    return parse_sts_record(*found);
+    return detail::select_single_record(txts, kVersion, [](const std::string& txt) {
+        return parse_sts_record(txt);
+    });
 }
 
 std::string format_sts_record(std::string_view id) {

@@ -3,17 +3,17 @@
 #include <algorithm>
 #include <cstddef>
 
+#include "tls/detail/txt_fields.hpp"
 #include "tls/errors.hpp"
 
 namespace sov::tls {
 namespace {
 
+using detail::is_wsp;
+using detail::skip_wsp;
+
 // RFC 8460 §3: tlsrpt-version = %s"v=TLSRPTv1" (case-sensitive, RFC 7405).
 constexpr std::string_view kVersion = "v=TLSRPTv1";
-
-bool is_wsp(char c) noexcept {
-    return c == ' ' || c == '\t';
-}
 
 bool is_alpha(char c) noexcept {
     return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
@@ -42,21 +42,6 @@ bool iequals(std::string_view a, std::string_view b) noexcept {
     return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
                return ascii_lower(x) == ascii_lower(y);
            });
-}
-
-std::size_t skip_wsp(std::string_view s, std::size_t i) noexcept {
-    while (i < s.size() && is_wsp(s[i])) {
-        ++i;
-    }
-    return i;
-}
-
-bool is_candidate(std::string_view txt) noexcept {
-    if (!txt.starts_with(kVersion)) {
-        return false;
-    }
-    const std::size_t i = skip_wsp(txt, kVersion.size());
-    return i < txt.size() && txt[i] == ';';
 }
 
 // RFC 3986 §2: unreserved / reserved characters, and "%" for pct-encoded. RFC 8460 §3 removes
@@ -245,20 +230,9 @@ Result<TlsRptRecord> select_tlsrpt_record(const std::vector<std::string>& txts) 
     // §3: "records that do not begin with "v=TLSRPTv1;" are discarded. If the number of
     // resulting records is not one, senders MUST assume the recipient domain does not implement
     // TLSRPT."
-    const std::string* found = nullptr;
-    for (const auto& txt : txts) {
-        if (!is_candidate(txt)) {
-            continue;
-        }
-        if (found != nullptr) {
-            return Errc::MultipleRecords;
-        }
-        found = &txt;
-    }
-    if (found == nullptr) {
-        return Errc::NoRecord;
-    }
-    return parse_tlsrpt_record(*found);
+    return detail::select_single_record(txts, kVersion, [](const std::string& txt) {
+        return parse_tlsrpt_record(txt);
+    });
 }
 
 Result<std::vector<std::string>> mailto_recipients(const ReportUri& uri) {
