@@ -6,6 +6,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$PWD}"
+# -g puts the working directory into the object; without this ccache hashes it, and a clone at
+# another path (every CI run) misses the whole cache.
+export CCACHE_NOHASHDIR="${CCACHE_NOHASHDIR:-1}"
 
 install=1
 for arg in "$@"; do
