@@ -31,6 +31,8 @@ test_pkgs=(
     # DNSSEC test zones (tests/integration/dnsfixture.py): NSD serves zones signed by
     # ldns-signzone; ldns-dane and danetool cross-check our TLSA records; kdig for debugging.
     nsd ldnsutils knot-dnsutils gnutls-bin
+    # dkimpy verifies our DKIM signatures (tests/integration/test_dkim.py); PyNaCl for ed25519.
+    python3-dkim python3-nacl
 )
 
 want=("${build_pkgs[@]}")

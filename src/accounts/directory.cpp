@@ -42,11 +42,14 @@ using detail::Transaction;
 //                    "SCRAM-SHA-256$<i>$<b64 salt>$<b64 StoredKey>$<b64 ServerKey>" (scram.hpp),
 //                    written with the hash by add_user/set_password. NULL for users created
 //                    before version 2 until their next successful password login.
+// app_passwords      (version 3) extra passwords of a user (directory.hpp). hash: SHA-256 hex of
+//                    the password without dashes; unique, so a login finds it by index.
+//                    last_used_at: 0 = never.
 // aliases            address aliases; local_part '' is the domain's catch-all (`@domain`).
 // alias_destinations one row per destination: a canonical local address (lowercased local part)
 //                    or an external address (local part verbatim, domain canonical).
 // Times are Unix seconds.
-constexpr std::array<const char*, 2> kMigrations = {
+constexpr std::array<const char*, 3> kMigrations = {
     R"sql(
 CREATE TABLE domains (
     id           INTEGER PRIMARY KEY,
@@ -89,6 +92,18 @@ CREATE TABLE alias_destinations (
     // them in at the next successful login (the password is needed to derive them).
     R"sql(
 ALTER TABLE users ADD COLUMN scram_sha256 TEXT;
+)sql",
+    // 2 → 3: app passwords. UNIQUE (account_id, name) also indexes the ON DELETE CASCADE.
+    R"sql(
+CREATE TABLE app_passwords (
+    id           INTEGER PRIMARY KEY,
+    account_id   INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    name         TEXT NOT NULL,
+    hash         TEXT NOT NULL UNIQUE CHECK (length(hash) = 64),
+    created_at   INTEGER NOT NULL,
+    last_used_at INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (account_id, name)
+);
 )sql",
 };
 static_assert(kMigrations.size() == Directory::kSchemaVersion);
@@ -326,6 +341,74 @@ Result<AliasSource> parse_alias_source(std::string_view source) {
         return address.error();
     }
     return AliasSource{std::move(address->local), std::move(address->domain)};
+}
+
+// --- app passwords ---------------------------------------------------------------------------
+
+// RFC 4648 §6 base32 alphabet in lowercase: no 0/1/8/9, so nothing to confuse with O/I/B/g.
+constexpr std::string_view kAppPasswordAlphabet = "abcdefghijklmnopqrstuvwxyz234567";
+constexpr std::size_t kAppPasswordGroup = 7;
+// last_used_at is written at most this often: a phone logging in on every sync must not turn
+// each login into a database write.
+constexpr std::int64_t kLastUsedResolution = 60;
+
+// kAppPasswordChars characters from randombytes_uniform (unbiased), in dash-separated groups.
+std::string generate_app_password() {
+    std::string out;
+    out.reserve(Directory::kAppPasswordChars + Directory::kAppPasswordChars / kAppPasswordGroup);
+    for (std::size_t i = 0; i < Directory::kAppPasswordChars; ++i) {
+        if (i > 0 && i % kAppPasswordGroup == 0) {
+            out.push_back('-');
+        }
+        out.push_back(kAppPasswordAlphabet[randombytes_uniform(kAppPasswordAlphabet.size())]);
+    }
+    return out;
+}
+
+// The password as stored (hashed): lowercase, without the dashes and spaces people type or
+// copy along. Empty if `typed` cannot be an app password (then it is not looked up).
+std::string canonical_app_password(std::string_view typed) {
+    std::string out;
+    out.reserve(Directory::kAppPasswordChars);
+    for (const char c : typed) {
+        if (c == '-' || c == ' ') {
+            continue;
+        }
+        const char lower = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+        if (kAppPasswordAlphabet.find(lower) == std::string_view::npos ||
+            out.size() == Directory::kAppPasswordChars) {
+            sodium_memzero(out.data(), out.size());
+            return {};
+        }
+        out.push_back(lower);
+    }
+    if (out.size() != Directory::kAppPasswordChars) {
+        sodium_memzero(out.data(), out.size());
+        return {};
+    }
+    return out;
+}
+
+// SHA-256 hex of the canonical form, which is then wiped.
+std::string app_password_digest(std::string canonical) {
+    std::array<unsigned char, crypto_hash_sha256_BYTES> digest{};
+    crypto_hash_sha256(
+        digest.data(), reinterpret_cast<const unsigned char*>(canonical.data()), canonical.size()
+    );
+    sodium_memzero(canonical.data(), canonical.size());
+    std::array<char, digest.size() * 2 + 1> hex{};
+    sodium_bin2hex(hex.data(), hex.size(), digest.data(), digest.size());
+    return std::string(hex.data(), digest.size() * 2);
+}
+
+bool valid_app_password_name(std::string_view name) {
+    if (name.empty() || name.size() > Directory::kMaxAppPasswordName) {
+        return false;
+    }
+    return std::none_of(name.begin(), name.end(), [](char c) {
+        const auto u = static_cast<unsigned char>(c);
+        return u < 0x20 || u == 0x7f;
+    });
 }
 
 Directory::Options validated(Directory::Options options) {
@@ -1098,6 +1181,226 @@ RecipientResolution Directory::resolve_recipient(std::string_view address) {
     return out;
 }
 
+Result<bool> Directory::may_send_as(
+    std::string_view account, std::string_view from, SenderPolicy policy
+) {
+    if (from.size() >= 2 && from.front() == '<' && from.back() == '>') {
+        from = from.substr(1, from.size() - 2);
+    }
+    // RFC 5321 §4.5.5: the null reverse-path, for notifications a client sends (read receipts,
+    // vacation replies); there is no address to impersonate.
+    if (from.empty() || policy == SenderPolicy::Any) {
+        return true;
+    }
+    auto owner = normalize_local_address(account);
+    auto parts = split_address(from);
+    if (!owner || !parts || parts->local.empty() || !normalize_external_address(from)) {
+        return false;
+    }
+    auto domain_name = normalize_domain(parts->domain);
+    if (!domain_name) {
+        return false;
+    }
+    const std::lock_guard lock(mutex_);
+    auto user = lookup_user(db_, *owner);
+    if (!user) {
+        return bool_error(user.error());
+    }
+    if (!*user) {
+        return false;
+    }
+    const std::int64_t account_id = (*user)->account.id;
+    auto domain = resolve_domain(db_, domain_name->ascii);
+    if (!domain) {
+        return bool_error(domain.error());
+    }
+    if (!*domain) {
+        return false;  // not a domain we host: never the account's own
+    }
+    if (policy == SenderPolicy::Domain) {
+        auto own_domain = resolve_domain(db_, owner->domain.ascii);
+        if (!own_domain) {
+            return bool_error(own_domain.error());
+        }
+        return *own_domain && (*own_domain)->id == (*domain)->id;
+    }
+    // The account's own address (also `user+tag`, and under a domain alias), checked before
+    // the resolution: an alias of the same name must not take the owner's address away.
+    const std::string local = ascii_lower(parts->local);
+    if (is_safe_local_part(local)) {
+        std::vector<std::string> candidates{local};
+        if (options_.subaddressing) {
+            if (auto base = subaddress_base(local, options_.subaddress_separator); !base.empty()) {
+                candidates.emplace_back(base);
+            }
+        }
+        for (const auto& candidate : candidates) {
+            auto row = find_user_row(db_, (*domain)->id, candidate);
+            if (!row) {
+                return bool_error(row.error());
+            }
+            if (*row && (*row)->account.id == account_id) {
+                return true;
+            }
+        }
+    }
+    // Otherwise: does mail to `from` reach the account? Covers aliases listing it (directly or
+    // through other aliases) and the catch-all when nothing more specific takes the address.
+    RecipientResolution out;
+    Resolver resolver{db_, options_, out, {}, {}, {}, {}};
+    auto found = is_safe_local_part(local) ? resolver.lookup(**domain, local)
+                                           : resolver.lookup_catch_all(**domain);
+    if (!found) {
+        return bool_error(found.error());
+    }
+    return std::any_of(out.accounts.begin(), out.accounts.end(), [&](const Account& a) {
+        return a.id == account_id;
+    });
+}
+
+Result<std::string> Directory::add_app_password(std::string_view address, std::string_view name) {
+    auto addr = normalize_local_address(address);
+    if (!addr) {
+        return addr.error();
+    }
+    if (!valid_app_password_name(name)) {
+        return make_error_code(Errc::Invalid);
+    }
+    std::string password = generate_app_password();
+    const std::string digest = app_password_digest(canonical_app_password(password));
+    const std::lock_guard lock(mutex_);
+    Transaction txn(db_);
+    if (auto st = txn.begin(); !st) {
+        return st.error();
+    }
+    auto user = lookup_user(db_, *addr);
+    if (!user) {
+        return user.error();
+    }
+    if (!*user) {
+        return make_error_code(Errc::NotFound);
+    }
+    const std::int64_t account_id = (*user)->account.id;
+    {
+        Statement count(db_.get(), "SELECT count(*) FROM app_passwords WHERE account_id = ?1");
+        count.bind(1, account_id);
+        if (count.step() != SQLITE_ROW) {
+            return count.error("count app passwords");
+        }
+        if (count.int64(0) >= static_cast<std::int64_t>(kMaxAppPasswords)) {
+            return make_error_code(Errc::Invalid);
+        }
+    }
+    Statement st(
+        db_.get(),
+        "INSERT INTO app_passwords (account_id, name, hash, created_at) VALUES (?1, ?2, ?3, ?4)"
+    );
+    st.bind(1, account_id).bind(2, name).bind(3, digest).bind(4, now_seconds());
+    if (auto r = st.run(make_error_code(Errc::Exists)); !r) {
+        return r.error();
+    }
+    if (auto r = txn.commit(); !r) {
+        return r.error();
+    }
+    log::info(
+        "accounts.app_password.added", {{"address", (*user)->account.address}, {"name", name}}
+    );
+    return password;
+}
+
+Result<std::vector<AppPassword>> Directory::list_app_passwords(std::string_view address) {
+    auto addr = normalize_local_address(address);
+    if (!addr) {
+        return addr.error();
+    }
+    const std::lock_guard lock(mutex_);
+    auto user = lookup_user(db_, *addr);
+    if (!user) {
+        return user.error();
+    }
+    if (!*user) {
+        return make_error_code(Errc::NotFound);
+    }
+    Statement st(
+        db_.get(),
+        "SELECT name, created_at, last_used_at FROM app_passwords WHERE account_id = ?1 "
+        "ORDER BY name"
+    );
+    st.bind(1, (*user)->account.id);
+    std::vector<AppPassword> out;
+    int rc = 0;
+    while ((rc = st.step()) == SQLITE_ROW) {
+        out.push_back(AppPassword{st.text(0), st.int64(1), st.int64(2)});
+    }
+    if (rc != SQLITE_DONE) {
+        return st.error("list app passwords");
+    }
+    return out;
+}
+
+Status Directory::revoke_app_password(std::string_view address, std::string_view name) {
+    auto addr = normalize_local_address(address);
+    if (!addr) {
+        return addr.error();
+    }
+    const std::lock_guard lock(mutex_);
+    auto user = lookup_user(db_, *addr);
+    if (!user) {
+        return user.error();
+    }
+    if (!*user) {
+        return make_error_code(Errc::NotFound);
+    }
+    Statement st(db_.get(), "DELETE FROM app_passwords WHERE account_id = ?1 AND name = ?2");
+    st.bind(1, (*user)->account.id).bind(2, name);
+    if (auto r = st.run(make_error_code(Errc::Storage)); !r) {
+        return r;
+    }
+    if (!changed(db_)) {
+        return make_error_code(Errc::NotFound);
+    }
+    log::info(
+        "accounts.app_password.revoked", {{"address", (*user)->account.address}, {"name", name}}
+    );
+    return {};
+}
+
+Result<bool> Directory::check_app_password(std::int64_t account_id, std::string_view password) {
+    std::string canonical = canonical_app_password(password);
+    if (canonical.empty()) {
+        return false;
+    }
+    const std::string digest = app_password_digest(std::move(canonical));
+    // The index lookup compares digests, not passwords: its timing can reveal something about
+    // stored digests, and a digest of 140 random bits reveals nothing about the password.
+    const std::lock_guard lock(mutex_);
+    std::int64_t id = 0;
+    std::int64_t last_used = 0;
+    {
+        Statement st(
+            db_.get(),
+            "SELECT id, last_used_at FROM app_passwords WHERE hash = ?1 AND account_id = ?2"
+        );
+        st.bind(1, digest).bind(2, account_id);
+        const int rc = st.step();
+        if (rc == SQLITE_DONE) {
+            return false;
+        }
+        if (rc != SQLITE_ROW) {
+            return bool_error(st.error("find app password"));
+        }
+        id = st.int64(0);
+        last_used = st.int64(1);
+    }
+    const std::int64_t now = now_seconds();
+    if (now - last_used >= kLastUsedResolution || now < last_used) {
+        Statement st(db_.get(), "UPDATE app_passwords SET last_used_at = ?1 WHERE id = ?2");
+        st.bind(1, now).bind(2, id);
+        (void)st.run(make_error_code(Errc::Storage));  // logged; the login still succeeds
+    }
+    return true;
+}
+
 void Directory::store_scram_credentials(
     const Account& account,
     std::string_view old_hash,
@@ -1163,11 +1466,25 @@ Result<Account> Directory::authenticate(std::string_view address, std::string_vi
     }
     // Verification runs outside the lock: Argon2id takes tens of milliseconds by design.
     if (!user) {
+        // The same work as for a known user with a wrong password: an app password lookup
+        // (account 0 has none) and one Argon2id verification.
+        (void)check_app_password(0, password);
         (void)verify_password(dummy_hash_, password);
         return make_error_code(Errc::AuthFailed);
     }
     bool verified_now = false;
     if (!credentials_.matches(user->account.id, user->hash, password)) {
+        // App passwords are checked before the Argon2id verification of the main password, not
+        // after: the answer is the same (a password cannot be both), and a device using an app
+        // password then costs a SHA-256 per login instead of Argon2id's 64 MiB and tens of
+        // milliseconds. A failure still pays for both, as an unknown user does above.
+        auto app = check_app_password(user->account.id, password);
+        if (!app) {
+            return app.error();
+        }
+        if (*app) {
+            return std::move(user->account);
+        }
         if (!verify_password(user->hash, password)) {
             return make_error_code(Errc::AuthFailed);
         }

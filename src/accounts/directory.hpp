@@ -29,7 +29,27 @@
 //   address once.
 //
 // A bare `postmaster` (RFC 5321 §4.5.1) has no domain: the caller appends the primary domain.
+//
+// App passwords (schema version 3): named, revocable extra passwords of an account, one per
+// device, so that a lost phone does not expose the main password. We generate them (never the
+// user): kAppPasswordChars characters of lowercase base32 from libsodium's randombytes, 5 bits
+// each (140 bits), shown once as `xxxxxxx-xxxxxxx-xxxxxxx-xxxxxxx`. Being high-entropy, they are
+// stored as a SHA-256 hex digest rather than Argon2id: nothing to brute-force, O(1) lookup.
+// When they are typed, case, spaces and dashes do not matter. They work with
+// authenticate() (SASL PLAIN/LOGIN, IMAP LOGIN) only: SCRAM-SHA-256 needs per-credential salted
+// keys and keeps using the main password alone. Changing the main password does not revoke them;
+// deleting the user does (ON DELETE CASCADE).
+//
+// Sender policy (may_send_as), for the MAIL FROM of an authenticated submission:
+//   Own     the account's own address; any address whose mail reaches the account by the
+//           recipient resolution above: `user+tag` with subaddressing, the same address under a
+//           domain alias, an alias (also nested) whose destinations include the account, an
+//           address that only the account's catch-all alias receives.
+//   Domain  any address in the account's hosted domain or one of its domain aliases.
+//   Any     anything.
+// The null reverse-path (`<>` or empty: bounces and receipts from clients) is always allowed.
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -78,6 +98,20 @@ struct ScramAccount {
     ScramCredentials credentials;
 };
 
+/// An app password as listed (the password itself is never stored or shown again).
+struct AppPassword {
+    std::string name;
+    std::int64_t created = 0;    // Unix seconds
+    std::int64_t last_used = 0;  // Unix seconds, 0 = never (updated at most once a minute)
+};
+
+/// Whom an authenticated account may name in MAIL FROM (see the top of this file).
+enum class SenderPolicy {
+    Own,
+    Domain,
+    Any,
+};
+
 struct RecipientResolution {
     enum class Kind {
         Local,        // deliver to `accounts` (and forward to `external`)
@@ -117,7 +151,14 @@ public:
     Directory& operator=(Directory&&) = delete;
 
     /// The current schema version (`PRAGMA user_version`).
-    static constexpr int kSchemaVersion = 2;
+    static constexpr int kSchemaVersion = 3;
+
+    /// Characters of a generated app password without the group dashes (5 bits each).
+    static constexpr std::size_t kAppPasswordChars = 28;
+    /// Longest app password name (octets); names are 1..this, without control characters.
+    static constexpr std::size_t kMaxAppPasswordName = 64;
+    /// App passwords per account: enough for every device, bounded for the listing.
+    static constexpr std::size_t kMaxAppPasswords = 100;
 
     // Domains. Names are accepted as U-labels or A-labels in any case.
     Result<Domain> add_domain(std::string_view domain);
@@ -155,10 +196,27 @@ public:
 
     RecipientResolution resolve_recipient(std::string_view address);
 
+    /// May the account `account` (its canonical address, or any spelling find_user accepts)
+    /// use `from` as the MAIL FROM address under `policy`? Rules at the top of this file.
+    /// False for an unknown account and for a syntactically invalid `from`; an error only for
+    /// storage failures and alias loops (the caller defers: 451 4.3.0).
+    Result<bool> may_send_as(std::string_view account, std::string_view from, SenderPolicy policy);
+
+    // App passwords (see the top of this file).
+    /// Generates, stores and returns a new app password; the caller shows it once and forgets
+    /// it. Errc::Exists if the account already has one of that name, Errc::Invalid for a bad
+    /// name or more than kMaxAppPasswords, Errc::NotFound for an unknown user.
+    Result<std::string> add_app_password(std::string_view address, std::string_view name);
+    /// The account's app passwords, sorted by name.
+    Result<std::vector<AppPassword>> list_app_passwords(std::string_view address);
+    /// Errc::NotFound if the user or the name does not exist.
+    Status revoke_app_password(std::string_view address, std::string_view name);
+
     /// Checks a password. Unknown users and wrong passwords both give Errc::AuthFailed after
     /// the same Argon2id work (a dummy hash is verified for unknown users). A hash made with
     /// other parameters than Options::password is upgraded on success.
     /// Also creates the SCRAM credentials of a user who has none yet (see the top of this file).
+    /// The password may also be one of the account's app passwords (its last use is recorded).
     Result<Account> authenticate(std::string_view address, std::string_view password);
 
     /// SCRAM-SHA-256 credentials for a ScramServer lookup, with the account they belong to.
@@ -180,6 +238,10 @@ private:
         std::string_view old_scram,
         std::string_view password
     );
+
+    // True if `password` is an app password of `account_id` (0: nobody, for equal work when
+    // the user is unknown); records its use. Takes the lock.
+    Result<bool> check_app_password(std::int64_t account_id, std::string_view password);
 
     std::mutex mutex_;
     detail::Connection db_;  // guarded by mutex_

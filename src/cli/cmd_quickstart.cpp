@@ -237,7 +237,8 @@ Command quickstart_command() {
         "--cert/--key are given), accounts.db with DOMAIN and the admin user (default\n"
         "postmaster@DOMAIN), and mail/. The admin password is generated and printed unless\n"
         "--password-file is given. Listeners bind 127.0.0.1 at port-base + 25 (MX),\n"
-        "+ 24 (LMTP), + 587 (submission), + 143 (IMAP); the default port base is 10000.\n"
+        "+ 24 (LMTP), + 587 and + 465 (submission), + 143 and + 993 (IMAP), + 443 (HTTPS);\n"
+        "the default port base is 10000.\n"
         "Refuses to touch an existing sovereign.toml.\n",
         run_quickstart
     );

@@ -18,6 +18,8 @@ const std::vector<Command>& all_commands() {
         export_command(),
         dns_command(),
         tls_command(),
+        dkim_command(),
+        queue_command(),
         version_command(),
     };
     return kCommands;

@@ -14,6 +14,8 @@ Command import_command();
 Command export_command();
 Command dns_command();
 Command tls_command();
+Command dkim_command();
+Command queue_command();
 Command version_command();
 
 }  // namespace sov::cli

@@ -1,8 +1,12 @@
 #include "cli/dns_check.hpp"
 
 #include <algorithm>
+#include <optional>
+#include <string>
+#include <utility>
 
 #include "dns/errors.hpp"
+#include "mailauth/dkim_tags.hpp"
 
 namespace sov::cli {
 
@@ -33,8 +37,29 @@ std::vector<std::string> values_of(const dns::Answer& answer, dns::RrType type) 
     return out;
 }
 
+// The k= (default rsa) and FWS-free p= of a DKIM key record; nullopt if it does not parse.
+std::optional<std::pair<std::string, std::string>> dkim_key_of(std::string_view record) {
+    const auto tags = mailauth::TagList::parse(record);
+    const auto p = tags.find("p");
+    if (!tags.ok() || !p) {
+        return std::nullopt;
+    }
+    return std::pair{std::string(tags.find("k").value_or("rsa")), mailauth::strip_fws(*p)};
+}
+
 void judge(RecordCheck& check) {
     const auto& want = check.expected;
+    if (want.match == ExpectedRecord::Match::DkimKey) {
+        const auto wanted = dkim_key_of(want.value);
+        const bool present =
+            wanted && std::any_of(check.found.begin(), check.found.end(), [&](auto& v) {
+                return dkim_key_of(v) == wanted;
+            });
+        check.status = present               ? RecordCheck::Status::Ok
+                       : check.found.empty() ? RecordCheck::Status::Missing
+                                             : RecordCheck::Status::Wrong;
+        return;
+    }
     if (want.match == ExpectedRecord::Match::Exact) {
         const bool present = std::any_of(check.found.begin(), check.found.end(), [&](auto& v) {
             return iequals(v, want.value);

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "core/log.hpp"
 #include "tls/dane.hpp"
 #include "tls/mta_sts_record.hpp"
 #include "tls/our_policy.hpp"
@@ -134,6 +135,15 @@ std::vector<ExpectedRecord> expected_records(
             .prefix = {},
         });
     }
+    // DKIM keys (RFC 6376 §3.6.2.1), when `sovereign dkim keygen` has made some.
+    if (auto store = mailauth::KeyStore::open(config.keys_dir() / "dkim", domain); store) {
+        auto dkim = dkim_records(*store);
+        out.insert(out.end(), dkim.begin(), dkim.end());
+    } else {
+        log::warn(
+            "dns.dkim_keys_unreadable", {{"domain", domain}, {"error", store.error().message()}}
+        );
+    }
     out.push_back({
         .purpose = "CAA",
         .comment = "Only the CA that issues this server's certificates may issue for the domain "
@@ -144,6 +154,70 @@ std::vector<ExpectedRecord> expected_records(
         .match = ExpectedRecord::Match::Prefix,
         .prefix = "0 issue ",
     });
+    return out;
+}
+
+ExpectedRecord dkim_record(
+    const std::string& domain, const mailauth::SelectorEntry& entry, const std::string& txt
+) {
+    std::string comment;
+    switch (entry.state) {
+        case mailauth::SelectorState::Active:
+            comment = fmt::format(
+                "Receivers verify our {} signatures with this key (RFC 6376 §3.6.2.1).",
+                mailauth::signing_algorithm(entry.algorithm)
+            );
+            break;
+        case mailauth::SelectorState::Pending:
+            comment =
+                "The next key of a rotation: publish it now; `sovereign dkim rotate` "
+                "switches signing to it once DNS serves it.";
+            break;
+        case mailauth::SelectorState::Retired:
+            comment =
+                "A retired key: mail signed with it may still be in transit; remove the "
+                "record after `sovereign dkim rotate --forget-retired`.";
+            break;
+    }
+    // Short purposes (the `dns check` column is 14 wide); the owner name carries the selector.
+    const bool rsa = entry.algorithm == mailauth::KeyAlgorithm::Rsa;
+    std::string purpose = "DKIM ";
+    if (entry.state == mailauth::SelectorState::Active) {
+        purpose += rsa ? "rsa" : "ed25519";
+    } else {
+        purpose += entry.state == mailauth::SelectorState::Pending ? "new " : "old ";
+        purpose += rsa ? "rsa" : "ed";
+    }
+    return {
+        .purpose = std::move(purpose),
+        .comment = std::move(comment),
+        .owner = fmt::format("{}._domainkey.{}", entry.selector, domain),
+        .type = dns::RrType::TXT,
+        .value = txt,
+        .match = ExpectedRecord::Match::DkimKey,
+        .prefix = {},
+    };
+}
+
+std::vector<ExpectedRecord> dkim_records(const mailauth::KeyStore& store) {
+    std::vector<ExpectedRecord> out;
+    // Active first, then pending, then retired: the order of the rotation.
+    for (const auto state :
+         {mailauth::SelectorState::Active,
+          mailauth::SelectorState::Pending,
+          mailauth::SelectorState::Retired}) {
+        for (const auto& entry : store.with_state(state)) {
+            auto key = store.load_key(entry);
+            if (!key) {
+                log::warn(
+                    "dns.dkim_key_unreadable",
+                    {{"selector", entry.selector}, {"error", key.error().message()}}
+                );
+                continue;
+            }
+            out.push_back(dkim_record(store.domain(), entry, key->dns_record()));
+        }
+    }
     return out;
 }
 

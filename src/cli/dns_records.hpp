@@ -1,20 +1,24 @@
 #pragma once
 // The DNS records a domain hosted here should publish, computed from the configuration and the
 // TLS certificate: what `sovereign dns records` prints and what `sovereign dns check` verifies.
+#include <filesystem>
 #include <string>
 #include <vector>
 
 #include "core/config.hpp"
 #include "core/result.hpp"
 #include "dns/rdata.hpp"
+#include "mailauth/dkim_store.hpp"
 
 namespace sov::cli {
 
 struct ExpectedRecord {
     enum class Match {
-        Exact,   // the RRset must contain this record (MX, TLSA, SRV, MTA-STS id, CNAME)
-        Prefix,  // exactly one record starting with `rdata`'s tag (SPF, DMARC, TLS-RPT, CAA):
-                 // the operator may have written their own policy
+        Exact,    // the RRset must contain this record (MX, TLSA, SRV, MTA-STS id, CNAME)
+        Prefix,   // exactly one record starting with `rdata`'s tag (SPF, DMARC, TLS-RPT, CAA):
+                  // the operator may have written their own policy
+        DkimKey,  // a DKIM key record (RFC 6376 §3.6.1) with the same k= and p=: spacing, tag
+                  // order and extra tags (t=, n=, h=) are the operator's
     };
     std::string purpose;  // "MX", "SPF", ...
     std::string comment;  // why, with the RFC
@@ -26,10 +30,22 @@ struct ExpectedRecord {
 };
 
 /// Every record for `domain` (canonical A-labels). `tlsa_keys`: the 3 1 1 digests to publish
-/// for our MX host (current key, and the next one during a rollover).
+/// for our MX host (current key, and the next one during a rollover). The DKIM key records come
+/// from the domain's key store under config.keys_dir() (dkim_records()).
 std::vector<ExpectedRecord> expected_records(
     const core::Config& config, const std::string& domain, const std::vector<std::string>& tlsa_keys
 );
+
+/// The key record of one DKIM selector: TXT at <selector>._domainkey.<domain> (RFC 6376 §3.6.2.1)
+/// holding `txt` (PrivateKey::dns_record()).
+ExpectedRecord dkim_record(
+    const std::string& domain, const mailauth::SelectorEntry& entry, const std::string& txt
+);
+
+/// The key records of every selector of `store` (active, pending and retired: all stay published
+/// until `sovereign dkim rotate --forget-retired`). A selector whose key cannot be read is left
+/// out; `sovereign dkim list` reports it.
+std::vector<ExpectedRecord> dkim_records(const mailauth::KeyStore& store);
 
 /// One record as a zone-file line: "owner. 3600 IN TYPE rdata" (TXT split into quoted
 /// 255-byte strings, RFC 1035 §3.3.14).

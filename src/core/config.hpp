@@ -102,6 +102,30 @@ struct DnsSettings {
     std::chrono::seconds timeout{10};        // per query, then "temporary failure"
 };
 
+enum class SenderPolicy {
+    Own,     // the account's addresses and the aliases that reach it
+    Domain,  // any address in the account's domain (and its domain aliases)
+    Any,     // anything (a trusted gateway for other systems)
+};
+
+/// Submission (RFC 6409) policy for authenticated senders.
+struct SubmissionSettings {
+    SenderPolicy sender_policy = SenderPolicy::Own;
+    std::uint32_t max_messages_per_hour = 200;     // per account; 0 = unlimited
+    std::uint32_t max_recipients_per_hour = 1000;  // per account; 0 = unlimited
+};
+
+/// The outbound queue and its delivery (RFC 5321 §4.5.4.1 retry strategy).
+struct QueueSettings {
+    std::chrono::seconds retry_first{5 * 60};
+    std::chrono::seconds retry_max{4 * 3600};
+    std::chrono::seconds max_age{5 * 24 * 3600};
+    std::chrono::seconds delay_warning{0};  // 0: no "delayed" DSN
+    std::uint32_t max_connections = 20;
+    std::uint32_t max_per_domain = 2;
+    std::uint16_t remote_port = 25;  // tests and unusual networks only
+};
+
 struct LogSettings {
     log::Level level = log::Level::Info;
     log::Format format = log::Format::Logfmt;
@@ -122,6 +146,8 @@ struct Config {
     Quota default_quota;
     DnsSettings dns;
     MtaStsSettings mta_sts;
+    SubmissionSettings submission;
+    QueueSettings queue;
     LogSettings log;
     std::uint32_t worker_threads = 4;  // blocking work (SQLite, fsync, Argon2id)
     std::uint32_t io_threads = 2;
@@ -131,6 +157,7 @@ struct Config {
     std::filesystem::path mail_dir() const { return data_dir / "mail"; }
     std::filesystem::path spool_dir() const { return data_dir / "tmp"; }
     std::filesystem::path keys_dir() const { return data_dir / "keys"; }
+    std::filesystem::path queue_dir() const { return data_dir / "queue"; }
 };
 
 /// One problem found in a config file: "<file>:<line>: <reason>".

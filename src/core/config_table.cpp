@@ -141,8 +141,20 @@ constexpr std::array kSections{
         "`https://mta-sts.<domain>/.well-known/mta-sts.txt` for every hosted domain. "
         "`sovereign dns records` prints the DNS records that announce it."
     },
+    Section{
+        "submission",
+        "What an authenticated user may send through `submission` listeners (RFC 6409)."
+    },
+    Section{
+        "queue",
+        "The outbound queue: mail for other domains waits here (`<data>/queue/`) until the "
+        "receiving server accepts it, and is retried with back-off (RFC 5321 §4.5.4.1)."
+    },
     Section{"log", "Logging (one line per event)."},
 };
+
+constexpr std::array<std::string_view, 3> kSenderPolicies{"own", "domain", "any"};
+static_assert(static_cast<int>(SenderPolicy::Any) == 2);
 
 constexpr std::array kSettings{
     // Top level
@@ -518,6 +530,110 @@ constexpr std::array kSettings{
         .doc = "How long senders may cache the policy (RFC 8461 §3.2 allows up to a year; "
                "§3.2 recommends weeks).",
         .set = [](const Target& t, const Value& v) { t.config->mta_sts.max_age = v.duration; },
+    },
+    // [submission]
+    Setting{
+        .key = "submission.sender_policy",
+        .kind = Kind::Choice,
+        .default_literal = "\"own\"",
+        .choices = kSenderPolicies,
+        .doc = "Which From/MAIL FROM addresses an authenticated user may use, else 550 5.7.1: "
+               "`own` (the account's address, its +tags, and aliases that deliver to it), "
+               "`domain` (any address of the account's domain), `any`.",
+        .set = [](const Target& t, const Value& v
+               ) { t.config->submission.sender_policy = static_cast<SenderPolicy>(v.number); },
+    },
+    Setting{
+        .key = "submission.max_messages_per_hour",
+        .kind = Kind::Count,
+        .default_literal = "200",
+        .min = 0,
+        .max = 1000000,
+        .doc = "Messages one account may submit per hour (0: unlimited); over it, 451 4.7.1.",
+        .set = [](const Target& t, const Value& v
+               ) { t.config->submission.max_messages_per_hour = narrow<std::uint32_t>(v.number); },
+    },
+    Setting{
+        .key = "submission.max_recipients_per_hour",
+        .kind = Kind::Count,
+        .default_literal = "1000",
+        .min = 0,
+        .max = 10000000,
+        .doc = "Recipients one account may address per hour (0: unlimited); over it, 452 4.5.3 "
+               "for the recipients that do not fit.",
+        .set =
+            [](const Target& t, const Value& v) {
+                t.config->submission.max_recipients_per_hour = narrow<std::uint32_t>(v.number);
+            },
+    },
+    // [queue]
+    Setting{
+        .key = "queue.retry_first",
+        .kind = Kind::Duration,
+        .default_literal = "\"5m\"",
+        .min = 1,
+        .max = 86400,
+        .doc = "Wait after the first failed attempt; each later wait doubles, up to `retry_max`.",
+        .set = [](const Target& t, const Value& v) { t.config->queue.retry_first = v.duration; },
+    },
+    Setting{
+        .key = "queue.retry_max",
+        .kind = Kind::Duration,
+        .default_literal = "\"4h\"",
+        .min = 1,
+        .max = 86400,
+        .doc = "Longest wait between two attempts.",
+        .set = [](const Target& t, const Value& v) { t.config->queue.retry_max = v.duration; },
+    },
+    Setting{
+        .key = "queue.max_age",
+        .kind = Kind::Duration,
+        .default_literal = "\"5d\"",
+        .min = 1,
+        .max = 30 * 86400,
+        .doc = "How long a message is retried before it is returned to its sender with a DSN "
+               "(RFC 5321 §4.5.4.1: at least 4-5 days).",
+        .set = [](const Target& t, const Value& v) { t.config->queue.max_age = v.duration; },
+    },
+    Setting{
+        .key = "queue.delay_warning",
+        .kind = Kind::Duration,
+        .default_literal = "\"0s\"",
+        .min = 0,
+        .max = 30 * 86400,
+        .doc = "Send the sender one \"delayed\" DSN (RFC 3464) once a message has waited this "
+               "long; `0s` never.",
+        .set = [](const Target& t, const Value& v) { t.config->queue.delay_warning = v.duration; },
+    },
+    Setting{
+        .key = "queue.max_connections",
+        .kind = Kind::Count,
+        .default_literal = "20",
+        .min = 1,
+        .max = 10000,
+        .doc = "Outbound SMTP connections at once.",
+        .set = [](const Target& t, const Value& v
+               ) { t.config->queue.max_connections = narrow<std::uint32_t>(v.number); },
+    },
+    Setting{
+        .key = "queue.max_per_domain",
+        .kind = Kind::Count,
+        .default_literal = "2",
+        .min = 1,
+        .max = 1000,
+        .doc = "Outbound connections at once to one destination domain.",
+        .set = [](const Target& t, const Value& v
+               ) { t.config->queue.max_per_domain = narrow<std::uint32_t>(v.number); },
+    },
+    Setting{
+        .key = "queue.remote_port",
+        .kind = Kind::Port,
+        .default_literal = "25",
+        .min = 1,
+        .max = 65535,
+        .doc = "The port of remote MX hosts. Only tests and unusual private networks change it.",
+        .set = [](const Target& t, const Value& v
+               ) { t.config->queue.remote_port = narrow<std::uint16_t>(v.number); },
     },
     // [log]
     Setting{
@@ -1479,10 +1595,15 @@ std::string default_config_text(
         std::string_view tls;
         std::string_view comment;
     };
-    const std::array<Quick, 6> quick{{
+    const std::array<Quick, 7> quick{{
         {"mx", "mx", 25, "starttls", "Mail from other servers (SMTP, RFC 5321)."},
         {"lmtp", "lmtp", 24, "none", "Local delivery (LMTP, RFC 2033), e.g. from a gateway."},
         {"submission", "submission", 587, "starttls", "Mail from your users (RFC 6409)."},
+        {"submissions",
+         "submission",
+         465,
+         "implicit",
+         "Mail from your users over implicit TLS (RFC 8314)."},
         {"imap", "imap", 143, "starttls", "Mailbox access (IMAP4rev2, RFC 9051)."},
         {"imaps", "imap", 993, "implicit", "Mailbox access over implicit TLS (RFC 8314)."},
         {"https", "http", 443, "implicit", "Web: the MTA-STS policy (RFC 8461) for now."},

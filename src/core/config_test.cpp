@@ -554,7 +554,7 @@ TEST(Config, DefaultConfigTextRoundTrip) {
     const Config& c = load.config;
     EXPECT_EQ(c.hostname, "mail.example.com");
     EXPECT_EQ(c.run_as_user, "sovereign");
-    ASSERT_EQ(c.listeners.size(), 6U);
+    ASSERT_EQ(c.listeners.size(), 7U);
     struct Want {
         const char* name;
         Protocol protocol;
@@ -565,11 +565,12 @@ TEST(Config, DefaultConfigTextRoundTrip) {
         {"mx", Protocol::Mx, 10025, TlsMode::StartTls},
         {"lmtp", Protocol::Lmtp, 10024, TlsMode::None},
         {"submission", Protocol::Submission, 10587, TlsMode::StartTls},
+        {"submissions", Protocol::Submission, 10465, TlsMode::Implicit},
         {"imap", Protocol::Imap, 10143, TlsMode::StartTls},
         {"imaps", Protocol::Imap, 10993, TlsMode::Implicit},
         {"https", Protocol::Http, 10443, TlsMode::Implicit},
     };
-    for (std::size_t i = 0; i < 6; ++i) {
+    for (std::size_t i = 0; i < 7; ++i) {
         EXPECT_EQ(c.listeners[i].name, want[i].name);
         EXPECT_EQ(c.listeners[i].protocol, want[i].protocol);
         EXPECT_EQ(c.listeners[i].address, "127.0.0.1");

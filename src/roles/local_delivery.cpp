@@ -8,8 +8,10 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <fmt/format.h>
 
 #include "core/log.hpp"
+#include "roles/outbound.hpp"
 
 namespace sov::roles {
 
@@ -108,12 +110,69 @@ std::string LocalDelivery::address_of(const smtp::wire::Recipient& recipient) co
     return recipient.path.to_string();
 }
 
+namespace {
+
+std::string minutes_text(accounts::SendLimiter::Clock::duration d) {
+    const auto minutes = std::chrono::ceil<std::chrono::minutes>(d).count();
+    return std::to_string(minutes < 1 ? 1 : minutes) + " min";
+}
+
+}  // namespace
+
+asio::awaitable<Reply> LocalDelivery::check_sender(
+    smtp::server::SessionInfo session, smtp::wire::Envelope envelope
+) {
+    if (session.auth_identity.empty()) {
+        co_return Reply{250, "2.1.0", "Sender OK"};
+    }
+    const auto from = envelope.reverse_path.to_string();
+    // RFC 6409 §6.1: the submission server may check that the sender is authorised.
+    auto allowed = directory_.may_send_as(session.auth_identity, from, sender_policy_);
+    if (!allowed) {
+        co_return Reply{451, "4.3.0", "Temporary failure checking the sender, try again"};
+    }
+    if (!*allowed) {
+        log::info(
+            "smtp.sender.refused",
+            {{"session", session.id}, {"auth", session.auth_identity}, {"from", from}}
+        );
+        co_return Reply{
+            550, "5.7.1", "<" + from + "> is not an address " + session.auth_identity + " may use"
+        };
+    }
+    if (limiter_ != nullptr) {
+        const auto verdict = limiter_->check_message(session.auth_identity);
+        if (!verdict.allowed()) {
+            log::info(
+                "smtp.rate_limited", {{"session", session.id}, {"auth", session.auth_identity}}
+            );
+            co_return Reply{
+                451,
+                "4.7.1",
+                "Hourly sending limit reached, try again in " + minutes_text(verdict.retry_after)
+            };
+        }
+    }
+    co_return Reply{250, "2.1.0", "Sender OK"};
+}
+
 asio::awaitable<Reply> LocalDelivery::check_recipient(
     smtp::server::SessionInfo session,
     smtp::wire::Envelope envelope,
     smtp::wire::Recipient recipient
 ) {
-    (void)envelope;
+    if (limiter_ != nullptr && !session.auth_identity.empty()) {
+        const auto verdict =
+            limiter_->check_recipient(session.auth_identity, envelope.recipients.size());
+        if (!verdict.allowed()) {
+            // RFC 5321 §4.5.3.1.10: the client sends the remaining recipients later.
+            co_return Reply{
+                452,
+                "4.5.3",
+                "Hourly recipient limit reached, try again in " + minutes_text(verdict.retry_after)
+            };
+        }
+    }
     // A single indexed SQLite read; cheaper inline than a hop to the worker pool.
     const auto resolution = directory_.resolve_recipient(address_of(recipient));
     switch (resolution.kind) {
@@ -130,7 +189,10 @@ asio::awaitable<Reply> LocalDelivery::check_recipient(
             if (session.auth_identity.empty()) {
                 co_return Reply{550, "5.7.1", "Relaying denied"};
             }
-            co_return Reply{451, "4.3.0", "Outbound delivery is not available yet"};
+            if (outbound_ == nullptr) {
+                co_return Reply{451, "4.3.0", "Outbound delivery is not available"};
+            }
+            co_return Reply{250, "2.1.5", "Recipient OK, will be relayed"};
         case Kind::Invalid:
             co_return Reply{501, "5.1.3", "Bad recipient address syntax"};
         case Kind::Failed:
@@ -150,6 +212,126 @@ Result<store::Incoming> LocalDelivery::begin_message() {
 }
 
 asio::awaitable<std::vector<Reply>> LocalDelivery::deliver(
+    smtp::server::SessionInfo session, smtp::wire::Envelope envelope, store::Incoming message
+) {
+    if (limiter_ != nullptr && !session.auth_identity.empty()) {
+        const auto verdict =
+            limiter_->check_and_record(session.auth_identity, envelope.recipients.size());
+        if (!verdict.allowed()) {
+            // Parallel sessions of the same account used the room meanwhile.
+            co_return std::vector<Reply>(
+                envelope.recipients.size(),
+                Reply{451, "4.7.1", "Hourly sending limit reached, try again later"}
+            );
+        }
+    }
+    // Authenticated submissions for other domains go to the outbound queue; the rest (and
+    // everything from unauthenticated clients, which RCPT already limited to our domains) to
+    // the store. Replies are merged back in RCPT order.
+    std::vector<std::size_t> remote;
+    if (outbound_ != nullptr && !session.auth_identity.empty()) {
+        for (std::size_t i = 0; i < envelope.recipients.size(); ++i) {
+            const auto resolution =
+                directory_.resolve_recipient(address_of(envelope.recipients[i]));
+            if (resolution.kind == Kind::NotLocal) {
+                remote.push_back(i);
+            }
+        }
+    }
+    if (remote.empty()) {
+        co_return co_await deliver_here(
+            std::move(session), std::move(envelope), std::move(message)
+        );
+    }
+    std::vector<smtp::wire::Recipient> remote_rcpts;
+    for (const auto i : remote) {
+        remote_rcpts.push_back(envelope.recipients[i]);
+    }
+    auto queued = co_await outbound_->submit(session, envelope, remote_rcpts, message);
+    std::vector<Reply> replies(envelope.recipients.size());
+    smtp::wire::Envelope local_envelope = envelope;
+    local_envelope.recipients.clear();
+    std::vector<std::size_t> local;
+    for (std::size_t i = 0, r = 0; i < envelope.recipients.size(); ++i) {
+        if (r < remote.size() && remote[r] == i) {
+            replies[i] = queued[r++];
+        } else {
+            local.push_back(i);
+            local_envelope.recipients.push_back(envelope.recipients[i]);
+        }
+    }
+    if (!local.empty()) {
+        auto here = co_await deliver_here(session, std::move(local_envelope), std::move(message));
+        for (std::size_t k = 0; k < local.size() && k < here.size(); ++k) {
+            replies[local[k]] = here[k];
+        }
+    }
+    co_return replies;
+}
+
+bool LocalDelivery::is_local_domain(std::string_view domain) {
+    return directory_.is_local_domain(domain);
+}
+
+asio::awaitable<std::vector<smtp::queue::RecipientOutcome>> LocalDelivery::deliver_local(
+    const smtp::queue::QueuedMessage& message,
+    std::vector<const smtp::queue::QueuedRecipient*> recipients,
+    std::string content
+) {
+    std::vector<smtp::queue::RecipientOutcome> out;
+    smtp::server::SessionInfo session{
+        .id = message.id,
+        .client_ip = "",
+        .helo = "",
+        .tls = false,
+        .auth_identity = "",
+        .protocol = smtp::wire::Protocol::Smtp,
+    };
+    smtp::wire::Envelope envelope;
+    if (!message.envelope.sender.empty()) {
+        auto sender = smtp::wire::parse_path(
+            "<" + message.envelope.sender + ">", smtp::wire::PathKind::Reverse, true
+        );
+        envelope.reverse_path = sender.path;
+    } else {
+        envelope.reverse_path.null = true;
+    }
+    envelope.envid = message.envelope.envid;
+    for (const auto* r : recipients) {
+        auto parsed =
+            smtp::wire::parse_path("<" + r->address + ">", smtp::wire::PathKind::Forward, true);
+        smtp::wire::Recipient rcpt;
+        rcpt.path = parsed.path;
+        rcpt.notify = r->notify;
+        envelope.recipients.push_back(std::move(rcpt));
+    }
+    auto incoming = store_.begin_message();
+    if (!incoming) {
+        for (std::size_t i = 0; i < recipients.size(); ++i) {
+            out.push_back({.code = 451, .reply = "451 4.3.0 store unavailable", .local = true});
+        }
+        co_return out;
+    }
+    // RFC 5321 §4.4: final delivery records the reverse-path ("<>" for a DSN).
+    const std::string return_path = "Return-Path: <" + message.envelope.sender + ">\r\n";
+    if (auto st = incoming->append(return_path); !st || !incoming->append(content)) {
+        for (std::size_t i = 0; i < recipients.size(); ++i) {
+            out.push_back({.code = 451, .reply = "451 4.3.0 spool write failed", .local = true});
+        }
+        co_return out;
+    }
+    auto replies = co_await deliver_here(session, std::move(envelope), std::move(*incoming));
+    for (const auto& reply : replies) {
+        out.push_back(
+            {.code = reply.code,
+             .reply = fmt::format("{} {} {}", reply.code, reply.enhanced, reply.text),
+             .local = false}
+        );
+    }
+    co_return out;
+}
+
+asio::awaitable<std::vector<Reply>> LocalDelivery::deliver_here(
     smtp::server::SessionInfo session, smtp::wire::Envelope envelope, store::Incoming message
 ) {
     // Map each envelope recipient to store recipients; an account reached through several

@@ -5,12 +5,17 @@
 #include <string>
 
 #include "accounts/directory.hpp"
+#include "accounts/send_limiter.hpp"
+#include "smtp/queue/runner.hpp"
 #include "smtp/server/inbound_handler.hpp"
 #include "store/store.hpp"
 
 namespace sov::roles {
 
-class LocalDelivery final : public smtp::server::InboundHandler {
+class Outbound;
+
+/// Also the outbound queue's sink for our own domains (DSNs to local senders, queued mail).
+class LocalDelivery final : public smtp::server::InboundHandler, public smtp::queue::LocalSink {
 public:
     /// `postmaster_domain` completes a bare "<postmaster>" recipient (RFC 5321 §4.5.1).
     LocalDelivery(
@@ -30,12 +35,39 @@ public:
         smtp::server::SessionInfo session, smtp::wire::Envelope envelope, store::Incoming message
     ) override;
 
+    /// Authenticated clients' mail for other domains goes here (null: refused with 451).
+    void set_outbound(Outbound* outbound) { outbound_ = outbound; }
+    /// Submission policy for authenticated senders (issue 5): whom they may send as, and how
+    /// much per hour (`limiter` may be null: no limits).
+    void set_submission_policy(accounts::SenderPolicy policy, accounts::SendLimiter* limiter) {
+        sender_policy_ = policy;
+        limiter_ = limiter;
+    }
+
+    boost::asio::awaitable<smtp::wire::Reply> check_sender(
+        smtp::server::SessionInfo session, smtp::wire::Envelope envelope
+    ) override;
+
+    // smtp::queue::LocalSink
+    bool is_local_domain(std::string_view domain) override;
+    boost::asio::awaitable<std::vector<smtp::queue::RecipientOutcome>> deliver_local(
+        const smtp::queue::QueuedMessage& message,
+        std::vector<const smtp::queue::QueuedRecipient*> recipients,
+        std::string content
+    ) override;
+
 private:
+    boost::asio::awaitable<std::vector<smtp::wire::Reply>> deliver_here(
+        smtp::server::SessionInfo session, smtp::wire::Envelope envelope, store::Incoming message
+    );
     std::string address_of(const smtp::wire::Recipient& recipient) const;
 
     accounts::Directory& directory_;
     store::Store& store_;
     std::string postmaster_domain_;
+    Outbound* outbound_ = nullptr;
+    accounts::SenderPolicy sender_policy_ = accounts::SenderPolicy::Own;
+    accounts::SendLimiter* limiter_ = nullptr;
 };
 
 /// The reply a recipient gets for a store outcome (RFC 3463 codes).

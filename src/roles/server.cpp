@@ -19,6 +19,7 @@
 
 #include "accounts/directory.hpp"
 #include "accounts/login_throttle.hpp"
+#include "accounts/sasl.hpp"
 #include "core/log.hpp"
 #include "imap/server/change_hub.hpp"
 #include "net/accept_loop.hpp"
@@ -27,6 +28,7 @@
 #include "net/tls_context.hpp"
 #include "roles/imap_listener.hpp"
 #include "roles/local_delivery.hpp"
+#include "roles/outbound_setup.hpp"
 #include "roles/session_support.hpp"
 #include "roles/store_setup.hpp"
 #include "roles/web_listener.hpp"
@@ -56,6 +58,18 @@ const char* protocol_name(core::Protocol protocol) {
     return "?";
 }
 
+accounts::SenderPolicy sender_policy(core::SenderPolicy policy) {
+    switch (policy) {
+        case core::SenderPolicy::Own:
+            return accounts::SenderPolicy::Own;
+        case core::SenderPolicy::Domain:
+            return accounts::SenderPolicy::Domain;
+        case core::SenderPolicy::Any:
+            return accounts::SenderPolicy::Any;
+    }
+    return accounts::SenderPolicy::Own;
+}
+
 constexpr std::string_view kHttpBusyReply =
     "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
 
@@ -75,6 +89,15 @@ smtp::server::SessionSettings smtp_settings(
     engine.tls_active = listener.tls == core::TlsMode::Implicit;
     settings.implicit_tls = listener.tls == core::TlsMode::Implicit;
     settings.timeouts = config.smtp_timeouts;
+    if (listener.protocol == core::Protocol::Submission) {
+        // RFC 6409 §4.3 / RFC 4954: users authenticate before they may send (MAIL before AUTH
+        // → 530 5.7.0), and only over TLS (RFC 8314 §3; STARTTLS first on port 587).
+        engine.auth_available = true;
+        engine.require_auth = true;
+        engine.verify_sender = true;  // sender policy and rate limits (LocalDelivery)
+        engine.require_tls_for_auth = true;
+        engine.auth_mechanisms = std::string(accounts::kSaslMechanismList);
+    }
     return settings;
 }
 
@@ -122,7 +145,14 @@ int serve(core::Config config, const ServeOptions& options) {
     std::unique_ptr<LocalDelivery> delivery;
     std::unique_ptr<imap::server::ChangeHub> imap_hub;
     accounts::LoginThrottle login_throttle;
-    // Blocking work of the IMAP sessions (SQLite, file reads, Argon2id).
+    DkimKeys dkim_keys{config.keys_dir() / "dkim"};
+    accounts::SendLimiter send_limiter{accounts::SendLimiter::Options{
+        .limits =
+            {.messages_per_hour = config.submission.max_messages_per_hour,
+             .recipients_per_hour = config.submission.max_recipients_per_hour},
+        .max_accounts = 10000,
+    }};
+    // Blocking work of the IMAP sessions and SMTP AUTH (SQLite, file reads, Argon2id).
     asio::thread_pool workers{config.worker_threads};
     asio::io_context ioc{static_cast<int>(config.io_threads)};
 
@@ -139,15 +169,6 @@ int serve(core::Config config, const ServeOptions& options) {
     };
     std::vector<Bound> bound;
     for (const auto& listener : config.listeners) {
-        if (listener.protocol == core::Protocol::Submission) {
-            log::warn(
-                "listener.skipped",
-                {{"listener", listener.name},
-                 {"protocol", protocol_name(listener.protocol)},
-                 {"reason", "not implemented yet"}}
-            );
-            continue;
-        }
         try {
             bound.push_back(
                 {listener, net::bind_listener(ioc.get_executor(), listener.address, listener.port)}
@@ -193,6 +214,19 @@ int serve(core::Config config, const ServeOptions& options) {
         postmaster_domain = domains->front().name;
     }
     delivery = std::make_unique<LocalDelivery>(*directory, *store, postmaster_domain);
+    delivery->set_submission_policy(sender_policy(config.submission.sender_policy), &send_limiter);
+    // After the io_context (the resolver and the queue runner live on it), destroyed before it.
+    std::unique_ptr<OutboundPath> outbound;
+    dkim_keys.reload();
+    if (auto started = start_outbound(config, ioc, workers, *delivery, dkim_keys.signer())) {
+        outbound = std::move(*started);
+    } else {
+        log::warn(
+            "outbound.disabled",
+            {{"error", started.error().message()},
+             {"effect", "mail for other domains is refused with 451 until this is fixed"}}
+        );
+    }
     imap_hub = std::make_unique<imap::server::ChangeHub>(*store);
     const imap::server::ConnectionServices imap_services{
         .engine = {.store = store.get(), .directory = directory.get(), .throttle = &login_throttle},
@@ -253,7 +287,14 @@ int serve(core::Config config, const ServeOptions& options) {
             smtp_settings(config, entry.listener, tls_loaded)
         );
         slots.emplace_back(entry.listener, settings);
-        const smtp::server::SessionServices services{delivery.get(), &tls, &registry};
+        const smtp::server::SessionServices services{
+            .handler = delivery.get(),
+            .tls = &tls,
+            .registry = &registry,
+            .directory = directory.get(),
+            .throttle = &login_throttle,
+            .pool = &workers,
+        };
         net::AcceptOptions accept_options{
             .listener_name = entry.listener.name,
             .busy_reply = "421 4.7.0 " + config.hostname + " Too many connections, try later\r\n",
@@ -303,6 +344,7 @@ int serve(core::Config config, const ServeOptions& options) {
                     {{"note", "listener addresses and paths apply after a restart"}}
                 );
             }
+            dkim_keys.reload();
             if (tls.reload(error)) {
                 log::info("tls.reloaded", {});
             } else {

@@ -97,6 +97,19 @@ Status Incoming::flush() {
     return {};
 }
 
+Result<std::string> Incoming::contents() {
+    if (error_) {
+        return error_;
+    }
+    if (!flushed_any_) {
+        return buffer_;  // small messages never reached the file
+    }
+    if (auto st = flush(); !st) {
+        return st.error();
+    }
+    return detail::read_file(path_);
+}
+
 Status Incoming::finish(
     const std::function<std::string(std::string_view)>& structure_of, std::string& structure
 ) {

@@ -105,6 +105,8 @@ public:
     Status append(std::string_view bytes);
     std::uint64_t size() const { return size_; }
     const std::filesystem::path& spool_path() const { return path_; }
+    /// The whole message so far (for the outbound queue, which keeps its own copy). Blocking.
+    Result<std::string> contents();
 
 private:
     friend struct IncomingAccess;

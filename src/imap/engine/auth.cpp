@@ -1,11 +1,15 @@
-// LOGIN, AUTHENTICATE PLAIN (RFC 4616, SASL-IR RFC 4959) and STARTTLS (RFC 9051 §6.2).
+// LOGIN, AUTHENTICATE (RFC 9051 §6.2.2, SASL-IR RFC 4959) with the shared SASL server
+// (accounts/sasl.hpp: PLAIN, LOGIN, SCRAM-SHA-256) and STARTTLS (RFC 9051 §6.2).
 #include <sodium.h>
 
 #include <cstring>
+#include <optional>
+#include <string>
 #include <utility>
 
 #include "accounts/directory.hpp"
 #include "accounts/login_throttle.hpp"
+#include "accounts/sasl.hpp"
 #include "core/log.hpp"
 #include "imap/engine/handlers.hpp"
 #include "imap/engine/sasl_state.hpp"
@@ -21,10 +25,24 @@ bool auth_allowed(const SessionConfig& config) {
     return config.tls_active || !config.require_tls_for_auth;
 }
 
+void wipe(std::string& s) {
+    if (!s.empty()) {
+        sodium_memzero(s.data(), s.size());
+    }
+    s.clear();
+}
+
+void wipe(std::optional<std::string>& s) {
+    if (s) {
+        wipe(*s);
+    }
+}
+
 }  // namespace
 
-// Shared by LOGIN and AUTHENTICATE: checks the password, throttles failures, and on success
-// makes sure the account's store exists (a user who never received mail can still SELECT INBOX).
+// The LOGIN command (AUTHENTICATE goes through sasl_step): checks the password, throttles failures,
+// and on success makes sure the account's store exists (a user who never received mail can still
+// SELECT INBOX).
 static After complete_login(
     Session& s,
     Services& services,
@@ -104,20 +122,26 @@ After Session::Handlers::authenticate(Session& s, const Cmd& c, W& w) {
         no(w, c, "PRIVACYREQUIRED", "Authentication is disabled until STARTTLS");
         return After::Continue;
     }
-    if (args.mechanism == "SCRAM-SHA-256") {
-        return start_scram(s, c, w);
-    }
-    if (args.mechanism != "PLAIN") {
+    const auto mechanism = accounts::find_sasl_mechanism(args.mechanism);
+    if (!mechanism) {
         no(w, c, "CANNOT", "Unsupported authentication mechanism");
         return After::Continue;
     }
-    if (args.initial_response) {
-        return finish_plain(s, c.tag, *args.initial_response, w);
+    auto* directory = s.services_.directory;
+    s.sasl_ = std::make_unique<SaslState>(c.tag, *mechanism, [directory](std::string_view user) {
+        return directory->scram_credentials(user);
+    });
+    std::optional<std::string> initial;
+    if (args.initial_response) {  // SASL-IR (RFC 4959); "=" is an empty one
+        initial.emplace();
+        if (*args.initial_response != "=") {
+            mime::decode_base64(*args.initial_response, *initial);
+        }
     }
-    s.sasl_ = std::make_unique<SaslState>();
-    s.sasl_->tag = c.tag;
-    w.continuation("");
-    return After::SaslContinue;
+    auto step =
+        s.sasl_->server.start(initial ? std::optional<std::string_view>(*initial) : std::nullopt);
+    wipe(initial);
+    return sasl_step(s, std::move(step), w);
 }
 
 namespace {
@@ -137,152 +161,101 @@ std::string to_base64(std::string_view raw) {
 
 }  // namespace
 
-After Session::Handlers::start_scram(Session& s, const Cmd& c, W& w) {
-    const auto& args = std::get<wire::AuthenticateArgs>(c.args);
-    auto state = std::make_unique<SaslState>();
-    state->tag = c.tag;
-    state->stage = SaslState::Stage::ScramFirst;
-    auto* directory = s.services_.directory;
-    state->scram = std::make_unique<accounts::ScramServer>(
-        [directory, account = state->account](std::string_view user
-        ) -> std::optional<accounts::ScramCredentials> {
-            auto found = directory->scram_credentials(user);
-            if (!found) {
-                return std::nullopt;  // fake credentials: the failure comes at the proof
-            }
-            *account = found->account;
-            return found->credentials;
-        }
-    );
-    s.sasl_ = std::move(state);
-    if (args.initial_response) {  // SASL-IR (RFC 4959)
-        return sasl_step(s, *args.initial_response, w);
-    }
-    w.continuation("");
-    return After::SaslContinue;
-}
-
-After Session::Handlers::sasl_step(Session& s, std::string_view b64, W& w) {
+// Carries an exchange forward from a SASL step: a challenge goes out as "+ base64", a password
+// check runs here (handle() and sasl_response() already run on a worker thread, see
+// session.hpp), and the end becomes the tagged OK/NO/BAD.
+After Session::Handlers::sasl_step(Session& s, accounts::SaslServer::Step step, W& w) {
+    using Status = accounts::SaslServer::Status;
+    using Failure = accounts::SaslServer::Failure;
     auto& sasl = *s.sasl_;
-    const std::string tag = sasl.tag;
-    std::string message;
-    if (b64 != "=") {
-        mime::decode_base64(b64, message);
-    }
-    const auto fail = [&](std::string_view user) {
-        s.delay_ = s.services_.throttle != nullptr
-                       ? s.services_.throttle->record_failure(s.remote_ip_, user)
-                       : std::chrono::milliseconds{0};
-        log::info(
-            "imap.login.failed",
-            {{"ip", s.remote_ip_}, {"user", std::string(user)}, {"mechanism", "SCRAM-SHA-256"}}
+    if (step.status == Status::NeedPasswordCheck) {
+        step = sasl.server.password_checked(
+            s.services_.directory->authenticate(sasl.server.authcid(), sasl.server.password())
         );
+    }
+    if (step.status == Status::Challenge) {
+        w.continuation(to_base64(step.challenge));
+        return After::SaslContinue;
+    }
+    const std::string tag = sasl.tag;
+    const auto mechanism = std::string(accounts::sasl_mechanism_name(sasl.server.mechanism()));
+    const std::string user = sasl.server.authcid();
+    if (step.status == Status::Success) {
+        const accounts::Account account = *sasl.server.account();
         s.sasl_.reset();
-        w.tagged(tag, Condition::No, "AUTHENTICATIONFAILED", "Authentication failed");
-        return After::Continue;
-    };
-    switch (sasl.stage) {
-        case SaslState::Stage::ScramFirst: {
-            auto step = sasl.scram->client_first(message);
-            if (step.status != accounts::ScramServer::Status::Continue) {
-                return fail(sasl.scram->username());
-            }
-            sasl.stage = SaslState::Stage::ScramFinal;
-            w.continuation(to_base64(step.message));
-            return After::SaslContinue;
+        if (s.services_.throttle != nullptr) {
+            s.services_.throttle->record_success(account.address);
         }
-        case SaslState::Stage::ScramFinal: {
-            auto step = sasl.scram->client_final(message);
-            const auto& authzid = sasl.scram->authzid();
-            if (step.status != accounts::ScramServer::Status::Success || !*sasl.account ||
-                (!authzid.empty() && authzid != (*sasl.account)->address &&
-                 authzid != sasl.scram->username())) {
-                return fail(sasl.scram->username());
-            }
-            sasl.stage = SaslState::Stage::ScramDone;
-            // RFC 9051 §6.2.2: additional data with success goes in a last challenge.
-            w.continuation(to_base64(step.message));
-            return After::SaslContinue;
-        }
-        case SaslState::Stage::ScramDone: {
-            const accounts::Account account = **sasl.account;
-            s.sasl_.reset();
-            if (s.services_.throttle != nullptr) {
-                s.services_.throttle->record_success(account.address);
-            }
-            const core::Quota quota{
-                .max_bytes = account.quota.bytes, .max_messages = account.quota.messages
-            };
-            if (auto st = s.services_.store->ensure_account(account.address, quota); !st) {
-                w.tagged(
-                    tag, Condition::No, "UNAVAILABLE", "Mail store unavailable, try again later"
-                );
-                return After::Continue;
-            }
-            log::info(
-                "imap.login",
-                {{"ip", s.remote_ip_}, {"account", account.address}, {"mechanism", "SCRAM-SHA-256"}}
+        // A user who never received mail can still SELECT INBOX.
+        const core::Quota quota{
+            .max_bytes = account.quota.bytes, .max_messages = account.quota.messages
+        };
+        if (auto st = s.services_.store->ensure_account(account.address, quota); !st) {
+            log::warn(
+                "imap.login.store", {{"account", account.address}, {"error", st.error().message()}}
             );
-            s.account_ = account.address;
-            s.state_ = State::Authenticated;
-            w.tagged(tag, Condition::Ok, "CAPABILITY " + capabilities(s), "Logged in");
+            w.tagged(tag, Condition::No, "UNAVAILABLE", "Mail store unavailable, try again later");
             return After::Continue;
         }
-        case SaslState::Stage::PlainResponse:
-            s.sasl_.reset();
-            return finish_plain(s, tag, b64, w);
-    }
-    return After::Continue;
-}
-
-After Session::Handlers::finish_plain(
-    Session& s, std::string_view tag, std::string_view b64, W& w
-) {
-    // RFC 4616 §2: [authzid] NUL authcid NUL passwd. "=" is an empty initial response (RFC 4959).
-    std::string decoded;
-    if (b64 != "=") {
-        mime::decode_base64(b64, decoded);
-    }
-    const auto first = decoded.find('\0');
-    const auto second = first == std::string::npos ? first : decoded.find('\0', first + 1);
-    if (second == std::string::npos) {
-        w.tagged(tag, Condition::Bad, "", "Malformed PLAIN response");
+        log::info(
+            "imap.login",
+            {{"ip", s.remote_ip_}, {"account", account.address}, {"mechanism", mechanism}}
+        );
+        s.account_ = account.address;
+        s.state_ = State::Authenticated;
+        w.tagged(tag, Condition::Ok, "CAPABILITY " + capabilities(s), "Logged in");
         return After::Continue;
     }
-    const std::string authzid = decoded.substr(0, first);
-    const std::string user = decoded.substr(first + 1, second - first - 1);
-    const std::string password = decoded.substr(second + 1);
-    bool ok_login = false;
-    std::string account;
-    complete_login(
-        s, s.services_, tag, user, password, s.remote_ip_, w, account, s.delay_, ok_login
+    s.sasl_.reset();
+    switch (step.failure) {
+        case Failure::Malformed:
+            if (mechanism != "SCRAM-SHA-256") {
+                w.tagged(tag, Condition::Bad, "", "Malformed " + mechanism + " response");
+                return After::Continue;
+            }
+            break;  // SCRAM: answered like a wrong proof, as before
+        case Failure::Authorization:
+            // No proxy authorisation: acting as another user is not offered (RFC 4616 §2).
+            w.tagged(tag, Condition::No, "AUTHORIZATIONFAILED", "Authorization identity refused");
+            return After::Continue;
+        case Failure::Temporary:
+            log::warn(
+                "imap.login.error", {{"ip", s.remote_ip_}, {"user", user}, {"error", step.error}}
+            );
+            w.tagged(tag, Condition::No, "UNAVAILABLE", "Authentication unavailable, try later");
+            return After::Continue;
+        case Failure::Credentials:
+        case Failure::None:
+            break;
+    }
+    s.delay_ = s.services_.throttle != nullptr
+                   ? s.services_.throttle->record_failure(s.remote_ip_, user)
+                   : std::chrono::milliseconds{0};
+    log::info(
+        "imap.login.failed", {{"ip", s.remote_ip_}, {"user", user}, {"mechanism", mechanism}}
     );
-    if (!ok_login) {
-        return After::Continue;
-    }
-    // No proxy authorisation: acting as another user is not offered (RFC 4616 §2).
-    if (!authzid.empty() && authzid != user && authzid != account) {
-        w.tagged(tag, Condition::No, "AUTHORIZATIONFAILED", "Authorization identity refused");
-        return After::Continue;
-    }
-    s.account_ = std::move(account);
-    s.state_ = State::Authenticated;
-    w.tagged(tag, Condition::Ok, "CAPABILITY " + capabilities(s), "Logged in");
+    w.tagged(tag, Condition::No, "AUTHENTICATIONFAILED", "Authentication failed");
     return After::Continue;
 }
 
 After Session::sasl_response(std::string_view line, std::string& out) {
     wire::ResponseWriter w(out, Handlers::writer_options(*this));
-    auto sasl = std::move(sasl_);
-    if (!sasl) {
+    if (!sasl_) {
         return After::Continue;
     }
     if (line == "*") {  // RFC 9051 §6.2.2: the client cancels
-        w.tagged(sasl->tag, Condition::Bad, "", "Authentication cancelled");
+        const std::string tag = sasl_->tag;
+        sasl_.reset();
+        w.tagged(tag, Condition::Bad, "", "Authentication cancelled");
         return After::Continue;
     }
-    sasl_ = std::move(sasl);
-    return Handlers::sasl_step(*this, line.empty() ? "=" : line, w);
+    std::string message;
+    if (!line.empty() && line != "=") {
+        mime::decode_base64(line, message);
+    }
+    auto step = sasl_->server.respond(message);
+    wipe(message);
+    return Handlers::sasl_step(*this, std::move(step), w);
 }
 
 After Session::Handlers::starttls(Session& s, const Cmd& c, W& w) {

@@ -4,6 +4,7 @@
 // untagged responses and its tagged completion to `w`.
 #include <string_view>
 
+#include "accounts/sasl.hpp"
 #include "imap/engine/session.hpp"
 
 namespace sov::imap {
@@ -29,10 +30,8 @@ public:
     // auth.cpp
     static After login(Session& s, const Cmd& c, W& w);
     static After authenticate(Session& s, const Cmd& c, W& w);
-    static After start_scram(Session& s, const Cmd& c, W& w);
-    /// One client response of an AUTHENTICATE in progress (base64 text, "=" for empty).
-    static After sasl_step(Session& s, std::string_view b64, W& w);
-    static After finish_plain(Session& s, std::string_view tag, std::string_view b64, W& w);
+    /// Answers one step of the AUTHENTICATE in progress (s.sasl_): a continuation, or the end.
+    static After sasl_step(Session& s, accounts::SaslServer::Step step, W& w);
     static After starttls(Session& s, const Cmd& c, W& w);
 
     // mailbox_commands.cpp

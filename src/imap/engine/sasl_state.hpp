@@ -1,30 +1,24 @@
 #pragma once
-// An AUTHENTICATE exchange in progress (RFC 9051 §6.2.2): PLAIN waiting for its one response, or
-// SCRAM-SHA-256 (RFC 7677) between its rounds.
-#include <memory>
-#include <optional>
+// An AUTHENTICATE exchange in progress (RFC 9051 §6.2.2): the tag to answer and the shared SASL
+// server (accounts/sasl.hpp) between its rounds.
 #include <string>
+#include <utility>
 
-#include "accounts/directory.hpp"
-#include "accounts/scram.hpp"
+#include "accounts/sasl.hpp"
 #include "imap/engine/session.hpp"
 
 namespace sov::imap {
 
 struct Session::SaslState {
-    enum class Stage {
-        PlainResponse,  // waiting for the PLAIN message
-        ScramFirst,     // waiting for client-first-message
-        ScramFinal,     // waiting for client-final-message
-        ScramDone,      // server-final sent; waiting for the client's empty response
-    };
+    SaslState(
+        std::string tag_,
+        accounts::SaslMechanism mechanism,
+        accounts::SaslServer::ScramLookup lookup
+    )
+        : tag(std::move(tag_)), server(mechanism, std::move(lookup)) {}
+
     std::string tag;
-    Stage stage = Stage::PlainResponse;
-    std::unique_ptr<accounts::ScramServer> scram;
-    /// Filled by the SCRAM lookup: the account the client claims to be (verified only once the
-    /// proof checks out).
-    std::shared_ptr<std::optional<accounts::Account>> account =
-        std::make_shared<std::optional<accounts::Account>>();
+    accounts::SaslServer server;
 };
 
 }  // namespace sov::imap

@@ -161,6 +161,52 @@ TEST(ImapSession, PlaintextRefusesLoginAndAdvertisesStarttls) {
     EXPECT_THAT(c.send("a SELECT INBOX\r\n"), HasSubstr("a BAD"));
 }
 
+// "\0joe@example.test\0pass word" and friends, base64 (RFC 4616 messages).
+constexpr std::string_view kPlainB64 = "AGpvZUBleGFtcGxlLnRlc3QAcGFzcyB3b3Jk";
+constexpr std::string_view kPlainWrongB64 = "AGpvZUBleGFtcGxlLnRlc3QAd3Jvbmc=";
+constexpr std::string_view kPlainOtherAuthzB64 =
+    "Ym9iQGV4YW1wbGUudGVzdABqb2VAZXhhbXBsZS50ZXN0AHBhc3Mgd29yZA==";
+
+TEST(ImapSession, AuthenticatePlainWithAndWithoutInitialResponse) {
+    World w;
+    Client ir(w);
+    EXPECT_THAT(
+        ir.send("a AUTHENTICATE PLAIN " + std::string(kPlainB64) + "\r\n"),
+        HasSubstr("a OK [CAPABILITY")
+    );
+    Client cont(w);
+    EXPECT_EQ(cont.send("b AUTHENTICATE plain\r\n"), "+ \r\n");
+    EXPECT_THAT(cont.send(std::string(kPlainB64) + "\r\n"), HasSubstr("b OK [CAPABILITY"));
+    EXPECT_THAT(cont.send("s SELECT INBOX\r\n"), HasSubstr("s OK [READ-WRITE]"));
+}
+
+TEST(ImapSession, AuthenticateFailures) {
+    World w;
+    Client c(w);
+    EXPECT_THAT(
+        c.send("a AUTHENTICATE PLAIN " + std::string(kPlainWrongB64) + "\r\n"),
+        HasSubstr("a NO [AUTHENTICATIONFAILED]")
+    );
+    EXPECT_EQ(w.throttle.failures("acct:joe@example.test"), 1U);
+    EXPECT_THAT(
+        c.send("b AUTHENTICATE PLAIN " + std::string(kPlainOtherAuthzB64) + "\r\n"),
+        HasSubstr("b NO [AUTHORIZATIONFAILED]")
+    );
+    EXPECT_THAT(c.send("c AUTHENTICATE PLAIN =\r\n"), HasSubstr("c BAD Malformed PLAIN"));
+    EXPECT_THAT(c.send("d AUTHENTICATE CRAM-MD5\r\n"), HasSubstr("d NO [CANNOT]"));
+    EXPECT_EQ(c.send("e AUTHENTICATE PLAIN\r\n"), "+ \r\n");
+    EXPECT_EQ(c.send("*\r\n"), "e BAD Authentication cancelled\r\n");
+    EXPECT_THAT(c.send("s SELECT INBOX\r\n"), HasSubstr("s BAD"));  // still not logged in
+}
+
+TEST(ImapSession, AuthenticateLogin) {
+    World w;
+    Client c(w);
+    EXPECT_EQ(c.send("a AUTHENTICATE LOGIN\r\n"), "+ VXNlcm5hbWU6\r\n");
+    EXPECT_EQ(c.send("am9lQGV4YW1wbGUudGVzdA==\r\n"), "+ UGFzc3dvcmQ6\r\n");
+    EXPECT_THAT(c.send("cGFzcyB3b3Jk\r\n"), HasSubstr("a OK [CAPABILITY"));
+}
+
 TEST(ImapSession, LoginSelectAppendFetch) {
     World w;
     Client c(w);

@@ -66,6 +66,13 @@ asio::awaitable<Result<wire::ServerReply>> Connection::command(std::string line)
     co_return co_await read_reply();
 }
 
+asio::awaitable<Status> Connection::send(std::string bytes) {
+    if (auto ec = co_await stream_->write_all(std::move(bytes), timeouts_.command)) {
+        co_return network_error(ec);
+    }
+    co_return Status{};
+}
+
 asio::awaitable<Result<wire::ServerReply>> Connection::ehlo(const std::string& our_name) {
     auto reply = co_await command("EHLO " + our_name);
     if (reply && reply->code == 250) {

@@ -37,6 +37,8 @@ public:
     boost::asio::awaitable<Result<wire::ServerReply>> read_reply();
     /// Sends one command line (CRLF appended) and reads its reply.
     boost::asio::awaitable<Result<wire::ServerReply>> command(std::string line);
+    /// Writes bytes without reading a reply (pipelined commands, RFC 2920; the DATA body).
+    boost::asio::awaitable<Status> send(std::string bytes);
     /// EHLO, remembering the keywords the server offers.
     boost::asio::awaitable<Result<wire::ServerReply>> ehlo(const std::string& our_name);
     /// STARTTLS and the handshake; `prepare` sets up verification on the SSL object. The caller
@@ -46,6 +48,11 @@ public:
     );
 
     bool offers(std::string_view keyword) const { return keywords_.contains(keyword); }
+    /// The parameter of an EHLO keyword ("SIZE 10240000" → "10240000"), "" if none.
+    std::string offered_parameter(std::string_view keyword) const {
+        const auto it = keywords_.find(keyword);
+        return it == keywords_.end() ? std::string() : it->second;
+    }
     net::Stream& stream() { return *stream_; }
     const boost::asio::ip::tcp::endpoint& peer() const { return peer_; }
 

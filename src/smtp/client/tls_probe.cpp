@@ -7,6 +7,7 @@
 
 #include "dns/errors.hpp"
 #include "smtp/client/errors.hpp"
+#include "smtp/client/host_session.hpp"
 #include "tls/client_context.hpp"
 #include "tls/mta_sts_fetch.hpp"
 
@@ -15,14 +16,6 @@ namespace sov::smtp::client {
 namespace asio = boost::asio;
 
 namespace {
-
-// The policies that govern one MX host (see the header for how they combine).
-struct HostPolicy {
-    tls::DanePolicy dane;
-    const tls::ActivePolicy* sts = nullptr;  // set when MTA-STS is validated for this host
-
-    bool sts_enforced() const { return sts != nullptr && sts->policy.mode == tls::Mode::Enforce; }
-};
 
 // An MTA-STS validation failure (§4): under enforce the host fails (the caller stops); under
 // testing it is only reported (§5) and the host is used as if there were no policy.
@@ -38,8 +31,98 @@ void sts_failure(HostProbe& probe, const HostPolicy& policy, const std::string& 
         (probe.sts_detail.empty() ? "MTA-STS would fail under enforce: " : "; ") + why;
 }
 
-// After the address and TLSA lookups: connect, EHLO, STARTTLS by the policy, QUIT.
-asio::awaitable<void> converse(
+asio::awaitable<HostProbe> probe_host(
+    dns::Resolver& resolver,
+    net::SslContextPtr tls_context,
+    const tls::ActivePolicy* sts,
+    dns::MxRecord mx,
+    const ProbeOptions& options
+) {
+    HostProbe probe;
+    probe.host = mx.exchange;
+    probe.preference = mx.preference;
+    auto resolved = co_await resolve_host(resolver, sts, mx, options.port, probe);
+    if (!resolved) {
+        co_return probe;
+    }
+    for (const auto& address : resolved->addresses) {
+        auto connection =
+            co_await establish(probe, resolved->policy, tls_context, address, options);
+        if (connection) {
+            (void)co_await connection->command("QUIT");
+            break;
+        }
+    }
+    co_return probe;
+}
+
+}  // namespace
+
+asio::awaitable<std::optional<ResolvedHost>> resolve_host(
+    dns::Resolver& resolver,
+    const tls::ActivePolicy* sts,
+    const dns::MxRecord& mx,
+    std::uint16_t port,
+    HostProbe& probe
+) {
+    // Both families; IPv4 first, as a host without an IPv6 route fails fast on it anyway.
+    auto v4 = co_await resolver.a(mx.exchange);
+    auto v6 = co_await resolver.aaaa(mx.exchange);
+    // A failed lookup of either family (bogus, SERVFAIL, timeout) fails the host: a forged
+    // answer must not steer delivery to the other family's addresses unnoticed.
+    for (const auto* answer : {&v4, &v6}) {
+        if (!*answer) {
+            probe.detail = "address lookup: " + answer->error().message();
+            co_return std::nullopt;
+        }
+    }
+    ResolvedHost out;
+    bool secure = true;
+    for (const auto* answer : {&v4, &v6}) {
+        for (const auto& address : (*answer)->records) {
+            out.addresses.emplace_back(address);
+        }
+        if (!(*answer)->records.empty()) {
+            secure = secure && (*answer)->secure();
+        }
+    }
+    if (out.addresses.empty()) {
+        probe.detail = "host has no address records";
+        co_return std::nullopt;
+    }
+    probe.address_secure = secure;
+    auto& policy = out.policy;
+    policy.dane.host = mx.exchange;
+    if (probe.address_secure) {
+        // RFC 7672 §2.2.2: TLSA records count only for a host whose address records are secure.
+        auto tlsa = co_await resolver.tlsa(tls::tlsa_name(mx.exchange, port));
+        if (!tlsa) {
+            // §2.2: a failed TLSA lookup (bogus, SERVFAIL, timeout) defers; no fallback.
+            probe.detail = "TLSA lookup: " + tlsa.error().message();
+            co_return std::nullopt;
+        }
+        policy.dane = tls::dane_policy(mx.exchange, *tlsa);
+    }
+    probe.dane = policy.dane.status;
+    if (sts != nullptr && sts->applies()) {
+        if (policy.dane.status == tls::DaneStatus::Authenticate) {
+            probe.sts = StsCheck::DaneInstead;  // RFC 8461 §2: DANE is not overridden
+        } else {
+            policy.sts = sts;
+            // §4.1: the MX host must match one of the policy's mx patterns.
+            if (!tls::mx_matches(sts->policy, mx.exchange)) {
+                sts_failure(probe, policy, "MX host matches no mx pattern of the policy (§4.1)");
+                if (probe.sts == StsCheck::Failed) {
+                    probe.detail += "; not contacted";
+                    co_return std::nullopt;
+                }
+            }
+        }
+    }
+    co_return out;
+}
+
+asio::awaitable<std::unique_ptr<Connection>> establish(
     HostProbe& probe,
     const HostPolicy& policy,
     net::SslContextPtr tls_context,
@@ -53,18 +136,18 @@ asio::awaitable<void> converse(
     );
     if (!connection) {
         probe.detail = "connect: " + connection.error().message();
-        co_return;
+        co_return nullptr;
     }
     auto& c = **connection;
     auto greeting = co_await c.read_reply();
     if (!greeting || greeting->code != 220) {
         probe.detail = "greeting: " + (greeting ? greeting->summary() : greeting.error().message());
-        co_return;
+        co_return nullptr;
     }
     auto ehlo = co_await c.ehlo(options.helo);
     if (!ehlo || ehlo->code != 250) {
         probe.detail = "EHLO: " + (ehlo ? ehlo->summary() : ehlo.error().message());
-        co_return;
+        co_return nullptr;
     }
     const bool dane_required = policy.dane.status != tls::DaneStatus::NotApplicable;
     if (!c.offers("STARTTLS")) {
@@ -77,8 +160,11 @@ asio::awaitable<void> converse(
                 sts_failure(probe, policy, "no STARTTLS offered (RFC 8461 §4)");
             }
         }
+        if (probe.ok) {
+            co_return std::move(*connection);
+        }
         (void)co_await c.command("QUIT");
-        co_return;
+        co_return nullptr;
     }
     const std::string host = policy.dane.host;
     const bool pkix = policy.sts != nullptr;
@@ -98,7 +184,7 @@ asio::awaitable<void> converse(
     auto started = co_await c.starttls(std::move(tls_context), prepare);
     if (!started) {
         probe.detail = "STARTTLS: " + started.error().message();
-        co_return;
+        co_return nullptr;
     }
     probe.tls = tls::describe(c.stream().ssl());
     if (policy.dane.status == tls::DaneStatus::Authenticate) {
@@ -107,7 +193,7 @@ asio::awaitable<void> converse(
             // RFC 7672 §2.2: no mail over a connection that failed DANE authentication.
             probe.detail = "DANE authentication failed: " + verification.detail;
             (void)co_await c.command("QUIT");
-            co_return;
+            co_return nullptr;
         }
         probe.detail = "DANE authenticated: " + verification.detail;
     } else if (policy.dane.status == tls::DaneStatus::EncryptOnly) {
@@ -128,7 +214,7 @@ asio::awaitable<void> converse(
                 // validation".
                 probe.detail += "; connection not used";
                 (void)co_await c.command("QUIT");
-                co_return;
+                co_return nullptr;
             }
         } else {
             if (probe.sts != StsCheck::WouldFail) {
@@ -147,68 +233,11 @@ asio::awaitable<void> converse(
     if (!second || second->code != 250) {
         probe.detail =
             "EHLO after STARTTLS: " + (second ? second->summary() : second.error().message());
-        co_return;
+        co_return nullptr;
     }
     probe.ok = true;
-    (void)co_await c.command("QUIT");
+    co_return std::move(*connection);
 }
-
-asio::awaitable<HostProbe> probe_host(
-    dns::Resolver& resolver,
-    net::SslContextPtr tls_context,
-    const tls::ActivePolicy* sts,
-    dns::MxRecord mx,
-    const ProbeOptions& options
-) {
-    HostProbe probe;
-    probe.host = mx.exchange;
-    probe.preference = mx.preference;
-    auto addresses = co_await resolver.a(mx.exchange);
-    if (addresses && addresses->records.empty()) {
-        addresses = co_await resolver.aaaa(mx.exchange);
-    }
-    if (!addresses) {
-        probe.detail = "address lookup: " + addresses.error().message();
-        co_return probe;
-    }
-    if (addresses->records.empty()) {
-        probe.detail = "host has no address records";
-        co_return probe;
-    }
-    probe.address_secure = addresses->secure();
-    HostPolicy policy;
-    policy.dane.host = mx.exchange;
-    if (probe.address_secure) {
-        // RFC 7672 §2.2.2: TLSA records count only for a host whose address records are secure.
-        auto tlsa = co_await resolver.tlsa(tls::tlsa_name(mx.exchange, options.port));
-        if (!tlsa) {
-            // §2.2: a failed TLSA lookup (bogus, SERVFAIL, timeout) defers; no fallback.
-            probe.detail = "TLSA lookup: " + tlsa.error().message();
-            co_return probe;
-        }
-        policy.dane = tls::dane_policy(mx.exchange, *tlsa);
-    }
-    probe.dane = policy.dane.status;
-    if (sts != nullptr && sts->applies()) {
-        if (policy.dane.status == tls::DaneStatus::Authenticate) {
-            probe.sts = StsCheck::DaneInstead;  // RFC 8461 §2: DANE is not overridden
-        } else {
-            policy.sts = sts;
-            // §4.1: the MX host must match one of the policy's mx patterns.
-            if (!tls::mx_matches(sts->policy, mx.exchange)) {
-                sts_failure(probe, policy, "MX host matches no mx pattern of the policy (§4.1)");
-                if (probe.sts == StsCheck::Failed) {
-                    probe.detail += "; not contacted";
-                    co_return probe;
-                }
-            }
-        }
-    }
-    co_await converse(probe, policy, std::move(tls_context), addresses->records.front(), options);
-    co_return probe;
-}
-
-}  // namespace
 
 bool DomainProbe::ok() const {
     return error.empty() && !hosts.empty() &&

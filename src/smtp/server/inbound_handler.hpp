@@ -28,6 +28,16 @@ class InboundHandler {
 public:
     virtual ~InboundHandler() = default;
 
+    /// MAIL FROM verdict, asked where the listener verifies senders (submission): 250 2.1.0 to
+    /// accept, 550 5.7.1 for an address the user may not send as, 451 4.7.1 over a rate limit.
+    virtual boost::asio::awaitable<wire::Reply> check_sender(
+        SessionInfo session, wire::Envelope envelope
+    ) {
+        (void)session;
+        (void)envelope;
+        co_return wire::Reply{250, "2.1.0", "Sender OK"};
+    }
+
     /// RCPT TO verdict: 250 2.1.5 to accept, or the refusal (550 5.1.1 unknown user, 550 5.7.1
     /// relaying denied, 452 4.2.2 mailbox full, 451 4.3.0 temporary failure...).
     virtual boost::asio::awaitable<wire::Reply> check_recipient(

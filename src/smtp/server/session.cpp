@@ -1,16 +1,25 @@
 #include "smtp/server/session.hpp"
 
 #include <array>
+#include <memory>
 #include <optional>
+#include <string>
 
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/error.hpp>
 #include <openssl/rand.h>
 
+#include "accounts/directory.hpp"
+#include "accounts/login_throttle.hpp"
+#include "accounts/sasl.hpp"
 #include "core/clock.hpp"
 #include "core/log.hpp"
+#include "core/offload.hpp"
 #include "net/stream.hpp"
 #include "smtp/wire/trace_headers.hpp"
 
@@ -34,10 +43,20 @@ std::string new_session_id() {
 
 namespace {
 
+// SASL data (passwords, in PLAIN or LOGIN) must not linger in buffers (STYLE.md §3.6). Volatile
+// stores are not elided.
+void wipe(char* data, std::size_t size) noexcept {
+    volatile char* p = data;
+    for (std::size_t i = 0; i < size; ++i) {
+        p[i] = 0;
+    }
+}
+
 /// Shared between the session and its shutdown callback; touched only on the session's strand.
 struct StopState {
     bool requested = false;
-    net::Stream* stream = nullptr;  // null once the session has ended
+    net::Stream* stream = nullptr;             // null once the session has ended
+    asio::steady_timer* auth_delay = nullptr;  // a throttled AUTH failure being held back
 };
 
 class Session {
@@ -64,6 +83,13 @@ private:
     asio::awaitable<bool> read_more();
     asio::awaitable<bool> start_tls();
     asio::awaitable<void> deliver();
+    /// Event::Authenticate / Event::AuthResponse: one SASL step, then the engine's answer.
+    asio::awaitable<void> authenticate(bool first);
+    /// Runs `work` on the worker pool (SQLite reads, Argon2id).
+    template <class F>
+    asio::awaitable<std::invoke_result_t<F&>> blocking(F work) {
+        co_return co_await core::offload(services_.pool->get_executor(), std::move(work));
+    }
     void begin_message();
     void log_close();
     /// Session id plus the transaction number: names one message in every log line.
@@ -87,6 +113,7 @@ private:
     std::optional<store::Incoming> incoming_;
     std::string incoming_error_;  // spool failure: the body is drained, then refused with 451
     std::string close_reason_ = "quit";
+    std::unique_ptr<accounts::SaslServer> sasl_;  // AUTH exchange in progress
 };
 
 asio::awaitable<bool> Session::flush() {
@@ -245,6 +272,113 @@ asio::awaitable<void> Session::deliver() {
     engine_.answer_delivery(replies);
 }
 
+asio::awaitable<void> Session::authenticate(bool first) {
+    using accounts::SaslServer;
+    using Status = SaslServer::Status;
+    using Failure = SaslServer::Failure;
+    if (services_.directory == nullptr || services_.pool == nullptr) {
+        sasl_.reset();
+        engine_.auth_failure(wire::AuthFailure::Temporary);
+        co_return;
+    }
+    // The engine owns the decoded bytes until it is answered; copy them for the worker thread
+    // and wipe the copy afterwards.
+    const auto data = engine_.auth_data();
+    std::string message = data ? std::string(*data) : std::string();
+    const bool has_data = data.has_value();
+    if (first) {
+        const auto mechanism = accounts::find_sasl_mechanism(engine_.auth_mechanism());
+        if (!mechanism) {  // the engine only passes what settings advertise; be safe anyway
+            engine_.auth_failure(wire::AuthFailure::InvalidCredentials);
+            co_return;
+        }
+        auto* directory = services_.directory;
+        sasl_ = std::make_unique<SaslServer>(*mechanism, [directory](std::string_view user) {
+            return directory->scram_credentials(user);
+        });
+    }
+    if (!sasl_) {
+        engine_.auth_failure(wire::AuthFailure::Temporary);
+        co_return;
+    }
+    // SCRAM's credential lookup reads SQLite: every step runs on the pool.
+    auto step_job = [this, first, has_data, &message] {
+        return first ? sasl_->start(
+                           has_data ? std::optional<std::string_view>(message) : std::nullopt
+                       )
+                     : sasl_->respond(message);
+    };
+    auto step = co_await blocking(std::move(step_job));
+    wipe(message.data(), message.size());
+    if (step.status == Status::NeedPasswordCheck) {
+        // Argon2id: tens of milliseconds by design, never on the I/O threads.
+        auto check_job = [this] {
+            return services_.directory->authenticate(sasl_->authcid(), sasl_->password());
+        };
+        const auto checked = co_await blocking(std::move(check_job));
+        step = sasl_->password_checked(checked);
+    }
+    const auto mechanism = std::string(accounts::sasl_mechanism_name(sasl_->mechanism()));
+    switch (step.status) {
+        case Status::Challenge:
+            engine_.auth_challenge(step.challenge);
+            co_return;
+        case Status::Success: {
+            const auto& account = *sasl_->account();
+            if (services_.throttle != nullptr) {
+                services_.throttle->record_success(account.address);
+            }
+            log::info(
+                "smtp.auth",
+                {{"session", id_},
+                 {"ip", info_.client_ip},
+                 {"user", account.address},
+                 {"mechanism", mechanism}}
+            );
+            info_.auth_identity = account.address;
+            engine_.auth_success(account.address);
+            sasl_.reset();
+            co_return;
+        }
+        case Status::NeedPasswordCheck:  // answered above; cannot repeat
+        case Status::Failure:
+            break;
+    }
+    const std::string user = sasl_->authcid();
+    sasl_.reset();
+    if (step.failure == Failure::Temporary) {
+        log::warn(
+            "smtp.auth.error",
+            {{"session", id_}, {"ip", info_.client_ip}, {"user", user}, {"error", step.error}}
+        );
+        engine_.auth_failure(wire::AuthFailure::Temporary);
+        co_return;
+    }
+    log::info(
+        "smtp.auth.failed",
+        {{"session", id_},
+         {"ip", info_.client_ip},
+         {"user", user},
+         {"mechanism", mechanism},
+         {"reason", step.error}}
+    );
+    // A failed attempt is answered late (accounts/login_throttle.hpp), so a guesser gets one
+    // try per delay; a right password is never slowed down (nor is a refused authzid, which
+    // came with the right password).
+    const auto delay = services_.throttle != nullptr && step.failure != Failure::Authorization
+                           ? services_.throttle->record_failure(info_.client_ip, user)
+                           : std::chrono::milliseconds{0};
+    if (delay.count() > 0 && !stop_->requested) {
+        asio::steady_timer timer(co_await asio::this_coro::executor);
+        timer.expires_after(delay);
+        stop_->auth_delay = &timer;
+        net::ErrorCode ec;
+        co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        stop_->auth_delay = nullptr;
+    }
+    engine_.auth_failure(wire::AuthFailure::InvalidCredentials);
+}
+
 void Session::log_close() {
     log::info("smtp.disconnect", {{"session", id_}, {"reason", close_reason_}});
 }
@@ -274,9 +408,12 @@ asio::awaitable<void> Session::run() {
                     co_return;
                 }
                 break;
-            case Event::VerifySender:
-                engine_.answer_sender(Reply{250, "2.1.0", "Sender OK"});
+            case Event::VerifySender: {
+                info_.helo = engine_.helo_name();
+                auto verdict = co_await services_.handler->check_sender(info_, engine_.envelope());
+                engine_.answer_sender(std::move(verdict));
                 break;
+            }
             case Event::VerifyRecipient: {
                 info_.helo = engine_.helo_name();
                 auto verdict = co_await services_.handler->check_recipient(
@@ -316,6 +453,9 @@ asio::awaitable<void> Session::run() {
                     co_return;
                 }
                 engine_.tls_started();
+                // RFC 3207 §4.2 / RFC 4954 §4: authentication does not survive the restart.
+                info_.auth_identity.clear();
+                sasl_.reset();
                 // Nothing read before the handshake may count after it (RFC 3207 §4.2; the
                 // engine already refused STARTTLS if bytes followed it, CVE-2011-0411).
                 input_.clear();
@@ -326,6 +466,22 @@ asio::awaitable<void> Session::run() {
                 stream_.close();
                 log_close();
                 co_return;
+            case Event::Authenticate:
+            case Event::AuthResponse:
+                // Replies so far go out first: the SASL step may wait on the pool or the
+                // throttle.
+                if (!co_await flush()) {
+                    log_close();
+                    co_return;
+                }
+                co_await authenticate(step.event == Event::Authenticate);
+                // AUTH data is wiped from the input buffer once used (STYLE.md §3.6).
+                wipe(input_.data() + input_start_, step.consumed);
+                break;
+            case Event::AuthAborted:
+                sasl_.reset();
+                log::info("smtp.auth.aborted", {{"session", id_}, {"ip", info_.client_ip}});
+                break;
         }
         input_start_ += step.consumed;
     }
@@ -347,6 +503,9 @@ asio::awaitable<void> run_session(
             stop->requested = true;
             if (stop->stream != nullptr) {
                 stop->stream->cancel();
+            }
+            if (stop->auth_delay != nullptr) {
+                stop->auth_delay->cancel();
             }
         });
     });

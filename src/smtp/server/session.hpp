@@ -6,6 +6,7 @@
 #include <string>
 
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 
 #include "core/config.hpp"
@@ -13,6 +14,11 @@
 #include "net/tls_context.hpp"
 #include "smtp/server/inbound_handler.hpp"
 #include "smtp/wire/server_engine.hpp"
+
+namespace sov::accounts {
+class Directory;
+class LoginThrottle;
+}  // namespace sov::accounts
 
 namespace sov::smtp::server {
 
@@ -30,6 +36,12 @@ struct SessionServices {
     InboundHandler* handler = nullptr;
     net::TlsContextHolder* tls = nullptr;  // null or empty: no TLS
     net::SessionRegistry* registry = nullptr;
+    // Submission AUTH (RFC 4954, engine.auth_available): the accounts to check passwords
+    // against, the failed-login throttle (may be null) and the pool for blocking work (SQLite,
+    // Argon2id). Without a directory or pool every AUTH fails with 454 4.7.0.
+    accounts::Directory* directory = nullptr;
+    accounts::LoginThrottle* throttle = nullptr;
+    boost::asio::thread_pool* pool = nullptr;
 };
 
 /// Runs one session to its end. Expected ends (QUIT, EOF, timeout, shutdown) are not errors.

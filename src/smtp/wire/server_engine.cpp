@@ -1,7 +1,10 @@
 #include "smtp/wire/server_engine.hpp"
 
 #include <algorithm>
+#include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 
 namespace sov::smtp::wire {
@@ -42,6 +45,118 @@ bool parse_u64(std::string_view s, std::uint64_t& out) {
 
 bool is_addr_type_char(char c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
+}
+
+constexpr std::string_view kBase64Alphabet =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+int base64_value(char c) noexcept {
+    if (c >= 'A' && c <= 'Z') {
+        return c - 'A';
+    }
+    if (c >= 'a' && c <= 'z') {
+        return c - 'a' + 26;
+    }
+    if (c >= '0' && c <= '9') {
+        return c - '0' + 52;
+    }
+    if (c == '+') {
+        return 62;
+    }
+    if (c == '/') {
+        return 63;
+    }
+    return -1;
+}
+
+// RFC 4648 §4 as RFC 4954 §4 wants it: every character from the alphabet, padding only at the
+// end and only to complete the last quantum ("=AAA" and "AAA=BBB" are errors), no whitespace.
+bool base64_decode(std::string_view in, std::string& out) {
+    out.clear();
+    if (in.size() % 4 != 0) {
+        return false;
+    }
+    out.reserve(in.size() / 4 * 3);
+    for (std::size_t i = 0; i < in.size(); i += 4) {
+        const bool last = i + 4 == in.size();
+        std::uint32_t bits = 0;
+        int pad = 0;
+        for (std::size_t k = 0; k < 4; ++k) {
+            const char c = in[i + k];
+            if (c == '=' && last && k >= 2) {
+                ++pad;
+                bits <<= 6;
+                continue;
+            }
+            const int v = base64_value(c);
+            if (v < 0 || pad > 0) {
+                return false;  // outside the alphabet, or data after '='
+            }
+            bits = (bits << 6) | static_cast<std::uint32_t>(v);
+        }
+        out += static_cast<char>((bits >> 16) & 0xFF);
+        if (pad < 2) {
+            out += static_cast<char>((bits >> 8) & 0xFF);
+        }
+        if (pad < 1) {
+            out += static_cast<char>(bits & 0xFF);
+        }
+    }
+    return true;
+}
+
+std::string base64_encode(std::string_view in) {
+    std::string out;
+    out.reserve((in.size() + 2) / 3 * 4);
+    for (std::size_t i = 0; i < in.size(); i += 3) {
+        const std::size_t n = std::min<std::size_t>(3, in.size() - i);
+        std::uint32_t bits = 0;
+        for (std::size_t k = 0; k < 3; ++k) {
+            bits <<= 8;
+            if (k < n) {
+                bits |= static_cast<unsigned char>(in[i + k]);
+            }
+        }
+        for (std::size_t k = 0; k < 4; ++k) {
+            out += k <= n ? kBase64Alphabet[(bits >> (18 - 6 * k)) & 0x3F] : '=';
+        }
+    }
+    return out;
+}
+
+// SASL data must not linger in memory (STYLE.md §3.6). A volatile store is not elided.
+void wipe(std::string& s) noexcept {
+    volatile char* p = s.data();
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        p[i] = 0;
+    }
+    s.clear();
+}
+
+// RFC 4422 §3.1: sasl-mech = 1*20mech-char; mech-char = UPPER-ALPHA / DIGIT / HYPHEN /
+// UNDERSCORE. Lower case is accepted here and upper-cased (clients are not always careful).
+bool valid_mechanism(std::string_view m) noexcept {
+    if (m.empty() || m.size() > 20) {
+        return false;
+    }
+    return std::all_of(m.begin(), m.end(), [](char c) {
+        return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+               c == '-' || c == '_';
+    });
+}
+
+bool listed_mechanism(std::string_view list, std::string_view mechanism) noexcept {
+    while (!list.empty()) {
+        const auto sp = list.find(' ');
+        if (list.substr(0, sp) == mechanism) {
+            return true;
+        }
+        if (sp == std::string_view::npos) {
+            break;
+        }
+        list.remove_prefix(sp + 1);
+    }
+    return false;
 }
 
 }  // namespace
@@ -145,7 +260,16 @@ std::string ServerEngine::ehlo_text() const {
     if (config_.dsn) {
         t += "\nDSN";  // RFC 3461
     }
+    if (auth_offered() && !config_.auth_mechanisms.empty()) {
+        t += "\nAUTH " + config_.auth_mechanisms;  // RFC 4954 §3
+    }
     return t;
+}
+
+bool ServerEngine::auth_offered() const noexcept {
+    // RFC 4954 §4 / RFC 8314 §3: passwords only over TLS (unless configured otherwise).
+    return config_.auth_available && config_.protocol == Protocol::Smtp &&
+           (tls_active_ || !config_.require_tls_for_auth);
 }
 
 Step ServerEngine::step(std::string_view input) {
@@ -163,6 +287,13 @@ Step ServerEngine::step(std::string_view input) {
                 return {Event::DeliverMessage, total, {}};
             case State::StartTls:
                 return {Event::StartTls, total, {}};
+            case State::AwaitAuth:
+                return {auth_event_, total, {}};
+            case State::AuthLine: {
+                auto s = step_auth_line(rest);
+                s.consumed += total;
+                return s;
+            }
             case State::Data:
             case State::Bdat: {
                 auto s = state_ == State::Data ? step_data(rest) : step_bdat(rest);
@@ -270,11 +401,15 @@ std::optional<Event> ServerEngine::on_line(std::string_view line, std::size_t re
             reply(
                 214,
                 "2.0.0",
-                "Commands: HELO EHLO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP STARTTLS"
+                auth_offered()
+                    ? "Commands: HELO EHLO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP STARTTLS "
+                      "AUTH"
+                    : "Commands: HELO EHLO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP STARTTLS"
             );
             return std::nullopt;
+        case Verb::Auth:
+            return cmd_auth(cmd);
         case Verb::Expn:  // §3.5.2 allows refusing EXPN; lists are not exposed
-        case Verb::Auth:  // submission adds AUTH to the driver later (RFC 4954)
             error(502, "5.5.1", "Command not implemented");
             return std::nullopt;
         case Verb::Unknown:
@@ -835,6 +970,152 @@ void ServerEngine::tls_started() {
 void ServerEngine::set_authenticated(std::string identity) {
     authenticated_ = true;
     auth_identity_ = std::move(identity);
+}
+
+// RFC 4954 §4: "AUTH" SP sasl-mech [SP initial-response]
+std::optional<Event> ServerEngine::cmd_auth(const Command& cmd) {
+    if (!config_.auth_available || config_.protocol != Protocol::Smtp) {
+        error(502, "5.5.1", "Command not implemented");  // MX and LMTP: no AUTH at all
+        return std::nullopt;
+    }
+    if (!auth_offered()) {
+        // Not advertised before TLS; RFC 3207 §4's reply for "TLS first".
+        error(530, "5.7.0", "Must issue a STARTTLS command first");
+        return std::nullopt;
+    }
+    if (!esmtp_) {
+        error(503, "5.5.1", "Send EHLO first");  // AUTH is an ESMTP extension (RFC 4954 §3)
+        return std::nullopt;
+    }
+    if (authenticated_) {
+        error(503, "5.5.1", "Already authenticated");  // RFC 4954 §4: only once per session
+        return std::nullopt;
+    }
+    if (in_transaction_ || bdat_transaction_) {
+        error(503, "5.5.1", "AUTH not permitted during a mail transaction");  // RFC 4954 §4
+        return std::nullopt;
+    }
+    auto args = cmd.args;
+    while (!args.empty() && args.back() == ' ') {
+        args.remove_suffix(1);
+    }
+    const auto sp = args.find(' ');
+    const auto mechanism = args.substr(0, sp);
+    const auto initial = sp == std::string_view::npos ? std::string_view{} : args.substr(sp + 1);
+    if (!valid_mechanism(mechanism) || (sp != std::string_view::npos && initial.empty()) ||
+        initial.find(' ') != std::string_view::npos) {
+        error(501, "5.5.4", "Syntax: AUTH mechanism [initial-response]");
+        return std::nullopt;
+    }
+    std::string upper(mechanism);
+    for (auto& c : upper) {
+        c = (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c;
+    }
+    if (!listed_mechanism(config_.auth_mechanisms, upper)) {
+        error(504, "5.5.4", "Unrecognized authentication mechanism");  // RFC 4954 §4
+        return std::nullopt;
+    }
+    auth_has_data_ = sp != std::string_view::npos;
+    if (auth_has_data_ && initial != "=" && !base64_decode(initial, auth_data_)) {
+        wipe(auth_data_);
+        error(501, "5.5.2", "Cannot decode base64 initial response");  // RFC 4954 §4
+        return std::nullopt;
+    }
+    // "=" is an initial response of zero length (RFC 4954 §4); auth_data_ is already empty.
+    auth_mechanism_ = std::move(upper);
+    auth_event_ = Event::Authenticate;
+    state_ = State::AwaitAuth;
+    return Event::Authenticate;
+}
+
+Step ServerEngine::step_auth_line(std::string_view input) {
+    const CommandLimits limits{
+        .max_line = config_.limits.max_auth_line,
+        .allow_bare_lf = config_.limits.command.allow_bare_lf,
+    };
+    const auto pr = parse_command_line(input, limits);
+    switch (pr.status) {
+        case ParseStatus::NeedMore:
+            return {Event::NeedInput, 0, {}};
+        case ParseStatus::LineTooLong:
+            // RFC 4954 §4 and §6: longer than our authentication buffer → 500 5.5.6.
+            end_auth();
+            error(500, "5.5.6", "Authentication exchange line is too long");
+            if (!pr.terminated) {
+                state_ = State::SkipLine;
+            }
+            return {Event::AuthAborted, pr.consumed, {}};
+        case ParseStatus::BadBytes:
+            end_auth();
+            error(501, "5.5.2", "Invalid characters in authentication response");
+            return {Event::AuthAborted, pr.consumed, {}};
+        case ParseStatus::Complete:
+            break;
+    }
+    if (pr.line == "*") {
+        end_auth();
+        error(501, "5.0.0", "Authentication cancelled");  // RFC 4954 §4: "*" cancels → 501
+        return {Event::AuthAborted, pr.consumed, {}};
+    }
+    // An empty line is an empty response (RFC 4954 §4 has no "=" form for responses).
+    if (!base64_decode(pr.line, auth_data_)) {
+        end_auth();
+        error(501, "5.5.2", "Cannot decode base64 response");  // RFC 4954 §4
+        return {Event::AuthAborted, pr.consumed, {}};
+    }
+    auth_has_data_ = true;
+    auth_event_ = Event::AuthResponse;
+    state_ = State::AwaitAuth;
+    return {Event::AuthResponse, pr.consumed, {}};
+}
+
+std::optional<std::string_view> ServerEngine::auth_data() const noexcept {
+    if (state_ != State::AwaitAuth || !auth_has_data_) {
+        return std::nullopt;
+    }
+    return std::string_view(auth_data_);
+}
+
+void ServerEngine::end_auth() {
+    wipe(auth_data_);
+    auth_has_data_ = false;
+    auth_mechanism_.clear();
+    state_ = State::Command;
+}
+
+void ServerEngine::auth_challenge(std::string_view challenge) {
+    if (state_ != State::AwaitAuth) {
+        return;
+    }
+    wipe(auth_data_);
+    auth_has_data_ = false;
+    // RFC 4954 §4: the challenge is the base64 text alone; "334 " when it is empty.
+    reply(334, {}, base64_encode(challenge));
+    state_ = State::AuthLine;
+}
+
+void ServerEngine::auth_success(std::string identity) {
+    if (state_ != State::AwaitAuth) {
+        return;
+    }
+    end_auth();
+    set_authenticated(std::move(identity));
+    reply(235, "2.7.0", "Authentication successful");  // RFC 4954 §6
+}
+
+void ServerEngine::auth_failure(AuthFailure failure) {
+    if (state_ != State::AwaitAuth) {
+        return;
+    }
+    end_auth();
+    switch (failure) {
+        case AuthFailure::Temporary:
+            error(454, "4.7.0", "Temporary authentication failure");  // RFC 4954 §6
+            return;
+        case AuthFailure::InvalidCredentials:
+            break;
+    }
+    error(535, "5.7.8", "Authentication credentials invalid");  // RFC 4954 §6
 }
 
 }  // namespace sov::smtp::wire

@@ -18,6 +18,10 @@
 //       case Event::StartTls:        write(engine.take_output()); handshake();
 //       engine.tls_started(); case Event::Close:           write(engine.take_output()); close();
 //       return;
+//       case Event::Authenticate:    // AUTH: start a SASL exchange with auth_mechanism(),
+//       case Event::AuthResponse:    // auth_data(); then one of auth_challenge(),
+//                                    // auth_success(), auth_failure()
+//       case Event::AuthAborted:     forget the SASL exchange (the reply is queued)
 //       }
 //   }
 //
@@ -26,8 +30,13 @@
 //   exact; unconsumed bytes must be presented again (with more appended) on the next call.
 //   BodyChunk `data` views into the input given to that step() call (or static storage) and is
 //   valid until the driver drops those bytes.
-// - After VerifySender/VerifyRecipient/DeliverMessage the engine consumes nothing until the
-//   matching answer_*() call: step() returns the same event with consumed == 0 meanwhile.
+// - After VerifySender/VerifyRecipient/DeliverMessage/Authenticate/AuthResponse the engine
+//   consumes nothing until the matching answer_*()/auth_*() call: step() returns the same event
+//   with consumed == 0 meanwhile. Input pipelined after AUTH waits for the SASL verdict.
+// - SMTP AUTH (RFC 4954): the engine frames the exchange (AUTH arguments, "334" challenges,
+//   response lines with their own length limit, "*" to cancel, strict base64) and reports the
+//   decoded bytes; the SASL mechanisms themselves live with the driver (accounts/sasl.hpp), so
+//   this stays pure and free of the accounts module.
 // - Replies accumulate in the output while pipelined input is pending (RFC 2920 §3.2); the
 //   driver must write take_output() at NeedInput (before reading), StartTls and Close. It may
 //   write more often (e.g. before a slow verification).
@@ -69,6 +78,10 @@ struct ServerLimits {
     /// address harvesting and garbage-spewing peers from holding a connection (Postfix
     /// smtpd_hard_error_limit = 20).
     unsigned max_errors = 20;
+    /// Longest AUTH response line (base64, including CRLF). RFC 4954 §4: the AUTH exchange is
+    /// exempt from the command line limit, and 12288 octets suffice for deployed mechanisms.
+    /// Longer: "500 5.5.6" and the exchange ends (recoverable, like an overlong command).
+    std::size_t max_auth_line = 12288;
 };
 
 /// Which extensions to advertise and accept. Defaults suit the MX listener.
@@ -90,6 +103,14 @@ struct ServerConfig {
     bool verify_sender = false;         ///< ask the driver about MAIL FROM (Event::VerifySender)
     bool require_auth = false;          ///< submission: MAIL before authentication → 530 5.7.0
     bool require_tls = false;           ///< MAIL before TLS → 530 5.7.0 (RFC 3207 §4)
+    /// RFC 4954: accept AUTH and advertise "AUTH <auth_mechanisms>" (submission listeners).
+    bool auth_available = false;
+    /// RFC 4954 §4 / RFC 8314 §3: no password over plaintext. Before TLS, AUTH is neither
+    /// advertised nor accepted (530 5.7.0). Only a test configuration turns this off.
+    bool require_tls_for_auth = true;
+    /// The SASL mechanisms the driver implements, space-separated, as advertised; AUTH with
+    /// another name gets 504 5.5.4. The driver sets accounts::kSaslMechanismList.
+    std::string auth_mechanisms = "PLAIN LOGIN SCRAM-SHA-256";
 };
 
 enum class Event {
@@ -104,6 +125,17 @@ enum class Event {
                       ///< accepted recipient in RCPT order (LMTP, RFC 2033 §4.2)
     StartTls,         ///< "220" queued: flush it, do the handshake, then tls_started()
     Close,            ///< flush take_output(), then close the connection
+    Authenticate,     ///< AUTH accepted: start SASL with auth_mechanism() and auth_data() (the
+                      ///< initial response, if any), answer with an auth_*() call
+    AuthResponse,     ///< a client response to our 334: auth_data(); answer with an auth_*()
+    AuthAborted,      ///< the exchange ended without a verdict ("*", bad base64, overlong
+                      ///< line); the reply is queued: forget the SASL state
+};
+
+/// How an AUTH exchange failed (RFC 4954 §6), for auth_failure().
+enum class AuthFailure {
+    InvalidCredentials,  ///< 535 5.7.8: wrong password, unknown user, malformed SASL message
+    Temporary,           ///< 454 4.7.0: the directory failed; the client should not re-prompt
 };
 
 struct Step {
@@ -178,8 +210,21 @@ public:
     /// (HELO/EHLO forgotten, transaction reset; STARTTLS no longer offered).
     void tls_started();
     /// Submission: the client authenticated (RFC 4954); affects require_auth and the Received
-    /// "with" keyword (ESMTPA/ESMTPSA, RFC 3848).
+    /// "with" keyword (ESMTPA/ESMTPSA, RFC 3848). auth_success() calls it.
     void set_authenticated(std::string identity);
+
+    // AUTH (RFC 4954 §4). Valid during Authenticate/AuthResponse; ignored otherwise.
+    /// Authenticate: the mechanism named by AUTH, upper-cased.
+    [[nodiscard]] const std::string& auth_mechanism() const noexcept { return auth_mechanism_; }
+    /// Authenticate: the decoded initial response, nullopt if none ("=" is an empty one).
+    /// AuthResponse: the decoded client response.
+    [[nodiscard]] std::optional<std::string_view> auth_data() const noexcept;
+    /// Sends "334 <base64 challenge>" and reads the client's response line.
+    void auth_challenge(std::string_view challenge);
+    /// "235 2.7.0": the session is authenticated as `identity` (the canonical account).
+    void auth_success(std::string identity);
+    /// 535 5.7.8 or 454 4.7.0; counts as an error (ServerLimits::max_errors).
+    void auth_failure(AuthFailure failure);
 
     /// Replies queued so far, as wire bytes; the engine forgets them.
     [[nodiscard]] std::string take_output();
@@ -215,6 +260,8 @@ private:
         Bdat,            // BDAT chunk bytes (RFC 3030 §2)
         AwaitDelivery,   // DeliverMessage asked
         StartTls,        // StartTls asked, awaiting tls_started()
+        AwaitAuth,       // Authenticate/AuthResponse asked, awaiting an auth_*() call
+        AuthLine,        // "334" sent: the next line is a SASL response (RFC 4954 §4)
         Closed,
     };
 
@@ -226,6 +273,10 @@ private:
     std::optional<Event> cmd_data(const Command& cmd);
     std::optional<Event> cmd_bdat(const Command& cmd);
     std::optional<Event> cmd_starttls(const Command& cmd, std::size_t remaining);
+    std::optional<Event> cmd_auth(const Command& cmd);
+    Step step_auth_line(std::string_view input);
+    /// Ends the exchange (state back to Command) and wipes the client's SASL data.
+    void end_auth();
     Step step_data(std::string_view input);
     Step step_bdat(std::string_view input);
     std::optional<Event> fail_body(Reply reply);
@@ -235,6 +286,8 @@ private:
     /// Resets the transaction (RFC 5321 §4.1.1.5); true if a body was being received.
     bool reset_transaction();
     [[nodiscard]] std::string ehlo_text() const;
+    /// AUTH is available now: configured, SMTP (not LMTP), and TLS unless not required.
+    [[nodiscard]] bool auth_offered() const noexcept;
 
     ServerConfig config_;
     State state_ = State::Command;
@@ -262,6 +315,11 @@ private:
     unsigned errors_ = 0;
     bool closed_ = false;
     DotDecoder dot_;
+    // AUTH exchange in progress.
+    Event auth_event_ = Event::Authenticate;
+    std::string auth_mechanism_;
+    std::string auth_data_;  // decoded; wiped after the driver's answer
+    bool auth_has_data_ = false;
 };
 
 }  // namespace sov::smtp::wire

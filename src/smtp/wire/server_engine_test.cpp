@@ -367,5 +367,305 @@ TEST(TraceHeaders, ReceivedAndReturnPath) {
     EXPECT_EQ(format_rfc5322_date(0, -90), "Wed, 31 Dec 1969 22:30:00 -0130");
 }
 
+// --- AUTH (RFC 4954)
+// ------------------------------------------------------------------------------
+
+ServerConfig submission_config(bool tls_active = true) {
+    ServerConfig c = mx_config();
+    c.tls_available = true;
+    c.tls_active = tls_active;
+    c.auth_available = true;
+    c.require_auth = true;
+    return c;
+}
+
+// Server lines after `prefix` was fed (greeting and EHLO skipped).
+std::vector<std::string> after_ehlo(SessionHarness& h, std::string_view input) {
+    const auto before = lines_of(h.output()).size();
+    h.feed(input);
+    auto v = lines_of(h.output());
+    return {v.begin() + static_cast<std::ptrdiff_t>(before), v.end()};
+}
+
+TEST(ServerEngineAuth, AdvertisedOnlyOverTls) {
+    SessionHarness plain(submission_config(false));
+    plain.feed(kEhlo);
+    EXPECT_EQ(plain.output().find("AUTH"), std::string::npos);
+    EXPECT_EQ(
+        after_ehlo(plain, "AUTH PLAIN AHVzZXIAc2VjcmV0\r\n"),
+        std::vector<std::string>{"530 5.7.0 Must issue a STARTTLS command first"}
+    );
+    EXPECT_EQ(
+        after_ehlo(plain, "MAIL FROM:<a@b.example>\r\n"),
+        std::vector<std::string>{"530 5.7.0 Authentication required"}
+    );
+    plain.feed("STARTTLS\r\n");  // the harness completes the handshake at once
+    plain.feed(kEhlo);
+    EXPECT_NE(plain.output().find("250 AUTH PLAIN LOGIN SCRAM-SHA-256\r\n"), std::string::npos);
+
+    SessionHarness tls(submission_config(true));
+    tls.feed(kEhlo);
+    EXPECT_NE(tls.output().find("250 AUTH PLAIN LOGIN SCRAM-SHA-256\r\n"), std::string::npos);
+
+    auto no_tls_needed = submission_config(false);
+    no_tls_needed.require_tls_for_auth = false;
+    SessionHarness test(no_tls_needed);
+    test.feed(kEhlo);
+    EXPECT_NE(test.output().find("AUTH PLAIN"), std::string::npos);
+}
+
+TEST(ServerEngineAuth, NotOfferedOnMxOrLmtp) {
+    SessionHarness mx(mx_config());
+    mx.feed(kEhlo);
+    EXPECT_EQ(mx.output().find("AUTH"), std::string::npos);
+    EXPECT_EQ(
+        after_ehlo(mx, "AUTH PLAIN AHVzZXIAc2VjcmV0\r\n"),
+        std::vector<std::string>{"502 5.5.1 Command not implemented"}
+    );
+    auto lmtp = submission_config();
+    lmtp.protocol = Protocol::Lmtp;
+    SessionHarness l(lmtp);
+    l.feed("LHLO client.example\r\n");
+    EXPECT_EQ(l.output().find("AUTH"), std::string::npos);
+    EXPECT_EQ(
+        after_ehlo(l, "AUTH PLAIN AHVzZXIAc2VjcmV0\r\n"),
+        std::vector<std::string>{"502 5.5.1 Command not implemented"}
+    );
+}
+
+TEST(ServerEngineAuth, PlainWithInitialResponse) {
+    SessionHarness h(submission_config());
+    h.feed(kEhlo);
+    EXPECT_EQ(
+        after_ehlo(h, "AUTH PLAIN AHVzZXIAc2VjcmV0\r\n"),
+        std::vector<std::string>{"235 2.7.0 Authentication successful"}
+    );
+    EXPECT_TRUE(h.engine().authenticated());
+    EXPECT_EQ(h.engine().auth_identity(), "user@example.org");
+    EXPECT_EQ(h.engine().with_keyword(), "ESMTPSA");
+    EXPECT_EQ(
+        after_ehlo(h, "AUTH PLAIN AHVzZXIAc2VjcmV0\r\n"),
+        std::vector<std::string>{"503 5.5.1 Already authenticated"}
+    );
+    EXPECT_EQ(
+        after_ehlo(h, "MAIL FROM:<user@example.org>\r\n"), std::vector<std::string>{"250 2.1.0 Ok"}
+    );
+    EXPECT_EQ(h.events(), (std::vector<std::string>{"auth"}));
+}
+
+TEST(ServerEngineAuth, PlainWithEmptyChallenge) {
+    SessionHarness h(submission_config());
+    h.feed(kEhlo);
+    EXPECT_EQ(after_ehlo(h, "AUTH plain\r\n"), std::vector<std::string>{"334 "});
+    EXPECT_EQ(
+        after_ehlo(h, "AHVzZXIAc2VjcmV0\r\n"),
+        std::vector<std::string>{"235 2.7.0 Authentication successful"}
+    );
+    EXPECT_EQ(h.events(), (std::vector<std::string>{"auth", "auth-response"}));
+}
+
+TEST(ServerEngineAuth, LoginChallengesAreTheUsualBase64Strings) {
+    SessionHarness h(submission_config());
+    h.feed(kEhlo);
+    EXPECT_EQ(after_ehlo(h, "AUTH LOGIN\r\n"), std::vector<std::string>{"334 VXNlcm5hbWU6"});
+    EXPECT_EQ(after_ehlo(h, "dXNlcg==\r\n"), std::vector<std::string>{"334 UGFzc3dvcmQ6"});
+    EXPECT_EQ(
+        after_ehlo(h, "c2VjcmV0\r\n"),
+        std::vector<std::string>{"235 2.7.0 Authentication successful"}
+    );
+}
+
+TEST(ServerEngineAuth, FailuresAndTheirCodes) {
+    SessionHarness h(submission_config());
+    h.feed(kEhlo);
+    EXPECT_EQ(
+        after_ehlo(h, "AUTH PLAIN AHVzZXIAd3Jvbmc=\r\n"),
+        std::vector<std::string>{"535 5.7.8 Authentication credentials invalid"}
+    );
+    EXPECT_EQ(
+        after_ehlo(h, "AUTH PLAIN AHVzZXIAdGVtcGZhaWw=\r\n"),
+        std::vector<std::string>{"454 4.7.0 Temporary authentication failure"}
+    );
+    EXPECT_EQ(
+        after_ehlo(h, "AUTH CRAM-MD5\r\n"),
+        std::vector<std::string>{"504 5.5.4 Unrecognized authentication mechanism"}
+    );
+    EXPECT_EQ(
+        after_ehlo(h, "AUTH PLAIN not*base64\r\n"),
+        std::vector<std::string>{"501 5.5.2 Cannot decode base64 initial response"}
+    );
+    for (const auto* bad :
+         {"AUTH\r\n", "AUTH PLAIN a b\r\n", "AUTH PL@IN\r\n", "AUTH ABCDEFGHIJKLMNOPQRSTU\r\n"}) {
+        EXPECT_EQ(
+            after_ehlo(h, bad),
+            std::vector<std::string>{"501 5.5.4 Syntax: AUTH mechanism [initial-response]"}
+        ) << bad;
+    }
+    EXPECT_FALSE(h.engine().authenticated());
+    // Still usable: the right password works afterwards.
+    EXPECT_EQ(
+        after_ehlo(h, "AUTH PLAIN AHVzZXIAc2VjcmV0\r\n"),
+        std::vector<std::string>{"235 2.7.0 Authentication successful"}
+    );
+}
+
+TEST(ServerEngineAuth, StrictBase64InResponses) {
+    // RFC 4954 §4: characters outside the alphabet and misplaced padding are errors.
+    for (const auto* bad : {"=AAA", "AAA=BBBB", "AA=A", "AAAAA", "AA AA", "A===", "QUJD\t"}) {
+        SessionHarness h(submission_config());
+        h.feed(kEhlo);
+        ASSERT_EQ(after_ehlo(h, "AUTH PLAIN\r\n"), std::vector<std::string>{"334 "});
+        EXPECT_EQ(
+            after_ehlo(h, std::string(bad) + "\r\n"),
+            std::vector<std::string>{"501 5.5.2 Cannot decode base64 response"}
+        ) << bad;
+        EXPECT_EQ(h.events().back(), "auth-aborted");
+    }
+}
+
+TEST(ServerEngineAuth, EmptyInitialResponseIsEquals) {
+    SessionHarness h(submission_config());
+    h.feed(kEhlo);
+    std::vector<std::vector<std::string>> seen;
+    h.auth_script = [&](std::string_view, const std::vector<std::string>& msgs) {
+        seen.push_back(msgs);
+        return SessionHarness::AuthAnswer{};
+    };
+    h.feed("AUTH PLAIN =\r\n");
+    h.feed("AUTH PLAIN\r\n");
+    ASSERT_EQ(seen.size(), 2U);
+    EXPECT_EQ(seen[0], std::vector<std::string>{""});  // present, zero length
+    EXPECT_TRUE(seen[1].empty());                      // absent
+}
+
+TEST(ServerEngineAuth, CancelWithStar) {
+    SessionHarness h(submission_config());
+    h.feed(kEhlo);
+    ASSERT_EQ(after_ehlo(h, "AUTH LOGIN\r\n"), std::vector<std::string>{"334 VXNlcm5hbWU6"});
+    EXPECT_EQ(
+        after_ehlo(h, "*\r\n"), std::vector<std::string>{"501 5.0.0 Authentication cancelled"}
+    );
+    EXPECT_EQ(h.events().back(), "auth-aborted");
+    EXPECT_EQ(after_ehlo(h, "NOOP\r\n"), std::vector<std::string>{"250 2.0.0 Ok"});
+}
+
+TEST(ServerEngineAuth, ResponseLinesHaveTheirOwnLimit) {
+    auto c = submission_config();
+    c.limits.command.max_line = 64;
+    c.limits.max_auth_line = 200;
+    SessionHarness h(c);
+    h.feed(kEhlo);
+    ASSERT_EQ(after_ehlo(h, "AUTH PLAIN\r\n"), std::vector<std::string>{"334 "});
+    // Longer than a command line may be, within the AUTH limit: a response, not an error.
+    const std::string long_ok(196, 'A');
+    EXPECT_EQ(
+        after_ehlo(h, long_ok + "\r\n"),
+        std::vector<std::string>{"535 5.7.8 Authentication credentials invalid"}
+    );
+    ASSERT_EQ(after_ehlo(h, "AUTH PLAIN\r\n"), std::vector<std::string>{"334 "});
+    // Over it, sent in pieces: 500 5.5.6 once, the rest of the line is skipped.
+    h.feed(std::string(150, 'A'));
+    h.feed(std::string(150, 'A'));
+    EXPECT_EQ(h.events().back(), "auth-aborted");
+    EXPECT_EQ(
+        after_ehlo(h, std::string(300, 'A') + "\r\nNOOP\r\n"),
+        std::vector<std::string>{"250 2.0.0 Ok"}
+    );
+    EXPECT_NE(
+        h.output().find("500 5.5.6 Authentication exchange line is too long\r\n"), std::string::npos
+    );
+}
+
+TEST(ServerEngineAuth, NotDuringATransactionNorBeforeEhlo) {
+    auto c = submission_config();
+    c.require_auth = false;
+    SessionHarness h(c);
+    h.feed("HELO client.example\r\n");
+    EXPECT_EQ(
+        after_ehlo(h, "AUTH PLAIN AHVzZXIAc2VjcmV0\r\n"),
+        std::vector<std::string>{"503 5.5.1 Send EHLO first"}
+    );
+    h.feed(kEhlo);
+    h.feed("MAIL FROM:<a@b.example>\r\n");
+    EXPECT_EQ(
+        after_ehlo(h, "AUTH PLAIN AHVzZXIAc2VjcmV0\r\n"),
+        std::vector<std::string>{"503 5.5.1 AUTH not permitted during a mail transaction"}
+    );
+}
+
+TEST(ServerEngineAuth, PipelinedInputWaitsForTheVerdict) {
+    // The harness answers at once; check the raw engine contract by hand.
+    ServerEngine raw(submission_config());
+    raw.greet();
+    const std::string input =
+        "EHLO c\r\nAUTH PLAIN AHVzZXIAc2VjcmV0\r\nMAIL FROM:<a@b.example>\r\n";
+    auto s = raw.step(input);
+    ASSERT_EQ(s.event, Event::Authenticate);
+    EXPECT_EQ(s.consumed, input.find("MAIL"));
+    EXPECT_EQ(raw.auth_mechanism(), "PLAIN");
+    ASSERT_TRUE(raw.auth_data());
+    EXPECT_EQ(*raw.auth_data(), std::string_view("\0user\0secret", 12));
+    const auto rest = std::string_view(input).substr(s.consumed);
+    auto again = raw.step(rest);
+    EXPECT_EQ(again.event, Event::Authenticate);
+    EXPECT_EQ(again.consumed, 0U);
+    raw.auth_success("user@example.org");
+    EXPECT_FALSE(raw.auth_data()) << "SASL data is gone once answered";
+    auto next = raw.step(rest);
+    EXPECT_EQ(next.event, Event::NeedInput);
+    const auto out = raw.take_output();
+    EXPECT_NE(
+        out.find("235 2.7.0 Authentication successful\r\n250 2.1.0 Ok\r\n"), std::string::npos
+    );
+    // Answers out of turn are ignored.
+    raw.auth_failure(AuthFailure::InvalidCredentials);
+    raw.auth_challenge("x");
+    EXPECT_EQ(raw.take_output(), "");
+}
+
+TEST(ServerEngineAuth, TlsRestartForgetsAuthentication) {
+    auto c = submission_config(false);
+    c.require_tls_for_auth = false;
+    SessionHarness before_tls(c);
+    before_tls.feed(kEhlo);
+    before_tls.feed("AUTH PLAIN AHVzZXIAc2VjcmV0\r\n");
+    ASSERT_TRUE(before_tls.engine().authenticated());
+    before_tls.feed("STARTTLS\r\n");
+    EXPECT_FALSE(before_tls.engine().authenticated());
+    EXPECT_EQ(before_tls.engine().auth_identity(), "");
+    before_tls.feed(kEhlo);
+    EXPECT_EQ(
+        after_ehlo(before_tls, "MAIL FROM:<a@b.example>\r\n"),
+        std::vector<std::string>{"530 5.7.0 Authentication required"}
+    );
+}
+
+TEST(ServerEngineAuth, ScramRoundTripsThroughChallenges) {
+    SessionHarness h(submission_config());
+    h.feed(kEhlo);
+    // "n,,n=user,r=abc" as an initial response; the scripted server answers a server-first.
+    EXPECT_EQ(
+        after_ehlo(h, "AUTH SCRAM-SHA-256 biwsbj11c2VyLHI9YWJj\r\n"),
+        std::vector<std::string>{"334 cj1ub25jZSxzPWMyRnNkQT09LGk9NDA5Ng=="}
+    );
+    EXPECT_EQ(
+        after_ehlo(h, "Yz1iaXdzLHI9bm9uY2UscD1BQUFB\r\n"),
+        std::vector<std::string>{"535 5.7.8 Authentication credentials invalid"}
+    );
+}
+
+TEST(ServerEngineAuth, FailuresCountTowardsTheErrorLimit) {
+    auto c = submission_config();
+    c.limits.max_errors = 3;
+    SessionHarness h(c);
+    h.feed(kEhlo);
+    for (int i = 0; i < 3; ++i) {
+        h.feed("AUTH PLAIN AHVzZXIAd3Jvbmc=\r\n");
+    }
+    h.feed("NOOP\r\n");
+    EXPECT_TRUE(h.closed());
+    EXPECT_NE(h.output().find("421 4.7.0"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace sov::smtp::wire

@@ -23,10 +23,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     c.bare_line_ending = (cfg & 4U) != 0 ? BareLineEnding::Reject : BareLineEnding::Normalize;
     c.verify_sender = (cfg & 8U) != 0;
     c.binarymime = (cfg & 16U) != 0;
+    // Submission: AUTH (RFC 4954) without TLS, scripted by the harness.
+    c.auth_available = (cfg & 32U) != 0;
+    c.require_auth = (cfg & 64U) != 0;
+    c.require_tls_for_auth = false;
     c.limits.max_message_bytes = 64;
     c.limits.max_recipients = 3;
     c.limits.max_errors = 8;
     c.limits.command.max_line = 128;
+    c.limits.max_auth_line = 160;
     const std::size_t read = 1 + data[1] % 64;
     const std::string_view input(reinterpret_cast<const char*>(data) + 2, size - 2);
 

@@ -131,6 +131,14 @@ Transcript load(const fs::path& path) {
                         c.verify_sender = on;
                     } else if (k == "require_tls") {
                         c.require_tls = on;
+                    } else if (k == "tls_active") {
+                        c.tls_active = on;
+                    } else if (k == "auth") {
+                        c.auth_available = on;
+                    } else if (k == "require_auth") {
+                        c.require_auth = on;
+                    } else if (k == "require_tls_for_auth") {
+                        c.require_tls_for_auth = on;
                     } else {
                         ADD_FAILURE() << path << ": unknown config key " << k;
                     }

@@ -3,6 +3,7 @@
 // smtp_session_fuzz. It follows the ServerEngine contract exactly (consume what step() says,
 // flush at NeedInput/StartTls/Close, answer every question) and records what happened.
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -34,6 +35,51 @@ public:
     };
     std::function<Reply(const Envelope&)> sender_verdict = [](const Envelope&) {
         return Reply{250, "2.1.0", "Ok"};
+    };
+
+    /// The driver's SASL side, scripted: given the mechanism and the client's messages so far
+    /// (the initial response first, if any), the next answer.
+    struct AuthAnswer {
+        enum class Kind {
+            Challenge,
+            Success,
+            Failure,
+        } kind = Kind::Failure;
+        std::string data;  // Challenge: the raw challenge; Success: the identity
+        AuthFailure failure = AuthFailure::InvalidCredentials;
+    };
+    using AuthScript =
+        std::function<AuthAnswer(std::string_view mechanism, const std::vector<std::string>&)>;
+    /// Default: PLAIN "\0user\0secret" and LOGIN user/secret succeed as "user@example.org";
+    /// a PLAIN password "tempfail" fails temporarily; anything else (SCRAM-SHA-256 included,
+    /// after one challenge) is refused.
+    AuthScript auth_script = [](std::string_view mechanism, const std::vector<std::string>& msgs) {
+        using K = AuthAnswer::Kind;
+        if (mechanism == "PLAIN") {
+            if (msgs.empty()) {
+                return AuthAnswer{K::Challenge, "", {}};
+            }
+            if (msgs.back() == std::string_view("\0user\0secret", 12)) {
+                return AuthAnswer{K::Success, "user@example.org", {}};
+            }
+            if (msgs.back() == std::string_view("\0user\0tempfail", 14)) {
+                return AuthAnswer{K::Failure, "", AuthFailure::Temporary};
+            }
+            return AuthAnswer{};
+        }
+        if (mechanism == "LOGIN") {
+            if (msgs.size() < 2) {
+                return AuthAnswer{K::Challenge, msgs.empty() ? "Username:" : "Password:", {}};
+            }
+            if (msgs[0] == "user" && msgs[1] == "secret") {
+                return AuthAnswer{K::Success, "user@example.org", {}};
+            }
+            return AuthAnswer{};
+        }
+        if (msgs.size() < 2) {
+            return AuthAnswer{K::Challenge, "r=nonce,s=c2FsdA==,i=4096", {}};
+        }
+        return AuthAnswer{};
     };
 
     /// Appends bytes to the input buffer and runs the engine until it needs more or closes.
@@ -108,6 +154,33 @@ private:
                     output_ += engine_.take_output();
                     done_ = true;
                     return;
+                case Event::Authenticate:
+                case Event::AuthResponse: {
+                    events_.emplace_back(s.event == Event::Authenticate ? "auth" : "auth-response");
+                    if (s.event == Event::Authenticate) {
+                        auth_messages_.clear();
+                    }
+                    if (const auto data = engine_.auth_data()) {
+                        auth_messages_.emplace_back(*data);
+                    }
+                    const auto answer = auth_script(engine_.auth_mechanism(), auth_messages_);
+                    switch (answer.kind) {
+                        case AuthAnswer::Kind::Challenge:
+                            engine_.auth_challenge(answer.data);
+                            break;
+                        case AuthAnswer::Kind::Success:
+                            engine_.auth_success(answer.data);
+                            break;
+                        case AuthAnswer::Kind::Failure:
+                            engine_.auth_failure(answer.failure);
+                            break;
+                    }
+                    break;
+                }
+                case Event::AuthAborted:
+                    events_.emplace_back("auth-aborted");
+                    auth_messages_.clear();
+                    break;
             }
         }
         events_.emplace_back("BUG:no-progress");
@@ -119,6 +192,7 @@ private:
     std::string body_;
     std::vector<std::string> events_;
     std::vector<DeliveredMessage> delivered_;
+    std::vector<std::string> auth_messages_;
     bool done_ = false;
 };
 

@@ -1,0 +1,364 @@
+#include "mailauth/dkim_key.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <iterator>
+#include <sstream>
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
+#include <openssl/x509.h>
+
+#include "core/errors.hpp"
+#include "core/log.hpp"
+#include "mailauth/base64.hpp"
+#include "mailauth/dkim_tags.hpp"
+#include "mailauth/errors.hpp"
+
+namespace sov::mailauth {
+
+namespace {
+
+struct BioFree {
+    void operator()(BIO* bio) const noexcept { BIO_free(bio); }
+};
+using BioPtr = std::unique_ptr<BIO, BioFree>;
+
+struct PkeyCtxFree {
+    void operator()(EVP_PKEY_CTX* ctx) const noexcept { EVP_PKEY_CTX_free(ctx); }
+};
+using PkeyCtxPtr = std::unique_ptr<EVP_PKEY_CTX, PkeyCtxFree>;
+
+struct MdCtxFree {
+    void operator()(EVP_MD_CTX* ctx) const noexcept { EVP_MD_CTX_free(ctx); }
+};
+using MdCtxPtr = std::unique_ptr<EVP_MD_CTX, MdCtxFree>;
+
+std::error_code crypto_error(std::string_view what) {
+    const unsigned long code = ERR_get_error();
+    std::array<char, 256> text{};
+    ERR_error_string_n(code, text.data(), text.size());
+    ERR_clear_error();
+    log::warn("dkim.crypto_failed", {{"op", what}, {"openssl", std::string_view(text.data())}});
+    return Errc::Crypto;
+}
+
+std::optional<KeyAlgorithm> algorithm_of(const EVP_PKEY* key) noexcept {
+    switch (EVP_PKEY_get_base_id(key)) {
+        case EVP_PKEY_RSA:
+            return KeyAlgorithm::Rsa;
+        case EVP_PKEY_ED25519:
+            return KeyAlgorithm::Ed25519;
+        default:
+            return std::nullopt;
+    }
+}
+
+Status write_all(int fd, std::string_view data) {
+    while (!data.empty()) {
+        const ssize_t n = ::write(fd, data.data(), data.size());
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            return core::last_os_error();
+        }
+        data.remove_prefix(static_cast<std::size_t>(n));
+    }
+    return {};
+}
+
+}  // namespace
+
+std::string_view to_string(KeyAlgorithm algorithm) noexcept {
+    return algorithm == KeyAlgorithm::Rsa ? "rsa" : "ed25519";
+}
+
+std::optional<KeyAlgorithm> key_algorithm_from_string(std::string_view name) noexcept {
+    if (name == "rsa") {
+        return KeyAlgorithm::Rsa;
+    }
+    if (name == "ed25519") {
+        return KeyAlgorithm::Ed25519;
+    }
+    return std::nullopt;
+}
+
+std::string_view signing_algorithm(KeyAlgorithm algorithm) noexcept {
+    return algorithm == KeyAlgorithm::Rsa ? "rsa-sha256" : "ed25519-sha256";
+}
+
+std::optional<KeyAlgorithm> key_algorithm_from_signing(std::string_view a) noexcept {
+    // RFC 8301 §3.1: rsa-sha1 MUST NOT be used for signing or verifying.
+    if (a == "rsa-sha256") {
+        return KeyAlgorithm::Rsa;
+    }
+    if (a == "ed25519-sha256") {
+        return KeyAlgorithm::Ed25519;
+    }
+    return std::nullopt;
+}
+
+Sha256Digest sha256(std::string_view data) {
+    Sha256Digest digest{};
+    unsigned int size = 0;
+    EVP_Digest(data.data(), data.size(), digest.data(), &size, EVP_sha256(), nullptr);
+    return digest;
+}
+
+// ------------------------------------------------------------------------------------ PrivateKey
+
+Result<PrivateKey> PrivateKey::generate(KeyAlgorithm algorithm, unsigned rsa_bits) {
+    EVP_PKEY* raw = nullptr;
+    if (algorithm == KeyAlgorithm::Rsa) {
+        if (rsa_bits < kMinRsaBits || rsa_bits > kMaxRsaBits) {
+            return make_error_code(Errc::UnsupportedKey);
+        }
+        raw = EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", static_cast<std::size_t>(rsa_bits));
+    } else {
+        raw = EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519");
+    }
+    if (raw == nullptr) {
+        return crypto_error("keygen");
+    }
+    return PrivateKey(detail::PkeyPtr(raw), algorithm);
+}
+
+Result<PrivateKey> PrivateKey::from_pem(std::string_view pem) {
+    BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+    if (!bio) {
+        return crypto_error("bio");
+    }
+    detail::PkeyPtr key(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
+    if (!key) {
+        ERR_clear_error();
+        return make_error_code(Errc::BadKey);
+    }
+    const auto algorithm = algorithm_of(key.get());
+    if (!algorithm) {
+        return make_error_code(Errc::UnsupportedKey);
+    }
+    if (*algorithm == KeyAlgorithm::Rsa &&
+        EVP_PKEY_get_bits(key.get()) < static_cast<int>(kMinRsaBits)) {
+        return make_error_code(Errc::UnsupportedKey);
+    }
+    return PrivateKey(std::move(key), *algorithm);
+}
+
+Result<PrivateKey> PrivateKey::load(const std::filesystem::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        return std::filesystem::exists(path) ? core::last_os_error()
+                                             : make_error_code(core::Errc::NotFound);
+    }
+    std::ostringstream text;
+    text << in.rdbuf();
+    return from_pem(text.str());
+}
+
+std::string PrivateKey::to_pem() const {
+    BioPtr bio(BIO_new(BIO_s_mem()));
+    if (!bio ||
+        PEM_write_bio_PrivateKey(bio.get(), key_.get(), nullptr, nullptr, 0, nullptr, nullptr) !=
+            1) {
+        ERR_clear_error();
+        return {};
+    }
+    char* data = nullptr;
+    const long size = BIO_get_mem_data(bio.get(), &data);
+    return {data, static_cast<std::size_t>(size)};
+}
+
+Status PrivateKey::save(const std::filesystem::path& path) const {
+    const std::string pem = to_pem();
+    if (pem.empty()) {
+        return crypto_error("pem_write");
+    }
+    // Write a temporary file (0600 from the start: the key is never readable by others), fsync,
+    // then link() it to the final name, which fails instead of replacing an existing key.
+    auto tmp = path;
+    tmp += ".tmp";
+    std::filesystem::remove(tmp);  // a leftover of a crash; never a live key
+    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0) {
+        return core::last_os_error();
+    }
+    auto written = write_all(fd, pem);
+    if (written && ::fsync(fd) != 0) {
+        written = core::last_os_error();
+    }
+    ::close(fd);
+    if (written && ::link(tmp.c_str(), path.c_str()) != 0) {
+        written = errno == EEXIST ? make_error_code(core::Errc::Exists) : core::last_os_error();
+    }
+    std::error_code ignored;
+    std::filesystem::remove(tmp, ignored);
+    if (!written) {
+        return written;
+    }
+    const int dir = ::open(path.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dir >= 0) {
+        ::fsync(dir);
+        ::close(dir);
+    }
+    return {};
+}
+
+unsigned PrivateKey::bits() const noexcept {
+    return static_cast<unsigned>(EVP_PKEY_get_bits(key_.get()));
+}
+
+std::string PrivateKey::public_key_base64() const {
+    if (algorithm_ == KeyAlgorithm::Ed25519) {
+        // RFC 8463 §4.2: "the public key data in the p= tag is the base64 encoding of the
+        // 32-octet Ed25519 public key" (not an SPKI).
+        std::array<std::uint8_t, 32> raw{};
+        std::size_t size = raw.size();
+        if (EVP_PKEY_get_raw_public_key(key_.get(), raw.data(), &size) != 1 || size != raw.size()) {
+            ERR_clear_error();
+            return {};
+        }
+        return base64_encode(raw);
+    }
+    unsigned char* der = nullptr;
+    const int size = i2d_PUBKEY(key_.get(), &der);
+    if (size <= 0) {
+        ERR_clear_error();
+        return {};
+    }
+    std::string out =
+        base64_encode(std::span<const std::uint8_t>(der, static_cast<std::size_t>(size)));
+    OPENSSL_free(der);
+    return out;
+}
+
+std::string PrivateKey::dns_record() const {
+    // RFC 6376 §3.6.1; v= first when present (it is optional, but some checkers want it).
+    return "v=DKIM1; k=" + std::string(to_string(algorithm_)) + "; p=" + public_key_base64();
+}
+
+Result<std::string> PrivateKey::sign_digest(const Sha256Digest& digest) const {
+    std::string sig;
+    if (algorithm_ == KeyAlgorithm::Rsa) {
+        // RFC 6376 §3.3.1: RSASSA-PKCS1-v1_5 with SHA-256; the DigestInfo wrapping is done by
+        // OpenSSL once it knows the digest algorithm.
+        PkeyCtxPtr ctx(EVP_PKEY_CTX_new(key_.get(), nullptr));
+        std::size_t size = 0;
+        if (!ctx || EVP_PKEY_sign_init(ctx.get()) != 1 ||
+            EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_PKCS1_PADDING) != 1 ||
+            EVP_PKEY_CTX_set_signature_md(ctx.get(), EVP_sha256()) != 1 ||
+            EVP_PKEY_sign(ctx.get(), nullptr, &size, digest.data(), digest.size()) != 1) {
+            return crypto_error("rsa_sign");
+        }
+        sig.resize(size);
+        if (EVP_PKEY_sign(
+                ctx.get(),
+                reinterpret_cast<unsigned char*>(sig.data()),
+                &size,
+                digest.data(),
+                digest.size()
+            ) != 1) {
+            return crypto_error("rsa_sign");
+        }
+        sig.resize(size);
+        return sig;
+    }
+    // RFC 8463 §3: PureEdDSA over the SHA-256 hash (the 32 octets are the message to Ed25519).
+    MdCtxPtr ctx(EVP_MD_CTX_new());
+    std::size_t size = 64;
+    sig.resize(size);
+    if (!ctx || EVP_DigestSignInit(ctx.get(), nullptr, nullptr, nullptr, key_.get()) != 1 ||
+        EVP_DigestSign(
+            ctx.get(),
+            reinterpret_cast<unsigned char*>(sig.data()),
+            &size,
+            digest.data(),
+            digest.size()
+        ) != 1) {
+        return crypto_error("ed25519_sign");
+    }
+    sig.resize(size);
+    return sig;
+}
+
+// ------------------------------------------------------------------------------------- PublicKey
+
+Result<PublicKey> PublicKey::from_base64(KeyAlgorithm algorithm, std::string_view p) {
+    const auto der = base64_decode(strip_fws(p));
+    if (!der || der->empty()) {
+        return make_error_code(Errc::BadKey);
+    }
+    if (algorithm == KeyAlgorithm::Ed25519) {
+        if (der->size() != 32) {
+            return make_error_code(Errc::BadKey);
+        }
+        detail::PkeyPtr key(
+            EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr, der->data(), der->size())
+        );
+        if (!key) {
+            ERR_clear_error();
+            return make_error_code(Errc::BadKey);
+        }
+        return PublicKey(std::move(key), algorithm);
+    }
+    const unsigned char* in = der->data();
+    detail::PkeyPtr key(d2i_PUBKEY(nullptr, &in, static_cast<long>(der->size())));
+    if (!key) {
+        in = der->data();
+        key.reset(d2i_PublicKey(EVP_PKEY_RSA, nullptr, &in, static_cast<long>(der->size())));
+    }
+    ERR_clear_error();
+    if (!key || algorithm_of(key.get()) != KeyAlgorithm::Rsa) {
+        return make_error_code(Errc::BadKey);
+    }
+    if (EVP_PKEY_get_bits(key.get()) < static_cast<int>(kMinRsaBits)) {
+        return make_error_code(Errc::UnsupportedKey);  // RFC 8301 §3.2
+    }
+    return PublicKey(std::move(key), algorithm);
+}
+
+Result<PublicKey> PublicKey::from_record(std::string_view record) {
+    const auto tags = TagList::parse(record);
+    if (!tags.ok()) {
+        return make_error_code(Errc::BadKey);
+    }
+    // RFC 6376 §3.6.1: v= "MUST be the first tag in the record" when present.
+    if (const auto v = tags.find("v"); v && (*v != "DKIM1" || tags[0].name != "v")) {
+        return make_error_code(Errc::BadKey);
+    }
+    const auto k = tags.find("k").value_or("rsa");
+    const auto algorithm = key_algorithm_from_string(k);
+    if (!algorithm) {
+        return make_error_code(Errc::UnsupportedKey);
+    }
+    const auto p = tags.find("p");
+    if (!p) {
+        return make_error_code(Errc::BadKey);  // p= is required; empty means revoked
+    }
+    return from_base64(*algorithm, *p);
+}
+
+bool PublicKey::verify_digest(const Sha256Digest& digest, std::span<const std::uint8_t> sig)
+    const noexcept {
+    if (algorithm_ == KeyAlgorithm::Rsa) {
+        PkeyCtxPtr ctx(EVP_PKEY_CTX_new(key_.get(), nullptr));
+        const bool ok =
+            ctx && EVP_PKEY_verify_init(ctx.get()) == 1 &&
+            EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_PKCS1_PADDING) == 1 &&
+            EVP_PKEY_CTX_set_signature_md(ctx.get(), EVP_sha256()) == 1 &&
+            EVP_PKEY_verify(ctx.get(), sig.data(), sig.size(), digest.data(), digest.size()) == 1;
+        ERR_clear_error();
+        return ok;
+    }
+    MdCtxPtr ctx(EVP_MD_CTX_new());
+    const bool ok =
+        ctx && EVP_DigestVerifyInit(ctx.get(), nullptr, nullptr, nullptr, key_.get()) == 1 &&
+        EVP_DigestVerify(ctx.get(), sig.data(), sig.size(), digest.data(), digest.size()) == 1;
+    ERR_clear_error();
+    return ok;
+}
+
+}  // namespace sov::mailauth

@@ -1,0 +1,147 @@
+#include "mailauth/dkim_key.hpp"
+
+#include <sys/stat.h>
+
+#include <fstream>
+
+#include <gtest/gtest.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include "core/errors.hpp"
+#include "mailauth/base64.hpp"
+#include "mailauth/dkim_tags.hpp"
+#include "mailauth/errors.hpp"
+#include "support/temp_dir.hpp"
+
+namespace sov::mailauth {
+namespace {
+
+TEST(DkimKey, Ed25519RecordHoldsTheRawKey) {
+    auto key = PrivateKey::generate(KeyAlgorithm::Ed25519);
+    ASSERT_TRUE(key);
+    const auto record = key->dns_record();
+    const auto tags = TagList::parse(record);
+    ASSERT_TRUE(tags.ok());
+    EXPECT_EQ(tags[0].name, "v");
+    EXPECT_EQ(tags.find("k"), "ed25519");
+    // RFC 8463 §4.2: 32 raw octets, i.e. 44 base64 characters, not a 44-octet SPKI.
+    const auto raw = base64_decode(*tags.find("p"));
+    ASSERT_TRUE(raw);
+    EXPECT_EQ(raw->size(), 32U);
+}
+
+TEST(DkimKey, RsaRecordHoldsSubjectPublicKeyInfo) {
+    auto key = PrivateKey::generate(KeyAlgorithm::Rsa, 1024);
+    ASSERT_TRUE(key);
+    EXPECT_EQ(key->bits(), 1024U);
+    const auto record = key->dns_record();  // TagList views point into it
+    const auto tags = TagList::parse(record);
+    ASSERT_TRUE(tags.ok());
+    EXPECT_EQ(tags.find("k"), "rsa");
+    const auto der = base64_decode(*tags.find("p"));
+    ASSERT_TRUE(der);
+    const unsigned char* in = der->data();
+    EVP_PKEY* pub = d2i_PUBKEY(nullptr, &in, static_cast<long>(der->size()));
+    ASSERT_NE(pub, nullptr);
+    EXPECT_EQ(EVP_PKEY_get_base_id(pub), EVP_PKEY_RSA);
+    EVP_PKEY_free(pub);
+}
+
+TEST(DkimKey, RsaSizeLimits) {
+    EXPECT_EQ(PrivateKey::generate(KeyAlgorithm::Rsa, 512).error(), Errc::UnsupportedKey);
+    EXPECT_EQ(PrivateKey::generate(KeyAlgorithm::Rsa, 8192).error(), Errc::UnsupportedKey);
+}
+
+TEST(DkimKey, SignAndVerifyDigest) {
+    for (const auto algorithm : {KeyAlgorithm::Rsa, KeyAlgorithm::Ed25519}) {
+        auto key = PrivateKey::generate(algorithm, 1024);
+        ASSERT_TRUE(key);
+        auto pub = PublicKey::from_record(key->dns_record());
+        ASSERT_TRUE(pub) << pub.error().message();
+        const auto digest = sha256("header data");
+        auto sig = key->sign_digest(digest);
+        ASSERT_TRUE(sig);
+        const std::span<const std::uint8_t> bytes(
+            reinterpret_cast<const std::uint8_t*>(sig->data()), sig->size()
+        );
+        EXPECT_TRUE(pub->verify_digest(digest, bytes)) << to_string(algorithm);
+        EXPECT_FALSE(pub->verify_digest(sha256("other data"), bytes)) << to_string(algorithm);
+    }
+}
+
+TEST(DkimKey, RsaSignatureIsPkcs1Sha256OverTheData) {
+    // The digest interface must equal a plain EVP_DigestSign(SHA-256) over the data, which is
+    // what RFC 6376 §3.3.1 and every verifier compute.
+    auto key = PrivateKey::generate(KeyAlgorithm::Rsa, 1024);
+    ASSERT_TRUE(key);
+    auto sig = key->sign_digest(sha256("payload"));
+    ASSERT_TRUE(sig);
+    const auto p = base64_decode(key->public_key_base64());
+    const unsigned char* in = p->data();
+    EVP_PKEY* pub = d2i_PUBKEY(nullptr, &in, static_cast<long>(p->size()));
+    EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+    ASSERT_EQ(EVP_DigestVerifyInit(ctx, nullptr, EVP_sha256(), nullptr, pub), 1);
+    EXPECT_EQ(
+        EVP_DigestVerify(
+            ctx,
+            reinterpret_cast<const unsigned char*>(sig->data()),
+            sig->size(),
+            reinterpret_cast<const unsigned char*>("payload"),
+            7
+        ),
+        1
+    );
+    EVP_MD_CTX_free(ctx);
+    EVP_PKEY_free(pub);
+}
+
+TEST(DkimKey, SaveIsPrivateAndNeverOverwrites) {
+    test::TempDir dir;
+    auto key = PrivateKey::generate(KeyAlgorithm::Ed25519);
+    ASSERT_TRUE(key);
+    const auto path = dir.path() / "k.pem";
+    ASSERT_TRUE(key->save(path));
+    struct stat st{};
+    ASSERT_EQ(::stat(path.c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0600U);
+    EXPECT_EQ(key->save(path).error(), core::Errc::Exists);
+    auto loaded = PrivateKey::load(path);
+    ASSERT_TRUE(loaded);
+    EXPECT_EQ(loaded->algorithm(), KeyAlgorithm::Ed25519);
+    EXPECT_EQ(loaded->public_key_base64(), key->public_key_base64());
+    EXPECT_FALSE(std::filesystem::exists(dir.path() / "k.pem.tmp"));
+    EXPECT_EQ(PrivateKey::load(dir.path() / "missing.pem").error(), core::Errc::NotFound);
+    EXPECT_EQ(PrivateKey::from_pem("not a key").error(), Errc::BadKey);
+}
+
+TEST(DkimKey, PublicKeyRecordErrors) {
+    auto key = PrivateKey::generate(KeyAlgorithm::Ed25519);
+    ASSERT_TRUE(key);
+    const auto p = key->public_key_base64();
+    EXPECT_TRUE(PublicKey::from_record("k=ed25519; p=" + p));
+    EXPECT_EQ(PublicKey::from_record("v=DKIM1; k=ed25519; p=").error(), Errc::BadKey);  // revoked
+    EXPECT_EQ(PublicKey::from_record("k=ed25519; v=DKIM1; p=" + p).error(), Errc::BadKey);
+    EXPECT_EQ(PublicKey::from_record("v=DKIM2; k=ed25519; p=" + p).error(), Errc::BadKey);
+    EXPECT_EQ(PublicKey::from_record("k=dsa; p=" + p).error(), Errc::UnsupportedKey);
+    EXPECT_EQ(PublicKey::from_record("k=rsa; p=" + p).error(), Errc::BadKey);
+    EXPECT_EQ(PublicKey::from_record("k=ed25519; p=AAAA").error(), Errc::BadKey);
+    EXPECT_EQ(PublicKey::from_record("k=ed25519; p=" + p + "; p=" + p).error(), Errc::BadKey);
+    // Folded p= values in multi-string TXT records are joined and FWS-stripped.
+    EXPECT_TRUE(PublicKey::from_record("k=ed25519; p=" + p.substr(0, 10) + " \t" + p.substr(10)));
+}
+
+TEST(DkimKey, Base64) {
+    EXPECT_EQ(base64_encode(std::string_view("")), "");
+    EXPECT_EQ(base64_encode(std::string_view("f")), "Zg==");
+    EXPECT_EQ(base64_encode(std::string_view("foobar")), "Zm9vYmFy");
+    const auto decoded = base64_decode("Zm9vYg==");
+    ASSERT_TRUE(decoded);
+    EXPECT_EQ(std::string(decoded->begin(), decoded->end()), "foob");
+    EXPECT_FALSE(base64_decode("Zm9"));
+    EXPECT_FALSE(base64_decode("Zm9v YmFy"));
+    EXPECT_FALSE(base64_decode("Zm=v"));
+}
+
+}  // namespace
+}  // namespace sov::mailauth

@@ -1,0 +1,199 @@
+#include "roles/outbound.hpp"
+
+#include <algorithm>
+
+#include <boost/asio/use_awaitable.hpp>
+#include <fmt/format.h>
+
+#include "core/clock.hpp"
+#include "core/durable_file.hpp"
+#include "core/log.hpp"
+#include "core/offload.hpp"
+#include "mime/address.hpp"
+#include "smtp/wire/trace_headers.hpp"
+
+namespace sov::roles {
+
+namespace asio = boost::asio;
+using smtp::wire::Reply;
+
+namespace {
+
+bool starts_with_field(std::string_view line, std::string_view name) {
+    // RFC 5322 §4.5: the obsolete syntax allows WSP between the name and the colon ("Date :");
+    // such a field still counts, or the message would end up with two.
+    auto colon = name.size();
+    while (colon < line.size() && (line[colon] == ' ' || line[colon] == '\t')) {
+        ++colon;
+    }
+    if (colon >= line.size() || line[colon] != ':') {
+        return false;
+    }
+    for (std::size_t i = 0; i < name.size(); ++i) {
+        if (std::tolower(static_cast<unsigned char>(line[i])) !=
+            std::tolower(static_cast<unsigned char>(name[i]))) {
+            return false;
+        }
+    }
+    return true;
+}
+
+// Walks the header section line by line (continuation lines included) until the empty line.
+// Returns the offset of the empty line, or npos when the message has none.
+template <class Visit>
+std::size_t scan_header(std::string_view message, Visit visit) {
+    std::size_t pos = 0;
+    while (pos < message.size()) {
+        const auto eol = message.find('\n', pos);
+        const auto line =
+            message.substr(pos, (eol == std::string_view::npos ? message.size() : eol) - pos);
+        if (line.empty() || line == "\r") {
+            return pos;
+        }
+        visit(line);
+        if (eol == std::string_view::npos) {
+            break;
+        }
+        pos = eol + 1;
+    }
+    return std::string_view::npos;
+}
+
+}  // namespace
+
+std::optional<std::string> header_field(std::string_view message, std::string_view name) {
+    std::optional<std::string> value;
+    bool in_field = false;
+    scan_header(message, [&](std::string_view line) {
+        if (!line.empty() && (line.front() == ' ' || line.front() == '\t')) {
+            if (in_field) {
+                *value += line;  // RFC 5322 §2.2.3 unfolding: the CRLF goes, the WSP stays
+                if (value->ends_with('\r')) {
+                    value->pop_back();
+                }
+            }
+            return;
+        }
+        in_field = !value && starts_with_field(line, name);
+        if (in_field) {
+            value = std::string(line.substr(name.size() + 1));
+            if (value->ends_with('\r')) {
+                value->pop_back();
+            }
+        }
+    });
+    return value;
+}
+
+std::string author_domain(std::string_view message) {
+    const auto from = header_field(message, "from");
+    if (!from) {
+        return {};
+    }
+    for (const auto& address : mime::parse_address_list(*from)) {
+        if (address.kind == mime::Address::Kind::Mailbox && !address.host.empty()) {
+            std::string domain = address.host;
+            std::transform(domain.begin(), domain.end(), domain.begin(), [](unsigned char c) {
+                return static_cast<char>(std::tolower(c));
+            });
+            return domain;
+        }
+    }
+    return {};
+}
+
+std::string add_missing_fields(std::string message, std::string_view hostname, std::int64_t now) {
+    bool has_date = false;
+    bool has_id = false;
+    const auto header_end = scan_header(message, [&](std::string_view line) {
+        has_date = has_date || starts_with_field(line, "date");
+        has_id = has_id || starts_with_field(line, "message-id");
+    });
+    std::string fields;
+    if (!has_date) {
+        fields += "Date: " + smtp::wire::format_rfc5322_date(now, 0) + "\r\n";
+    }
+    if (!has_id) {
+        fields += fmt::format("Message-ID: <{}@{}>\r\n", core::random_id(24), hostname);
+    }
+    if (fields.empty()) {
+        return message;
+    }
+    if (header_end == std::string::npos) {
+        // No empty line: the whole message is header (or it ends without CRLF).
+        if (!message.empty() && !message.ends_with("\n")) {
+            message += "\r\n";
+        }
+        message += fields;
+        return message;
+    }
+    message.insert(header_end, fields);
+    return message;
+}
+
+asio::awaitable<std::vector<Reply>> Outbound::submit(
+    const smtp::server::SessionInfo& session,
+    const smtp::wire::Envelope& envelope,
+    std::vector<smtp::wire::Recipient> recipients,
+    store::Incoming& message
+) {
+    smtp::queue::MessageEnvelope queued{
+        .sender = envelope.reverse_path.to_string(),
+        .envid = envelope.envid,
+        .ret_headers = envelope.ret == smtp::wire::DsnRet::Hdrs,
+        .smtputf8 = envelope.smtputf8,
+        .eight_bit = envelope.body == smtp::wire::BodyType::EightBitMime,
+        .requiretls = false,
+        .auth = session.auth_identity,
+    };
+    std::vector<smtp::queue::NewRecipient> targets;
+    for (const auto& r : recipients) {
+        targets.push_back(smtp::queue::NewRecipient{
+            .address = r.path.to_string(),
+            .orcpt = r.orcpt_type.empty() ? std::string() : r.orcpt_type + ";" + r.orcpt_value,
+            .notify = r.notify,
+        });
+    }
+    auto work = [this, &message, queued = std::move(queued), targets = std::move(targets)](
+                ) -> Result<std::string> {
+        auto content = message.contents();
+        if (!content) {
+            return content.error();
+        }
+        const auto now = core::now();
+        auto fixed = add_missing_fields(std::move(*content), hostname_, core::unix_seconds(now));
+        if (signer_) {
+            // DKIM (RFC 6376) by the author's domain, once, before queuing (issue 5).
+            fixed.insert(0, signer_(author_domain(fixed), fixed));
+        }
+        return queue_.enqueue(queued, targets, fixed, now);
+    };
+    auto id = co_await core::offload(pool_.get_executor(), std::move(work));
+    std::vector<Reply> replies;
+    if (!id) {
+        log::error(
+            "queue.enqueue_failed", {{"session", session.id}, {"error", id.error().message()}}
+        );
+        for (const auto& r : recipients) {
+            replies.push_back(Reply{
+                451, "4.3.0", "<" + r.path.to_string() + "> temporary failure queueing the message"
+            });
+        }
+        co_return replies;
+    }
+    log::info(
+        "queue.accepted",
+        {{"session", session.id},
+         {"message", *id},
+         {"from", envelope.reverse_path.to_string()},
+         {"recipients", recipients.size()},
+         {"auth", session.auth_identity}}
+    );
+    runner_.wake();
+    for (const auto& r : recipients) {
+        replies.push_back(Reply{250, "2.0.0", "<" + r.path.to_string() + "> queued as " + *id});
+    }
+    co_return replies;
+}
+
+}  // namespace sov::roles

@@ -1,0 +1,534 @@
+#include "smtp/queue/runner.hpp"
+
+#include <algorithm>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <fmt/format.h>
+
+#include "core/durable_file.hpp"
+#include "core/log.hpp"
+#include "core/offload.hpp"
+#include "smtp/client/host_session.hpp"
+#include "smtp/queue/dsn.hpp"
+#include "smtp/wire/server_engine.hpp"
+
+namespace sov::smtp::queue {
+
+namespace asio = boost::asio;
+
+namespace {
+
+std::string batch_key(const DueBatch& batch) {
+    return batch.message_id + " " + batch.domain;
+}
+
+RecipientOutcome local_outcome(int code, std::string text) {
+    return RecipientOutcome{.code = code, .reply = std::move(text), .local = true};
+}
+
+std::vector<const QueuedRecipient*> select(
+    const QueuedMessage& message, const std::vector<std::int64_t>& ids
+) {
+    std::vector<const QueuedRecipient*> out;
+    for (const auto& r : message.recipients) {
+        if (r.state == RecipientState::Pending &&
+            std::find(ids.begin(), ids.end(), r.id) != ids.end()) {
+            out.push_back(&r);
+        }
+    }
+    return out;
+}
+
+// RFC 3461 §4.1: NOTIFY absent means failure (and maybe delay) notices; NEVER means none.
+bool wants(unsigned notify, unsigned flag) {
+    if ((notify & wire::kNotifyNever) != 0) {
+        return false;
+    }
+    return notify == 0 ? flag != wire::kNotifySuccess : (notify & flag) != 0;
+}
+
+}  // namespace
+
+Runner::Runner(
+    asio::any_io_executor io,
+    asio::thread_pool::executor_type pool,
+    QueueStore& store,
+    dns::Resolver& resolver,
+    net::SslContextPtr tls_context,
+    tls::StsResolver* sts,
+    LocalSink* local,
+    RunnerSettings settings
+)
+    : strand_(asio::make_strand(io)),
+      pool_(pool),
+      store_(store),
+      resolver_(resolver),
+      tls_context_(std::move(tls_context)),
+      sts_(sts),
+      local_(local),
+      settings_(std::move(settings)),
+      timer_(strand_) {}
+
+void Runner::start() {
+    asio::co_spawn(strand_, loop(), [](const std::exception_ptr& error) {
+        if (error) {
+            log::error("queue.runner_failed", {});
+        }
+    });
+}
+
+void Runner::wake() {
+    asio::post(strand_, [this] {
+        wake_pending_ = true;
+        timer_.cancel();
+    });
+}
+
+asio::awaitable<void> Runner::loop() {
+    for (;;) {
+        wake_pending_ = false;
+        const auto now = core::now();
+        auto find_due = [this, now] { return store_.due(now, 1000); };
+        auto due = co_await core::offload(pool_, std::move(find_due));
+        if (!due) {
+            log::error("queue.scan_failed", {{"error", due.error().message()}});
+        } else {
+            std::map<std::string, std::vector<DueBatch>> by_domain;
+            for (auto& batch : *due) {
+                if (!busy_.contains(batch_key(batch))) {
+                    by_domain[batch.domain].push_back(std::move(batch));
+                }
+            }
+            for (auto& entry : by_domain) {
+                // Not a structured binding: lambdas below capture it (clang 14 refuses those).
+                const std::string& domain = entry.first;
+                auto& batches = entry.second;
+                const auto in_flight = per_domain_[domain];
+                const auto slots = std::min(
+                    {settings_.max_per_domain > in_flight ? settings_.max_per_domain - in_flight
+                                                          : std::size_t{0},
+                     settings_.max_connections > active_ ? settings_.max_connections - active_
+                                                         : std::size_t{0},
+                     batches.size()}
+                );
+                if (slots == 0) {
+                    continue;
+                }
+                // Share the domain's messages among `slots` connections.
+                std::vector<std::vector<DueBatch>> jobs(slots);
+                for (std::size_t i = 0; i < batches.size(); ++i) {
+                    jobs[i % slots].push_back(std::move(batches[i]));
+                }
+                for (auto& job : jobs) {
+                    std::vector<std::string> keys;
+                    for (const auto& batch : job) {
+                        keys.push_back(batch_key(batch));
+                        busy_.insert(keys.back());
+                    }
+                    ++per_domain_[domain];
+                    ++active_;
+                    auto done = [this, domain, keys = std::move(keys)](const std::exception_ptr& e
+                                ) {
+                        if (e) {
+                            log::error("queue.delivery_failed", {{"domain", domain}});
+                        }
+                        for (const auto& key : keys) {
+                            busy_.erase(key);
+                        }
+                        if (--per_domain_[domain] == 0) {
+                            per_domain_.erase(domain);
+                        }
+                        --active_;
+                        wake_pending_ = true;
+                        timer_.cancel();
+                    };
+                    asio::co_spawn(
+                        strand_, deliver_domain(domain, std::move(job)), std::move(done)
+                    );
+                }
+            }
+        }
+        auto find_next = [this] { return store_.next_due(); };
+        auto next = co_await core::offload(pool_, std::move(find_next));
+        std::chrono::steady_clock::duration wait = settings_.poll;
+        const auto after = core::now();
+        if (next && *next && **next > after) {
+            wait = std::min<std::chrono::steady_clock::duration>(
+                wait,
+                std::chrono::duration_cast<std::chrono::steady_clock::duration>(**next - after) +
+                    std::chrono::milliseconds{10}
+            );
+        }
+        if (!wake_pending_) {
+            timer_.expires_after(wait);
+            (void)co_await timer_.async_wait(asio::as_tuple(asio::use_awaitable));
+        }
+    }
+}
+
+asio::awaitable<void> Runner::deliver_domain(std::string domain, std::vector<DueBatch> batches) {
+    if (local_ != nullptr && local_->is_local_domain(domain)) {
+        co_await deliver_local(batches);
+    } else {
+        co_await deliver_remote(domain, batches);
+    }
+}
+
+asio::awaitable<void> Runner::deliver_local(std::vector<DueBatch>& batches) {
+    for (const auto& batch : batches) {
+        auto load = [this, id = batch.message_id] { return store_.message(id); };
+        auto message = co_await core::offload(pool_, std::move(load));
+        auto read = [this, id = batch.message_id] { return store_.content(id); };
+        auto content = co_await core::offload(pool_, std::move(read));
+        if (!message || !content) {
+            log::error("queue.load_failed", {{"message", batch.message_id}});
+            continue;
+        }
+        auto recipients = select(*message, batch.recipient_ids);
+        if (recipients.empty()) {
+            continue;
+        }
+        auto outcomes = co_await local_->deliver_local(*message, recipients, std::move(*content));
+        const std::string host = "local";
+        co_await apply(batch, *message, outcomes, host);
+    }
+}
+
+asio::awaitable<void> Runner::deliver_remote(
+    const std::string& domain, std::vector<DueBatch>& batches
+) {
+    auto mx = co_await resolver_.mx(domain);
+    if (!mx) {
+        // Bogus, SERVFAIL, timeout: retry later (RFC 5321 §5.1: a temporary DNS error defers).
+        auto failure = local_outcome(451, "451 4.4.3 MX lookup failed: " + mx.error().message());
+        co_await apply_all(batches, std::move(failure));
+        co_return;
+    }
+    if (mx->nxdomain) {
+        auto failure = local_outcome(550, "550 5.1.2 The recipient domain does not exist");
+        co_await apply_all(batches, std::move(failure));
+        co_return;
+    }
+    auto hosts = mx->records;
+    if (hosts.empty()) {
+        hosts.push_back(dns::MxRecord{0, domain});  // RFC 5321 §5.1: the implicit MX
+    }
+    if (std::any_of(hosts.begin(), hosts.end(), [](const auto& h) { return h.exchange == "."; })) {
+        // RFC 7505 §4.2
+        auto failure =
+            local_outcome(556, "556 5.1.10 The recipient domain accepts no mail (null MX)");
+        co_await apply_all(batches, std::move(failure));
+        co_return;
+    }
+    std::stable_sort(hosts.begin(), hosts.end(), [](const auto& a, const auto& b) {
+        return a.preference < b.preference;
+    });
+    std::optional<tls::ActivePolicy> sts_policy;
+    if (sts_ != nullptr) {
+        // RFC 8461 §5.1: the policy is settled before any host is tried. Without a TXT answer
+        // and no cached policy there is none to apply.
+        if (auto lookup = co_await sts_->current_policy(domain); lookup && lookup->policy) {
+            sts_policy = std::move(lookup->policy);
+        }
+    }
+    const tls::ActivePolicy* policy = sts_policy ? &*sts_policy : nullptr;
+    client::ProbeOptions options{
+        .port = settings_.port, .helo = settings_.hostname, .timeouts = settings_.timeouts
+    };
+
+    std::size_t next = 0;  // first batch not yet attempted
+    std::string last_error = "no MX host could be reached";
+    for (const auto& host : hosts) {
+        if (next == batches.size()) {
+            break;
+        }
+        client::HostProbe probe;
+        probe.host = host.exchange;
+        auto resolved = co_await client::resolve_host(resolver_, policy, host, options.port, probe);
+        if (!resolved) {
+            last_error = host.exchange + ": " + probe.detail;
+            continue;
+        }
+        for (const auto& address : resolved->addresses) {
+            if (next == batches.size()) {
+                break;
+            }
+            probe.detail.clear();
+            probe.ok = false;
+            auto connection =
+                co_await client::establish(probe, resolved->policy, tls_context_, address, options);
+            if (!connection) {
+                last_error =
+                    fmt::format("{}[{}]: {}", host.exchange, address.to_string(), probe.detail);
+                log::info(
+                    "queue.host_failed",
+                    {{"domain", domain}, {"host", host.exchange}, {"detail", probe.detail}}
+                );
+                continue;
+            }
+            const bool authenticated =
+                resolved->policy.dane.status == tls::DaneStatus::Authenticate ||
+                probe.sts == client::StsCheck::Valid;
+            bool usable = true;
+            while (usable && next < batches.size()) {
+                const auto& batch = batches[next];
+                auto load = [this, id = batch.message_id] { return store_.message(id); };
+                auto message = co_await core::offload(pool_, std::move(load));
+                auto read = [this, id = batch.message_id] { return store_.content(id); };
+                auto content = co_await core::offload(pool_, std::move(read));
+                ++next;
+                if (!message || !content) {
+                    log::error("queue.load_failed", {{"message", batch.message_id}});
+                    continue;
+                }
+                auto recipients = select(*message, batch.recipient_ids);
+                if (recipients.empty()) {
+                    continue;
+                }
+                TransactionInput input{
+                    .message = &*message,
+                    .recipients = recipients,
+                    .content = *content,
+                    .tls_authenticated = authenticated,
+                };
+                auto outcome = co_await send_message(*connection, std::move(input));
+                usable = outcome.connection_usable;
+                log::info(
+                    "queue.attempt",
+                    {{"message", batch.message_id},
+                     {"domain", domain},
+                     {"host", host.exchange},
+                     {"tls", probe.tls.empty() ? std::string("none") : probe.tls},
+                     {"reply",
+                      outcome.recipients.empty() ? std::string() : outcome.recipients.front().reply}
+                    }
+                );
+                co_await apply(batch, *message, outcome.recipients, host.exchange);
+            }
+            if (usable) {
+                (void)co_await connection->command("QUIT");
+            }
+        }
+    }
+    if (next < batches.size()) {
+        std::vector<DueBatch> rest(
+            batches.begin() + static_cast<std::ptrdiff_t>(next), batches.end()
+        );
+        auto failure = local_outcome(451, "451 4.4.1 " + last_error);
+        co_await apply_all(rest, std::move(failure));
+    }
+}
+
+asio::awaitable<void> Runner::apply_all(std::vector<DueBatch>& batches, RecipientOutcome outcome) {
+    for (const auto& batch : batches) {
+        auto load = [this, id = batch.message_id] { return store_.message(id); };
+        auto message = co_await core::offload(pool_, std::move(load));
+        if (!message) {
+            continue;
+        }
+        // Named, not temporaries in the co_await expression (GCC 12 destroys those twice).
+        const std::vector<RecipientOutcome> outcomes(
+            select(*message, batch.recipient_ids).size(), outcome
+        );
+        const std::string host;
+        co_await apply(batch, *message, outcomes, host);
+    }
+}
+
+asio::awaitable<void> Runner::apply(
+    const DueBatch& batch,
+    const QueuedMessage& message,
+    const std::vector<RecipientOutcome>& outcomes,
+    const std::string& host
+) {
+    const auto recipients = select(message, batch.recipient_ids);
+    const auto now = core::now();
+    const bool expired = settings_.retry.expired(message.created, now);
+    struct Change {
+        std::int64_t id;
+        RecipientState state;
+        std::string reply;
+        core::WallTime next;
+    };
+    std::vector<Change> changes;
+    for (std::size_t i = 0; i < recipients.size() && i < outcomes.size(); ++i) {
+        const auto& o = outcomes[i];
+        const auto* r = recipients[i];
+        if (o.code >= 200 && o.code < 300) {
+            changes.push_back({r->id, RecipientState::Delivered, o.reply, {}});
+        } else if (o.code >= 500) {
+            changes.push_back({r->id, RecipientState::Failed, o.reply, {}});
+        } else if (expired) {
+            changes.push_back(
+                {r->id,
+                 RecipientState::Failed,
+                 fmt::format(
+                     "{} (4.4.7 gave up after {} hours in the queue)",
+                     o.reply,
+                     std::chrono::duration_cast<std::chrono::hours>(settings_.retry.max_age).count()
+                 ),
+                 {}}
+            );
+        } else {
+            changes.push_back(
+                {r->id,
+                 RecipientState::Pending,
+                 o.reply,
+                 now + settings_.retry.interval(r->attempts + 1)}
+            );
+        }
+        log::info(
+            "queue.result",
+            {{"message", message.id},
+             {"rcpt", r->address},
+             {"state",
+              changes.back().state == RecipientState::Delivered ? "delivered"
+              : changes.back().state == RecipientState::Failed  ? "failed"
+                                                                : "deferred"},
+             {"reply", changes.back().reply}}
+        );
+    }
+    auto record = [this, changes = std::move(changes), host]() -> Status {
+        for (const auto& c : changes) {
+            Status st;
+            switch (c.state) {
+                case RecipientState::Delivered:
+                    st = store_.record_delivered({c.id}, c.reply, host);
+                    break;
+                case RecipientState::Failed:
+                    st = store_.record_failed({c.id}, c.reply, host);
+                    break;
+                case RecipientState::Pending:
+                    st = store_.record_deferred({c.id}, c.reply, host, c.next);
+                    break;
+            }
+            if (!st) {
+                return st;
+            }
+        }
+        return {};
+    };
+    if (auto st = co_await core::offload(pool_, std::move(record)); !st) {
+        log::error(
+            "queue.record_failed", {{"message", message.id}, {"error", st.error().message()}}
+        );
+    }
+    co_await send_notices(message.id);
+}
+
+asio::awaitable<void> Runner::send_notices(std::string message_id) {
+    auto load = [this, id = message_id] { return store_.message(id); };
+    auto message = co_await core::offload(pool_, std::move(load));
+    if (!message) {
+        co_return;
+    }
+    const auto now = core::now();
+    std::vector<std::int64_t> settled;  // failures whose notice is handled
+    std::vector<std::int64_t> warned;   // delays now notified
+    std::vector<DsnRecipient> failed;
+    std::vector<DsnRecipient> delayed;
+    const bool can_notify = !message->envelope.sender.empty();  // never answer a bounce
+    for (const auto& r : message->recipients) {
+        DsnRecipient d{
+            .final_recipient = r.address,
+            .original_recipient = r.orcpt,
+            .action = DsnAction::Failed,
+            .status = {},
+            .remote_mta = r.last_host == "local" ? std::string() : r.last_host,
+            .diagnostic = r.last_reply,
+            .diagnostic_is_smtp = true,
+            .last_attempt = now,
+            .will_retry_until = message->created + settings_.retry.max_age,
+        };
+        if (r.state == RecipientState::Failed && !r.dsn_done) {
+            settled.push_back(r.id);
+            if (can_notify && wants(r.notify, wire::kNotifyFailure)) {
+                failed.push_back(std::move(d));
+            }
+        } else if (r.state == RecipientState::Pending && !r.delay_notified &&
+                   settings_.retry.delay_warning.count() > 0 &&
+                   now - message->created >= settings_.retry.delay_warning) {
+            warned.push_back(r.id);
+            if (can_notify && wants(r.notify, wire::kNotifyDelay)) {
+                d.action = DsnAction::Delayed;
+                delayed.push_back(std::move(d));
+            }
+        }
+    }
+    for (auto* notice : {&failed, &delayed}) {
+        if (notice->empty()) {
+            continue;
+        }
+        auto read = [this, id = message_id] { return store_.content(id); };
+        auto content = co_await core::offload(pool_, std::move(read));
+        if (!content) {
+            co_return;  // retried at the next attempt's notices
+        }
+        DsnInput input{
+            .reporting_mta = settings_.hostname,
+            .sender = message->envelope.sender,
+            .envid = message->envelope.envid,
+            .arrival = message->created,
+            .headers_only = message->envelope.ret_headers,
+            .original = *content,
+            .recipients = std::move(*notice),
+            .now = now,
+            .message_id = "<" + core::random_id(20) + "@" + settings_.hostname + ">",
+        };
+        auto dsn = build_dsn(input);
+        MessageEnvelope envelope{
+            .sender = "",
+            .envid = "",
+            .ret_headers = false,
+            .smtputf8 = message->envelope.smtputf8,
+            .eight_bit = message->envelope.eight_bit,
+            .requiretls = false,
+            .auth = "",
+        };
+        auto enqueue = [this, envelope, dsn = std::move(dsn), to = message->envelope.sender, now] {
+            return store_.enqueue(
+                envelope,
+                {NewRecipient{.address = to, .orcpt = "", .notify = wire::kNotifyNever}},
+                dsn,
+                now
+            );
+        };
+        auto queued = co_await core::offload(pool_, std::move(enqueue));
+        if (!queued) {
+            log::error(
+                "queue.dsn_failed", {{"message", message_id}, {"error", queued.error().message()}}
+            );
+            co_return;
+        }
+        log::info(
+            "queue.dsn",
+            {{"message", message_id},
+             {"dsn", *queued},
+             {"to", message->envelope.sender},
+             {"action", notice == &failed ? "failed" : "delayed"}}
+        );
+        wake();
+    }
+    auto finish = [this, settled, warned, id = message_id]() -> Result<std::size_t> {
+        if (!settled.empty()) {
+            if (auto st = store_.mark_dsn_done(settled); !st) {
+                return st.error();
+            }
+        }
+        if (!warned.empty()) {
+            if (auto st = store_.mark_delay_notified(warned); !st) {
+                return st.error();
+            }
+        }
+        return store_.finish_if_done(id);
+    };
+    auto finished = co_await core::offload(pool_, std::move(finish));
+    if (finished && *finished == 1) {
+        log::info("queue.done", {{"message", message_id}});
+    }
+}
+
+}  // namespace sov::smtp::queue

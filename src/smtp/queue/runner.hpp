@@ -1,0 +1,111 @@
+#pragma once
+// The queue runner: takes due recipients from the QueueStore, groups them by destination domain
+// and delivers them — to the local store through a LocalSink when the domain is ours, else by MX
+// lookup through the validating resolver (null MX RFC 7505, implicit MX RFC 5321 §5.1, preference
+// order) and the TLS policy of each host (DANE → MTA-STS → opportunistic, host_session.hpp), with
+// one connection carrying several messages. Every outcome is recorded at once (queue_store.hpp);
+// permanent failures and expiry produce DSNs (dsn.hpp), queued from the null sender.
+//
+// All of its state lives on one strand; `wake()` may be called from any thread.
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
+
+#include "dns/resolver.hpp"
+#include "net/tls_context.hpp"
+#include "smtp/client/connection.hpp"
+#include "smtp/queue/queue_store.hpp"
+#include "smtp/queue/retry_policy.hpp"
+#include "smtp/queue/transaction.hpp"
+#include "tls/mta_sts_resolver.hpp"
+
+namespace sov::smtp::queue {
+
+/// Where mail for our own domains goes (the mailbox role's store, or LMTP in a split deployment).
+class LocalSink {
+public:
+    virtual ~LocalSink() = default;
+    virtual bool is_local_domain(std::string_view domain) = 0;
+    /// One outcome per recipient, in order (2xx delivered, 4xx retry, 5xx failed).
+    virtual boost::asio::awaitable<std::vector<RecipientOutcome>> deliver_local(
+        const QueuedMessage& message,
+        std::vector<const QueuedRecipient*> recipients,
+        std::string content
+    ) = 0;
+};
+
+struct RunnerSettings {
+    std::string hostname = "localhost";  // EHLO name and DSN Reporting-MTA
+    RetryPolicy retry;
+    std::size_t max_connections = 20;  // outbound deliveries at once
+    std::size_t max_per_domain = 2;    // of which to one destination domain
+    std::uint16_t port = 25;           // the remote SMTP port (tests use another)
+    client::Timeouts timeouts;
+    /// Longest wait between looks at the queue (new mail and `queue retry` wake it sooner).
+    std::chrono::seconds poll{5};
+};
+
+class Runner {
+public:
+    Runner(
+        boost::asio::any_io_executor io,
+        boost::asio::thread_pool::executor_type pool,
+        QueueStore& store,
+        dns::Resolver& resolver,
+        net::SslContextPtr tls_context,
+        tls::StsResolver* sts,
+        LocalSink* local,
+        RunnerSettings settings
+    );
+
+    void start();
+    /// Something was queued: look now rather than at the next poll.
+    void wake();
+
+private:
+    using Strand = boost::asio::strand<boost::asio::any_io_executor>;
+
+    boost::asio::awaitable<void> loop();
+    boost::asio::awaitable<void> deliver_domain(std::string domain, std::vector<DueBatch> batches);
+    boost::asio::awaitable<void> deliver_remote(
+        const std::string& domain, std::vector<DueBatch>& batches
+    );
+    boost::asio::awaitable<void> deliver_local(std::vector<DueBatch>& batches);
+    /// Records the outcome of one attempt for one batch, then owes DSNs and cleans up.
+    boost::asio::awaitable<void> apply(
+        const DueBatch& batch,
+        const QueuedMessage& message,
+        const std::vector<RecipientOutcome>& outcomes,
+        const std::string& host
+    );
+    boost::asio::awaitable<void> send_notices(std::string message_id);
+    /// Every batch in `batches` gets the same local outcome (lookup failures, no host reachable).
+    boost::asio::awaitable<void> apply_all(
+        std::vector<DueBatch>& batches, RecipientOutcome outcome
+    );
+
+    Strand strand_;
+    boost::asio::thread_pool::executor_type pool_;
+    QueueStore& store_;
+    dns::Resolver& resolver_;
+    net::SslContextPtr tls_context_;
+    tls::StsResolver* sts_;
+    LocalSink* local_;
+    RunnerSettings settings_;
+    boost::asio::steady_timer timer_;
+    bool wake_pending_ = false;
+    std::set<std::string> busy_;  // "message-id domain" of batches being delivered
+    std::map<std::string, std::size_t> per_domain_;
+    std::size_t active_ = 0;
+};
+
+}  // namespace sov::smtp::queue
