@@ -6,7 +6,10 @@
 namespace sov::core {
 namespace {
 
-std::error_code map_rc(int rc) {
+std::error_code core_error(int rc, bool missing_file) {
+    if (missing_file) {
+        return Errc::NotFound;
+    }
     switch (rc & 0xff) {
         case SQLITE_BUSY:
         case SQLITE_LOCKED:
@@ -22,14 +25,19 @@ std::error_code map_rc(int rc) {
     }
 }
 
-Status fail(sqlite3* db, int rc, std::string_view what) {
+std::error_code map_rc(const SqliteErrors* errors, int rc, bool missing_file = false) {
+    return errors != nullptr && errors->map != nullptr ? errors->map(rc, missing_file)
+                                                       : core_error(rc, missing_file);
+}
+
+Status fail(const SqliteErrors* errors, sqlite3* db, int rc, std::string_view what) {
     log::error(
-        "sqlite",
+        errors != nullptr ? errors->log_event : "sqlite",
         {{"op", what},
          {"rc", rc},
          {"error", db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc)}}
     );
-    return map_rc(rc);
+    return map_rc(errors, rc);
 }
 
 }  // namespace
@@ -89,7 +97,7 @@ Status Stmt::error() const {
     if (rc_ == SQLITE_OK || rc_ == SQLITE_ROW) {
         return {};
     }
-    return fail(db_, rc_, sqlite3_sql(stmt_) != nullptr ? sqlite3_sql(stmt_) : "step");
+    return fail(errors_, db_, rc_, sqlite3_sql(stmt_) != nullptr ? sqlite3_sql(stmt_) : "step");
 }
 
 std::string Stmt::text(int col) const {
@@ -122,8 +130,8 @@ Status Db::open(const std::filesystem::path& path, bool create) {
     int rc = sqlite3_open_v2(path.c_str(), &db_, flags, nullptr);
     if (rc != SQLITE_OK) {
         // CANTOPEN for a missing file when !create: the account does not exist.
-        Status st =
-            (rc == SQLITE_CANTOPEN && !create) ? Status(Errc::NotFound) : fail(db_, rc, "open");
+        Status st = (rc == SQLITE_CANTOPEN && !create) ? Status(map_rc(&errors_, rc, true))
+                                                       : fail(&errors_, db_, rc, "open");
         sqlite3_close_v2(db_);
         db_ = nullptr;
         return st;
@@ -149,9 +157,9 @@ Status Db::exec(const char* sql) {
     char* msg = nullptr;
     int rc = sqlite3_exec(db_, sql, nullptr, nullptr, &msg);
     if (rc != SQLITE_OK) {
-        log::error("sqlite", {{"op", "exec"}, {"error", msg != nullptr ? msg : "?"}});
+        log::error(errors_.log_event, {{"op", "exec"}, {"error", msg != nullptr ? msg : "?"}});
         sqlite3_free(msg);
-        return map_rc(rc);
+        return map_rc(&errors_, rc);
     }
     return {};
 }
@@ -164,9 +172,9 @@ Result<Stmt*> Db::prepare(std::string_view sql) {
             db_, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT, &s, nullptr
         );
         if (rc != SQLITE_OK) {
-            return fail(db_, rc, sql).error();
+            return fail(&errors_, db_, rc, sql).error();
         }
-        it = cache_.emplace(std::string(sql), std::make_unique<Stmt>(db_, s)).first;
+        it = cache_.emplace(std::string(sql), std::make_unique<Stmt>(db_, s, &errors_)).first;
     }
     return it->second.get();
 }

@@ -15,10 +15,21 @@
 
 namespace sov::core {
 
+/// How a Db reports SQLite failures: the log event name and the error code an SQLite result
+/// code becomes. The default maps to core::Errc; the store maps to its own Errc.
+struct SqliteErrors {
+    const char* log_event = "sqlite";
+    /// Maps a primary result code class: busy, locked, nomem → temporary; corrupt, notadb →
+    /// corrupt; constraint → exists; cantopen of a missing file opened without create → not
+    /// found; anything else → I/O.
+    std::error_code (*map)(int rc, bool missing_file) = nullptr;
+};
+
 class Stmt {
 public:
     Stmt() = default;
-    Stmt(sqlite3* db, sqlite3_stmt* s) : db_(db), stmt_(s) {}
+    Stmt(sqlite3* db, sqlite3_stmt* s, const SqliteErrors* errors)
+        : db_(db), stmt_(s), errors_(errors) {}
 
     Stmt& bind(int i, std::int64_t v);
     Stmt& bind(int i, std::string_view v);  // text
@@ -42,6 +53,7 @@ public:
 private:
     sqlite3* db_ = nullptr;
     sqlite3_stmt* stmt_ = nullptr;
+    const SqliteErrors* errors_ = nullptr;
     int rc_ = SQLITE_OK;
 };
 
@@ -62,6 +74,7 @@ private:
 class Db {
 public:
     Db() = default;
+    explicit Db(SqliteErrors errors) : errors_(errors) {}
     ~Db();
     Db(const Db&) = delete;
     Db& operator=(const Db&) = delete;
@@ -84,6 +97,7 @@ public:
 private:
     sqlite3* db_ = nullptr;
     std::filesystem::path path_;
+    SqliteErrors errors_;
     std::map<std::string, std::unique_ptr<Stmt>, std::less<>> cache_;
 };
 

@@ -1,89 +1,16 @@
 #pragma once
-// A thin RAII layer over the SQLite C API, private to the store. Not thread-safe: each Db is used
-// under its account's mutex. SQLite failures are logged here and become store::Errc values.
-#include <cstdint>
-#include <filesystem>
-#include <map>
-#include <memory>
-#include <string>
-#include <string_view>
-
-#include <sqlite3.h>
-
-#include "core/result.hpp"
+// The store's SQLite layer: core::Db (core/sqlite.hpp) with failures logged as "store.sqlite"
+// and mapped to store::Errc. Not thread-safe: each Db is used under its account's mutex.
+#include "core/sqlite.hpp"
 
 namespace sov::store::detail {
 
-class Stmt {
+using Stmt = core::Stmt;
+using StmtScope = core::StmtScope;
+
+class Db : public core::Db {
 public:
-    Stmt() = default;
-    Stmt(sqlite3* db, sqlite3_stmt* s) : db_(db), stmt_(s) {}
-
-    Stmt& bind(int i, std::int64_t v);
-    Stmt& bind(int i, std::string_view v);  // text
-    Stmt& bind_blob(int i, std::string_view v);
-    Stmt& bind_null(int i);
-    /// Steps once: true with a row, false when done; errors go to `error()`.
-    bool step();
-    /// Steps to completion (for statements without rows).
-    Status run();
-    Status error() const;
-
-    std::int64_t int64(int col) const { return sqlite3_column_int64(stmt_, col); }
-    std::string text(int col) const;
-    std::string blob(int col) const;
-    bool is_null(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
-
-    /// Resets and clears bindings so the cached statement can be reused.
-    void reset();
-    sqlite3_stmt* raw() const { return stmt_; }
-
-private:
-    sqlite3* db_ = nullptr;
-    sqlite3_stmt* stmt_ = nullptr;
-    int rc_ = SQLITE_OK;
-};
-
-/// Resets a cached statement when the scope ends, whatever path leaves it.
-class StmtScope {
-public:
-    explicit StmtScope(Stmt& s) : s_(s) {}
-    ~StmtScope() { s_.reset(); }
-    StmtScope(const StmtScope&) = delete;
-    StmtScope& operator=(const StmtScope&) = delete;
-    Stmt* operator->() { return &s_; }
-    Stmt& operator*() { return s_; }
-
-private:
-    Stmt& s_;
-};
-
-class Db {
-public:
-    Db() = default;
-    ~Db();
-    Db(const Db&) = delete;
-    Db& operator=(const Db&) = delete;
-
-    Status open(const std::filesystem::path& path, bool create);
-    void close() noexcept;
-    bool is_open() const { return db_ != nullptr; }
-
-    Status exec(const char* sql);
-    /// A prepared statement cached for the life of the connection (keyed by the SQL text).
-    Result<Stmt*> prepare(std::string_view sql);
-    std::int64_t changes() const { return sqlite3_changes64(db_); }
-    const std::filesystem::path& path() const { return path_; }
-    sqlite3* raw() const { return db_; }
-
-    Status begin();  // BEGIN IMMEDIATE: take the write lock now, not at the first write
-    Status commit();
-    void rollback() noexcept;
-
-private:
-    sqlite3* db_ = nullptr;
-    std::filesystem::path path_;
-    std::map<std::string, std::unique_ptr<Stmt>, std::less<>> cache_;
+    Db();
 };
 
 }  // namespace sov::store::detail
