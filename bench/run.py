@@ -2,6 +2,7 @@
 """Benchmark driver: the same load against Sovereign and against Postfix + Dovecot.
 
     sudo bench/run.sh [--quick] [--workload smtp-inbound] [options]   (see --help, README.md)
+    sudo bench/run.sh --workload smtp-submission [--messages 500]     (vs Postfix + OpenDKIM)
 
 Design (README.md, "Adding a workload"):
   * SYSTEMS: the mail systems under test. Each one starts a fresh private instance in a temporary
@@ -319,7 +320,7 @@ class System:
 class Sovereign(System):
     name = "sovereign"
     label = "Sovereign"
-    features = {"smtp-inbound"}
+    features = {"smtp-inbound", "smtp-submission"}
     _template: Path | None = None
 
     @classmethod
@@ -338,6 +339,17 @@ class Sovereign(System):
             # 32 connections from one address are above the default per-IP limit (20).
             text = re.sub(r"(?m)^\[connections\]\s*$",
                           "[connections]\nmax_total = 4000\nmax_per_ip = 2000", text, count=1)
+            if args.workload == "smtp-submission":
+                # Every submitted message signed twice (rsa-sha256 2048 + ed25519-sha256),
+                # delivered to the peer MX found through the validating resolver (the fixture's
+                # signed peer.test) on the peer's port; no hourly submission limit.
+                run([args.sovereign, "dkim", "keygen", DOMAIN, "--data", str(data)])
+                env = SubmissionEnv.get(args, root)
+                text = merge_config(text, f"[queue]\nremote_port = {env.peer_port}\n"
+                                    "[submission]\nmax_messages_per_hour = 0\n"
+                                    "max_recipients_per_hour = 0\n" + env.dns_config())
+                if args.sovereign_config:
+                    text = merge_config(text, args.sovereign_config.replace("\\n", "\n"))
             config.write_text(text)
             cls._template = data
         return cls._template
@@ -363,6 +375,7 @@ class Sovereign(System):
         ports = {m.group(1): int(m.group(2)) for m in
                  re.finditer(r"event=listener.ready listener=(\S+) .* port=(\d+)", text)}
         self.smtp_port = ports["mx"]
+        self.submission_port = ports.get("submission")
         self.index = self.data / "mail" / RECIPIENT / "index.db"
         return self
 
@@ -548,10 +561,10 @@ service lmtp {{
             "import_environment": "MAIL_CONFIG MAIL_DEBUG MAIL_LOGTAG TZ LANG=C",
             "message_size_limit": "52428800",
         }
+        main_cf.update(self.main_cf_extra())
         (self.pf_config / "main.cf").write_text(
             "".join(f"{k} = {v}\n" for k, v in main_cf.items()))
-        (self.pf_config / "master.cf").write_text(
-            self.MASTER_CF.format(listen=f"127.0.0.1:{self.smtp_port}"))
+        (self.pf_config / "master.cf").write_text(self.master_cf(f"127.0.0.1:{self.smtp_port}"))
         self.pf_log.touch()
         private = ("active", "bounce", "corrupt", "defer", "deferred", "flush", "hold",
                    "incoming", "private", "saved", "trace")
@@ -582,6 +595,12 @@ service lmtp {{
             return pid if pid_alive(pid) and greets(self.smtp_port) else None
 
         self.postfix_pid = wait_for(master, 20, "postfix smtpd")
+
+    def master_cf(self, listen):
+        return self.MASTER_CF.format(listen=listen)
+
+    def main_cf_extra(self):
+        return {}
 
     def stop(self):
         for attr in ("postfix_pid", "dovecot_pid"):
@@ -638,8 +657,338 @@ def greets_lmtp(port):
     return greets(port)
 
 
-SYSTEMS = {cls.name: cls for cls in (Sovereign, PostfixDovecot)}
-BASELINE = "postfix-dovecot"
+# ---------------------------------------------------------------------------------------------
+# Submission (workload smtp-submission): a signed test DNS and one peer MX shared by both systems
+
+INTEGRATION = ROOT / "tests" / "integration"
+PEER_DOMAIN = "peer.test"  # dnsfixture.standard_zones: MX mx.peer.test = 127.0.0.2 (signed)
+PEER_ADDRESS = "127.0.0.2"
+PEER_RECIPIENT = f"alice@{PEER_DOMAIN}"
+
+
+class SubmissionEnv:
+    """What the submission workload needs besides the system under test, started once per run:
+    NSD serving the signed standard test zones (tests/integration/dnsfixture.py), a certificate
+    (ECDSA P-256, self-signed, like Sovereign's quickstart one) for the TLS endpoints, and the
+    peer: one private Postfix (tests/integration/postfix.py) listening on 127.0.0.2:<port> as
+    the MX of peer.test, delivering every peer.test address into one Maildir (virtual(8)).
+    The peer is not in any measured cgroup; both systems send to the same peer."""
+
+    _instance = None
+
+    @classmethod
+    def get(cls, args, root: Path) -> "SubmissionEnv":
+        if cls._instance is None:
+            cls._instance = SubmissionEnv(root / "submission-env")
+        return cls._instance
+
+    @classmethod
+    def close(cls):
+        if cls._instance is not None:
+            cls._instance.stop()
+            cls._instance = None
+
+    def __init__(self, base: Path):
+        if str(INTEGRATION) not in sys.path:
+            sys.path.insert(0, str(INTEGRATION))
+        from dnsfixture import DnsFixture, standard_zones
+        from postfix import Postfix
+
+        self.base = base
+        base.mkdir(parents=True)
+        os.chmod(base, 0o755)
+        self.cert, self.key = base / "cert.pem", base / "key.pem"
+        run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+             "-nodes", "-days", "30", "-subj", "/CN=mail.example.test",
+             "-addext", "subjectAltName=DNS:mail.example.test,DNS:mx.peer.test",
+             "-keyout", self.key, "-out", self.cert])
+        self.dns = DnsFixture(base / "dns")
+        standard_zones(self.dns)
+        self.dns.start()
+        self.peer_port = free_port()
+        self.boxes = base / "boxes"
+        self.boxes.mkdir()
+        nobody = pwd.getpwnam("nobody")
+        os.chown(self.boxes, nobody.pw_uid, nobody.pw_gid)
+        self.maildir = self.boxes / PEER_DOMAIN / "all"
+        self.peer = Postfix(base / "peer", {}, listen=f"{PEER_ADDRESS}:{self.peer_port}",
+                            tls=(self.cert, self.key), settings={
+            "myhostname": "mx.peer.test",
+            "relay_domains": "",
+            "transport_maps": "",
+            "virtual_mailbox_domains": PEER_DOMAIN,
+            "virtual_mailbox_base": str(self.boxes),
+            # virtual(8) allows no regexp substitution: one catch-all Maildir for the domain.
+            "virtual_mailbox_maps": f"inline:{{ @{PEER_DOMAIN}={PEER_DOMAIN}/all/ }}",
+            "virtual_uid_maps": f"static:{nobody.pw_uid}",
+            "virtual_gid_maps": f"static:{nobody.pw_gid}",
+            "virtual_mailbox_limit": "0",
+            "virtual_destination_concurrency_limit": "20",
+            # A sink must not throttle the senders it is measuring.
+            "in_flow_delay": "0s",
+            "smtpd_recipient_restrictions": "reject_unlisted_recipient, permit",
+        })
+        self.peer.start()
+
+    def dns_config(self) -> str:
+        """[dns] for Sovereign, as tests/integration/conftest.py dns_config(): forward to NSD,
+        trust only the fixture's anchor for `test.`, let the RFC 6761 `test` zone through."""
+        return ("[dns]\n"
+                f'forwarders = ["{self.dns.forwarder}"]\n'
+                'root_trust_anchor = ""\n'
+                f'trust_anchors = ["{self.dns.trust_anchor_file}"]\n'
+                'private_zones = ["test"]\n'
+                'timeout = "5s"\n')
+
+    def reset(self):
+        """An empty peer mailbox for the next case (the old one is removed)."""
+        if self.maildir.exists():
+            gone = self.maildir.with_name(f"old-{time.monotonic_ns()}")
+            self.maildir.rename(gone)
+            shutil.rmtree(gone, ignore_errors=True)
+
+    def _files(self):
+        for sub in ("new", "cur"):
+            try:
+                with os.scandir(self.maildir / sub) as it:
+                    for entry in it:
+                        if entry.is_file():
+                            yield entry
+            except FileNotFoundError:
+                pass
+
+    def delivered_count(self) -> int:
+        return sum(1 for _ in self._files())
+
+    def log_offset(self) -> int:
+        try:
+            return self.peer.log_path.stat().st_size
+        except OSError:
+            return 0
+
+    def sessions_since(self, offset: int) -> tuple[int, int]:
+        """(SMTP sessions, of which with TLS) the peer logged after `offset` of its maillog."""
+        with open(self.peer.log_path, "rb") as f:
+            f.seek(offset)
+            text = f.read()
+        sessions = len(re.findall(rb"/smtpd\[\d+\]: connect from", text))
+        tls = len(re.findall(rb"/smtpd\[\d+\]: \S+ TLS connection established", text))
+        return sessions, tls
+
+    def delivered(self, trace: dict) -> tuple[dict, int]:
+        """({message-id: ctime_ns} of the traced messages in the peer Maildir, how many of them
+        carry both an rsa-sha256 and an ed25519-sha256 DKIM-Signature for example.test)."""
+        times, signed = {}, 0
+        for entry in self._files():
+            with open(entry.path, "rb") as f:
+                head = f.read(16384).split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
+            m = re.search(rb"(?im)^Message-ID:\s*<([^>]+)>", head)
+            mid = m.group(1).decode() if m else None
+            if mid not in trace or mid in times:
+                continue
+            # virtual(8) writes into tmp/, fsyncs and renames into new/: the ctime.
+            times[mid] = entry.stat().st_ctime_ns
+            sigs = re.findall(rb"(?im)^DKIM-Signature:((?:.*\n[ \t].*)*.*)", head)
+            algos = {a for sig in sigs
+                     if re.search(rb"d=\s*" + re.escape(DOMAIN.encode()) + rb"\s*;", sig)
+                     for a in re.findall(rb"a=\s*([a-z0-9-]+)", sig)}
+            if {b"rsa-sha256", b"ed25519-sha256"} <= algos:
+                signed += 1
+        return times, signed
+
+    def stop(self):
+        for part in ("peer", "dns"):
+            try:
+                getattr(self, part).stop()
+            except Exception as e:  # noqa: BLE001 - cleanup goes on
+                log(f"stopping {part}: {e}")
+
+
+class PostfixOpendkim(PostfixDovecot):
+    """Postfix as a submission server: smtpd on a submission port (STARTTLS required, SASL AUTH
+    through a Dovecot auth-only instance), two OpenDKIM milters (one rsa-sha256 key, one
+    ed25519-sha256 key: one OpenDKIM 2.11 instance cannot sign with both, its
+    SignatureAlgorithm is global), the smtp client relaying to the peer over opportunistic
+    TLS."""
+
+    name = "postfix-opendkim"
+    label = "Postfix+OpenDKIM"
+    features = {"smtp-submission"}
+
+    DOVECOT_AUTH_CONF = """\
+# Private Dovecot, authentication only: Postfix's SASL backend (smtpd_sasl_type = dovecot).
+instance_name = sovbench-auth-{tag}
+base_dir = {base}/dovecot-run
+state_dir = {base}/dovecot-state
+protocols =
+log_path = {base}/dovecot.log
+info_log_path = {base}/dovecot.log
+default_internal_user = dovecot
+default_login_user = dovenull
+auth_mechanisms = plain login
+ssl = no
+passdb {{
+  driver = passwd-file
+  args = {base}/dovecot-users
+}}
+userdb {{
+  driver = static
+  args = uid=nobody gid=nogroup home=/nonexistent
+}}
+service auth {{
+  unix_listener auth-postfix {{
+    mode = 0666
+  }}
+}}
+"""
+
+    OPENDKIM_CONF = """\
+Syslog no
+Mode s
+Canonicalization relaxed/relaxed
+SignatureAlgorithm {algorithm}
+KeyTable file:{base}/keytable-{kind}
+SigningTable refile:{base}/signingtable-{kind}
+InternalHosts 127.0.0.1
+PidFile {base}/opendkim-{kind}.pid
+# The key is root-only in a root-only directory, but /var/tmp above it is world-writable,
+# which OpenDKIM's path check refuses ("resource unavailable" for every message).
+RequireSafeKeys no
+"""
+
+    def start(self):
+        os.chmod(self.base, 0o755)
+        self.env = SubmissionEnv.get(self.args, self.base.parent)
+        self.lmtp_port = 0  # no LMTP here (main_cf_extra overrides the transport)
+        self.start_dovecot_auth()
+        self.start_opendkim()
+        self.start_postfix()
+        self.submission_port = self.smtp_port
+        return self
+
+    def start_dovecot_auth(self):
+        (self.base / "dovecot-users").write_text(f"{RECIPIENT}:{{PLAIN}}bench password\n")
+        conf = self.base / "dovecot.conf"
+        conf.write_text(self.DOVECOT_AUTH_CONF.format(base=self.base, tag=os.getpid()))
+        self.dovecot_cgroup = self.new_cgroup("dovecot")
+        with open(self.base / "dovecot.out", "wb") as out:
+            result = subprocess.run(["dovecot", "-c", str(conf)], stdout=out, stderr=out,
+                                    stdin=subprocess.DEVNULL, timeout=30,
+                                    preexec_fn=self.dovecot_cgroup.preexec)
+        if result.returncode != 0:
+            raise RuntimeError(f"dovecot failed: {self.read(self.base / 'dovecot.out')}"
+                               f"{self.read(self.base / 'dovecot.log')}")
+        self.auth_socket = self.base / "dovecot-run" / "auth-postfix"
+        pid_file = self.base / "dovecot-run" / "master.pid"
+        wait_for(lambda: self.auth_socket.exists() and pid_file.exists()
+                 and pid_file.read_text().strip(), 20, "dovecot auth socket")
+        self.dovecot_pid = int(pid_file.read_text())
+
+    def start_opendkim(self):
+        keys = self.base / "dkim-keys"  # root-owned 0700: OpenDKIM checks the key's path
+        keys.mkdir(mode=0o700)
+        self.opendkim = []
+        self.opendkim_cgroup = self.new_cgroup("opendkim")
+        self.milter_ports = []
+        for kind, algorithm, genpkey in (
+                ("rsa", "rsa-sha256", ["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"]),
+                ("ed", "ed25519-sha256", ["-algorithm", "ed25519"])):
+            key = keys / f"{kind}.key"
+            run(["openssl", "genpkey", *genpkey, "-out", key])
+            os.chmod(key, 0o600)
+            (self.base / f"keytable-{kind}").write_text(
+                f"{kind}._domainkey.{DOMAIN} {DOMAIN}:{kind}:{key}\n")
+            (self.base / f"signingtable-{kind}").write_text(
+                f"*@{DOMAIN} {kind}._domainkey.{DOMAIN}\n")
+            conf = self.base / f"opendkim-{kind}.conf"
+            conf.write_text(self.OPENDKIM_CONF.format(base=self.base, kind=kind,
+                                                      algorithm=algorithm))
+            port = free_port()
+            out = open(self.base / f"opendkim-{kind}.out", "wb")
+            self.opendkim.append(subprocess.Popen(
+                ["opendkim", "-f", "-x", str(conf), "-p", f"inet:{port}@127.0.0.1"],
+                stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                preexec_fn=self.opendkim_cgroup.preexec))
+            out.close()
+            self.milter_ports.append(port)
+
+        def listening():
+            for p in self.opendkim:
+                if p.poll() is not None:
+                    raise RuntimeError("opendkim exited: "
+                                       + self.read(self.base / "opendkim-rsa.out")
+                                       + self.read(self.base / "opendkim-ed.out"))
+            for port in self.milter_ports:
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                except OSError:
+                    return False
+            return True
+
+        wait_for(listening, 20, "opendkim milters")
+
+    def master_cf(self, listen):
+        # The submission service (RFC 6409): TLS required before AUTH, AUTH required to relay.
+        submission = (
+            f"{listen} inet  n       -       n       -       -       smtpd\n"
+            "  -o syslog_name=postfix/submission\n"
+            "  -o smtpd_tls_security_level=encrypt\n"
+            "  -o smtpd_sasl_auth_enable=yes\n"
+            "  -o smtpd_tls_auth_only=yes\n"
+            "  -o smtpd_client_restrictions=permit_sasl_authenticated,reject\n"
+            "  -o smtpd_sender_restrictions=reject_sender_login_mismatch\n"
+            "  -o smtpd_relay_restrictions=permit_sasl_authenticated,reject\n"
+            "  -o smtpd_recipient_restrictions=permit_sasl_authenticated,reject\n"
+            f"  -o smtpd_milters=inet:127.0.0.1:{self.milter_ports[0]},"
+            f"inet:127.0.0.1:{self.milter_ports[1]}\n")
+        rest = self.MASTER_CF.split("\n", 2)[2]  # the standard services, without smtpd
+        return ("# service type  private unpriv  chroot  wakeup  maxproc command\n" + submission
+                + rest + "tlsmgr    unix  -       -       n       1000?   1       tlsmgr\n")
+
+    def main_cf_extra(self):
+        env = self.env
+        return {
+            "myhostname": f"mail.{DOMAIN}",
+            "mydomain": DOMAIN,
+            "myorigin": DOMAIN,
+            "mynetworks": "127.0.0.0/8",
+            "virtual_mailbox_domains": "",
+            "virtual_mailbox_maps": "",
+            "virtual_transport": "virtual",
+            # The peer is reached by IP literal (no DNS lookups in Postfix; Sovereign resolves
+            # the MX through its validating resolver instead).
+            "transport_maps": f"inline:{{ {PEER_DOMAIN}=smtp:[{PEER_ADDRESS}]:{env.peer_port} }}",
+            "smtpd_tls_cert_file": env.cert,
+            "smtpd_tls_key_file": env.key,
+            "smtp_tls_security_level": "may",
+            "smtpd_sasl_type": "dovecot",
+            "smtpd_sasl_path": self.auth_socket,
+            "smtpd_sender_login_maps": f"inline:{{ {RECIPIENT}={RECIPIENT} }}",
+            "milter_default_action": "tempfail",
+            "non_smtpd_milters": "",
+        }
+
+    def stop(self):
+        for p in getattr(self, "opendkim", []):
+            if p.poll() is None:
+                p.terminate()
+                try:
+                    p.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
+        super().stop()
+
+    def _files(self):
+        return iter(())
+
+    def delivered_count(self) -> int:
+        raise NotImplementedError  # counted at the peer (SubmissionEnv)
+
+
+
+
+SYSTEMS = {cls.name: cls for cls in (Sovereign, PostfixDovecot, PostfixOpendkim)}
 
 
 def message_id(path: Path) -> str | None:
@@ -650,6 +999,24 @@ def message_id(path: Path) -> str | None:
         return None
     m = re.search(rb"(?im)^Message-ID:\s*<([^>]+)>", head)
     return m.group(1).decode() if m else None
+
+
+def merge_config(text: str, extra: str) -> str:
+    """Sets the `key = value` lines of `extra` inside their [section]s of a TOML config (right
+    after the section header; appends the section when it is missing). As in
+    tests/integration/conftest.py."""
+    section = None
+    for line in extra.strip().splitlines():
+        line = line.strip()
+        if line.startswith("["):
+            section = line
+            continue
+        pattern = re.compile(rf"(?m)^{re.escape(section)}\s*$")
+        if pattern.search(text):
+            text = pattern.sub(lambda m: m.group(0) + "\n" + line, text, count=1)
+        else:
+            text += f"\n{section}\n{line}\n"
+    return text
 
 
 def run(cmd, input=None):
@@ -696,6 +1063,7 @@ class SmtpInbound:
 
     name = "smtp-inbound"
     description = "SMTP (MX, plaintext) -> one local mailbox; C connections back to back"
+    baseline = "postfix-dovecot"
 
     def add_arguments(self, parser):
         parser.add_argument("--connections", default=None,
@@ -787,6 +1155,109 @@ class SmtpInbound:
     ]
 
 
+@workload
+class SmtpSubmission(SmtpInbound):
+    """Authenticated submission (STARTTLS + AUTH PLAIN) of mail for a remote domain: the system
+    DKIM-signs it (rsa-sha256 and ed25519-sha256) and relays it to the peer MX (SubmissionEnv).
+    Counted when accepted AND found in the peer's Maildir (by Message-ID)."""
+
+    name = "smtp-submission"
+    description = "submission (STARTTLS, AUTH) -> DKIM signing -> remote peer MX"
+    baseline = "postfix-opendkim"
+
+    def add_arguments(self, parser):
+        # --connections, --sizes, --messages: shared with smtp-inbound.
+        parser.add_argument("--sovereign-config", default="",
+                            help="smtp-submission: extra TOML merged into Sovereign's config, "
+                                 "e.g. '[queue]\\nmax_per_domain = 20' (a literal \\n "
+                                 "separates lines)")
+
+    def cases(self, args):
+        conns = args.connections or "8,32"
+        sizes = args.sizes or "4096"
+        for size in (int(s) for s in sizes.split(",")):
+            for c in (int(c) for c in conns.split(",")):
+                yield {"connections": c, "size": size,
+                       "messages": args.messages or (300 if args.quick else 500)}
+
+    def run(self, system, case, work_dir: Path, args) -> dict:
+        env = SubmissionEnv.get(args, work_dir.parent)
+        env.reset()
+        peer_log = env.log_offset()
+        tag = f"{system.name}.{case['connections']}.{case['size']}.{os.getpid()}"
+        trace_path = work_dir / "trace.txt"
+        with Measurement(system, work_dir) as m:
+            children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            load = subprocess.run(
+                [args.smtp_load, "--port", str(system.submission_port), "--starttls",
+                 "--auth", f"{RECIPIENT}:bench password",
+                 "--connections", str(case["connections"]), "--messages", str(case["messages"]),
+                 "--size", str(case["size"]), "--from", RECIPIENT, "--to", PEER_RECIPIENT,
+                 "--tag", tag, "--trace", str(trace_path)],
+                capture_output=True, text=True, timeout=3600)
+            if load.returncode != 0 and not load.stdout.strip():
+                raise RuntimeError(f"smtp_load failed: {load.stderr}")
+            children_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            client = json.loads(load.stdout)
+            accepted = client["accepted"]
+            # "Arrived": every accepted message is in the peer's Maildir and nothing is pending
+            # in the system any more (Postfix: queue empty; a deferral aborts the run).
+            wait_for(lambda: env.delivered_count() >= accepted and system.settled(),
+                     args.settle_timeout, "delivery of all accepted messages to the peer",
+                     interval=0.01)
+            costs = m.finish()
+        trace = {}
+        for line in trace_path.read_text().splitlines():
+            mid, sent, done = line.split()
+            trace[mid] = (int(sent), int(done))
+        times, signed = env.delivered(trace)
+        # How the system talks to the peer: sessions (and TLS sessions) per delivered message.
+        peer_sessions, peer_tls = env.sessions_since(peer_log)
+        delivered = len(times)  # accepted (in the trace) AND found at the peer
+        start_ns = client["start_unix_ns"]
+        last_ns = max(times.values(), default=start_ns)
+        span_s = max((last_ns - start_ns) / 1e9, 1e-9)
+        e2e = sorted((t - trace[mid][0]) / 1e6 for mid, t in times.items())
+        return {
+            "accepted": accepted,
+            "delivered": delivered,
+            "dkim_signed": signed,
+            "peer_sessions": peer_sessions,
+            "peer_tls_sessions": peer_tls,
+            "peer_sessions_per_msg": peer_sessions / max(delivered, 1),
+            "signed_fraction": signed / max(delivered, 1),
+            "rejected": client["rejected"],
+            "io_errors": client["io_errors"],
+            "msgs_per_s": delivered / span_s,
+            "accept_per_s": client["accepted_per_s"],
+            "span_s": span_s,
+            "smtp_p50_ms": client["latency_ms"]["p50"],
+            "smtp_p99_ms": client["latency_ms"]["p99"],
+            "e2e_p50_ms": percentile(e2e, 50),
+            "e2e_p99_ms": percentile(e2e, 99),
+            "fsyncs_per_msg": costs["fsyncs"] / max(delivered, 1),
+            "cpu_ms_per_msg": costs["cpu_s"] * 1000 / max(delivered, 1),
+            "client_cpu_ms_per_msg": 1000 / max(accepted, 1) * (
+                children_after.ru_utime + children_after.ru_stime
+                - children_before.ru_utime - children_before.ru_stime),
+            **{k: v for k, v in costs.items()},
+        }
+
+    COLUMNS = [
+        ("msgs_per_s", "msgs/s (e2e)", "{:.0f}", True),
+        ("smtp_p50_ms", "p50 ms (250)", "{:.1f}", False),
+        ("smtp_p99_ms", "p99 ms (250)", "{:.1f}", False),
+        ("e2e_p50_ms", "p50 ms (at peer)", "{:.1f}", False),
+        ("e2e_p99_ms", "p99 ms (at peer)", "{:.1f}", False),
+        ("signed_fraction", "DKIM rsa+ed25519", "{:.0%}", True),
+        ("peer_sessions_per_msg", "peer sessions/msg", "{:.2f}", False),
+        ("cpu_ms_per_msg", "CPU ms/msg", "{:.2f}", False),
+        ("fsyncs_per_msg", "fsyncs/msg (incl. peer)", "{:.2f}", False),
+        ("peak_rss_kb", "peak RSS MB", "{:.1f}", False),
+        ("peak_pss_kb", "peak PSS MB", "{:.1f}", False),
+    ]
+
+
 # ---------------------------------------------------------------------------------------------
 # Driver
 
@@ -810,16 +1281,17 @@ def markdown(workload, results, systems):
             cells = [fmt_value(k, f, r[k]) for k, _, f, _ in cols]
             lines.append(f"| {entry['label']} | {SYSTEMS[name].label} | "
                          f"{r['delivered']}/{r['accepted']} | " + " | ".join(cells) + " |")
-        base = by_system.get(BASELINE)
+        baseline = workload.baseline
+        base = by_system.get(baseline)
         for name in systems:
             r = by_system.get(name)
-            if name == BASELINE or r is None or base is None:
+            if name == baseline or r is None or base is None:
                 continue
             cells = []
             for k, _, _, _ in cols:
                 cells.append(ratio_text(r[k], base[k]))
             lines.append(f"| {entry['label']} | **ratio** {SYSTEMS[name].label} / "
-                         f"{SYSTEMS[BASELINE].label} | | " + " | ".join(cells) + " |")
+                         f"{SYSTEMS[baseline].label} | | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -845,8 +1317,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--workload", default="smtp-inbound", choices=sorted(WORKLOADS))
-    parser.add_argument("--systems", default=",".join(SYSTEMS),
-                        help=f"comma list of {', '.join(SYSTEMS)}")
+    parser.add_argument("--systems", default=None,
+                        help=f"comma list of {', '.join(SYSTEMS)} (default: those that serve "
+                             "the workload)")
     parser.add_argument("--quick", action="store_true", help="smoke run: few cases, few messages")
     build = ROOT / "build" / "bench"
     parser.add_argument("--sovereign", default=str(build / "src" / "cli" / "sovereign"))
@@ -867,7 +1340,8 @@ def main():
         if not os.access(binary, os.X_OK):
             sys.exit(f"{binary} missing: ninja -C build/bench sovereign smtp_load")
     wl = WORKLOADS[args.workload]
-    systems = [s for s in args.systems.split(",") if s]
+    systems = ([s for s in args.systems.split(",") if s] if args.systems else
+               [n for n, cls in SYSTEMS.items() if wl.name in cls.features])
     for s in systems:
         if s not in SYSTEMS or wl.name not in SYSTEMS[s].features:
             sys.exit(f"system {s} unknown or without workload {wl.name}")
@@ -916,6 +1390,7 @@ def main():
     finally:
         for system in started:
             system.stop()
+        SubmissionEnv.close()
         try:
             Path(f"/sys/fs/cgroup/cpuacct/{CGROUP_PARENT}").rmdir()
             Path(f"/sys/fs/cgroup/memory/{CGROUP_PARENT}").rmdir()

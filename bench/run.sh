@@ -3,6 +3,8 @@
 #   sudo bench/run.sh --quick          smoke run, well under a minute
 #   sudo bench/run.sh --out r.json     full matrix (~10 minutes)
 #   sudo bench/run.sh imap [--messages 2000] [--out r.json]   IMAP vs Dovecot (bench/imap_bench.py)
+#   sudo bench/run.sh --workload smtp-submission [--messages 500]   submission + DKIM vs
+#        Postfix+OpenDKIM, relayed to one peer Postfix (needs opendkim, nsd, ldnsutils)
 # Builds build/bench (RelWithDebInfo: sovereign and the load tool) if missing, then runs the driver.
 # Whatever happens, every process the run started is gone afterwards (trap below).
 set -euo pipefail

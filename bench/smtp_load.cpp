@@ -8,6 +8,11 @@
 // FILE also one line per accepted message ("message-id send_unix_ns done_unix_ns") so the driver
 // can match accepted messages with what reached the mailbox.
 //
+// Submission (--starttls, --auth USER:PASS): after the first EHLO the connection upgrades with
+// STARTTLS (RFC 3207; the server certificate is not checked: loopback benchmark), says EHLO
+// again and authenticates once with AUTH PLAIN (RFC 4954, RFC 4616), then sends messages as above
+// over TLS; each command group and each message (headers + body + dot) is one SSL_write.
+//
 // Not a server, not part of Sovereign: plain threads, no Asio, no project libraries.
 
 #include <sys/socket.h>
@@ -33,6 +38,9 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/ssl.h>
 
 namespace {
 
@@ -51,6 +59,9 @@ struct Options {
     std::string tag = "run";  // goes into every Message-ID: <bench.TAG.N@load.test>
     std::string trace_path;
     double timeout_s = 120;  // per reply
+    bool starttls = false;
+    std::string auth;        // "user:password" for AUTH PLAIN, empty: no AUTH
+    SSL_CTX* tls = nullptr;  // set by main() when starttls
 };
 
 [[noreturn]] void usage(const char* why) {
@@ -59,7 +70,7 @@ struct Options {
         "smtp_load: %s\n"
         "usage: smtp_load --port N [--host A] [--connections C] (--messages M | --duration S)\n"
         "                 [--size BYTES] [--from ADDR] [--to ADDR] [--helo NAME] [--tag T]\n"
-        "                 [--trace FILE] [--timeout S]\n",
+        "                 [--trace FILE] [--timeout S] [--starttls] [--auth USER:PASS]\n",
         why
     );
     std::exit(2);
@@ -99,6 +110,13 @@ Options parse_options(int argc, char** argv) {
             o.trace_path = value();
         } else if (arg == "--timeout") {
             o.timeout_s = std::atof(value().c_str());
+        } else if (arg == "--starttls") {
+            o.starttls = true;
+        } else if (arg == "--auth") {
+            o.auth = value();
+            if (o.auth.find(':') == std::string::npos) {
+                usage("--auth wants USER:PASS");
+            }
         } else {
             usage("unknown option");
         }
@@ -106,6 +124,9 @@ Options parse_options(int argc, char** argv) {
     if (o.port <= 0 || o.port > 65535 || o.connections <= 0 ||
         (o.messages == 0) == (o.duration_s <= 0)) {
         usage("need --port, --connections > 0 and exactly one of --messages / --duration");
+    }
+    if (!o.auth.empty() && !o.starttls) {
+        usage("--auth needs --starttls (submission servers refuse AUTH in plaintext)");
     }
     return o;
 }
@@ -176,16 +197,63 @@ public:
         if (read_reply().value_or(0) != 220) {
             return false;
         }
-        if (!send_all("EHLO " + o_.helo + "\r\n")) {
+        if (!send_all("EHLO " + o_.helo + "\r\n") || read_reply().value_or(0) != 250) {
             return false;
         }
-        return read_reply().value_or(0) == 250;
+        if (!o_.starttls) {
+            return true;
+        }
+        // RFC 3207 §4: STARTTLS, 220, handshake; then everything learnt before is forgotten and
+        // the client says EHLO again (§4.2).
+        if (!send_all("STARTTLS\r\n") || read_reply().value_or(0) != 220 || !buffer_.empty()) {
+            return false;
+        }
+        ssl_ = SSL_new(o_.tls);
+        if (ssl_ == nullptr || SSL_set_fd(ssl_, fd_) != 1 || SSL_connect(ssl_) != 1) {
+            ERR_clear_error();
+            return false;
+        }
+        if (!send_all("EHLO " + o_.helo + "\r\n") || read_reply().value_or(0) != 250) {
+            return false;
+        }
+        if (o_.auth.empty()) {
+            return true;
+        }
+        // RFC 4616 §2: authzid NUL authcid NUL passwd, base64 as the initial response (RFC 4954
+        // §4).
+        const auto colon = o_.auth.find(':');
+        std::string plain;
+        plain.push_back('\0');
+        plain += o_.auth.substr(0, colon);
+        plain.push_back('\0');
+        plain += o_.auth.substr(colon + 1);
+        std::string encoded(4 * ((plain.size() + 2) / 3) + 1, '\0');
+        const int len = EVP_EncodeBlock(
+            reinterpret_cast<unsigned char*>(encoded.data()),
+            reinterpret_cast<const unsigned char*>(plain.data()),
+            static_cast<int>(plain.size())
+        );
+        encoded.resize(static_cast<std::size_t>(len));
+        return send_all("AUTH PLAIN " + encoded + "\r\n") && read_reply().value_or(0) == 235;
     }
 
     bool send_all(std::string_view data) { return send_parts({data}); }
 
     // One writev for several pieces (command group, or headers + shared body + terminator).
     bool send_parts(std::initializer_list<std::string_view> parts) {
+        if (ssl_ != nullptr) {
+            // One record group per write, like the one writev below: concatenate first.
+            out_.clear();
+            for (auto p : parts) {
+                out_.append(p);
+            }
+            // Blocking socket without SSL_MODE_ENABLE_PARTIAL_WRITE: all or an error.
+            if (SSL_write(ssl_, out_.data(), static_cast<int>(out_.size())) <= 0) {
+                ERR_clear_error();
+                return false;
+            }
+            return true;
+        }
         std::vector<iovec> iov;
         for (auto p : parts) {
             iov.push_back({const_cast<char*>(p.data()), p.size()});
@@ -219,7 +287,8 @@ public:
             if (eol == std::string::npos) {
                 scan_ = buffer_.size() > 0 ? buffer_.size() - 1 : 0;
                 char chunk[4096];
-                const auto n = ::read(fd_, chunk, sizeof chunk);
+                const auto n = ssl_ != nullptr ? SSL_read(ssl_, chunk, sizeof chunk)
+                                               : ::read(fd_, chunk, sizeof chunk);
                 if (n < 0 && errno == EINTR) {
                     continue;
                 }
@@ -245,6 +314,11 @@ public:
     bool is_open() const { return fd_ >= 0; }
 
     void close_fd() {
+        if (ssl_ != nullptr) {
+            SSL_free(ssl_);  // no close_notify: the socket goes away anyway
+            ssl_ = nullptr;
+            ERR_clear_error();
+        }
         if (fd_ >= 0) {
             ::close(fd_);
             fd_ = -1;
@@ -254,6 +328,8 @@ public:
 private:
     const Options& o_;
     int fd_ = -1;
+    SSL* ssl_ = nullptr;
+    std::string out_;
     std::string buffer_;
     std::size_t scan_ = 0;
 };
@@ -388,7 +464,15 @@ double percentile(const std::vector<std::uint32_t>& sorted, double p) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    const Options o = parse_options(argc, argv);
+    Options o = parse_options(argc, argv);
+    if (o.starttls) {
+        o.tls = SSL_CTX_new(TLS_client_method());
+        if (o.tls == nullptr) {
+            std::fprintf(stderr, "smtp_load: SSL_CTX_new failed\n");
+            return 1;
+        }
+        SSL_CTX_set_verify(o.tls, SSL_VERIFY_NONE, nullptr);
+    }
     const std::string body = make_body(o.size + 80);
     Shared shared{
         .options = o,

@@ -33,6 +33,8 @@ test_pkgs=(
     nsd ldnsutils knot-dnsutils gnutls-bin
     # dkimpy verifies our DKIM signatures (tests/integration/test_dkim.py); PyNaCl for ed25519.
     python3-dkim python3-nacl
+    # bench/run.py --workload smtp-submission: the Postfix side signs through OpenDKIM milters.
+    opendkim
 )
 
 want=("${build_pkgs[@]}")
@@ -57,7 +59,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 
 # The distribution's own daemons must not hold ports or eat CPU during tests.
-for svc in postfix dovecot nsd; do
+for svc in postfix dovecot nsd opendkim; do
     if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet "$svc" 2>/dev/null; then
         systemctl stop "$svc" || true
         systemctl disable "$svc" >/dev/null 2>&1 || true

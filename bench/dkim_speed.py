@@ -1,0 +1,82 @@
+#!/usr/bin/env python3
+"""DKIM signatures per second per core: Sovereign's signer (src/mailauth/dkim_bench.cpp, Google
+Benchmark) next to `openssl speed rsa2048 ed25519` in the same run (bench/README.md, issue 5).
+
+    bench/dkim_speed.py [--dkim-bench build/bench/bench/dkim_bench] [--seconds 3]
+
+Both rates are per CPU second: Google Benchmark divides `kIsRate` counters by the benchmark's
+CPU time, `openssl speed` by CPU user time (unless -elapsed). So a busy machine lowers both
+alike rather than the ratio. Printed: one Markdown table; `--out FILE` also writes the raw
+numbers as JSON. Standard library only; no root needed.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# (dkim_bench name, openssl key, what the row is)
+ROWS = [
+    ("sign_digest_only/rsa2048", "rsa2048", "rsa2048: private-key operation only"),
+    ("sign_message/rsa_sha256_4k", "rsa2048", "rsa-sha256: whole signer, 4 KB message"),
+    ("sign_digest_only/ed25519", "ed25519", "ed25519: private-key operation only"),
+    ("sign_message/ed25519_sha256_4k", "ed25519", "ed25519-sha256: whole signer, 4 KB message"),
+]
+
+
+def openssl_speed(seconds: int) -> dict:
+    out = subprocess.run(["openssl", "speed", "-mr", "-seconds", str(seconds), "rsa2048",
+                          "ed25519"], capture_output=True, text=True, timeout=600).stdout
+    rates = {}
+    for line in out.splitlines():
+        fields = line.split(":")
+        if line.startswith("+F2:") and fields[2] == "2048":  # +F2:n:bits:sign/s:verify/s
+            rates["rsa2048"] = float(fields[3])
+        elif line.startswith("+F6:") and fields[3].lower() == "ed25519":  # +F6:n:bits:name:...
+            rates["ed25519"] = float(fields[4])
+    if set(rates) != {"rsa2048", "ed25519"}:
+        sys.exit(f"cannot parse `openssl speed -mr` output:\n{out}")
+    return rates
+
+
+def dkim_bench(binary: str, seconds: int) -> dict:
+    out = subprocess.run([binary, "--benchmark_format=json", f"--benchmark_min_time={seconds}"],
+                         capture_output=True, text=True, timeout=600, check=True).stdout
+    rates = {}
+    for b in json.loads(out)["benchmarks"]:
+        rate = b.get("sig/s") or b.get("msg/s")
+        if rate:
+            rates[b["name"]] = rate
+    return rates
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--dkim-bench", default=str(ROOT / "build" / "bench" / "bench" /
+                                                    "dkim_bench"))
+    parser.add_argument("--seconds", type=int, default=3, help="per measurement (default 3)")
+    parser.add_argument("--out", help="write the raw numbers as JSON here")
+    args = parser.parse_args()
+
+    ours = dkim_bench(args.dkim_bench, args.seconds)
+    theirs = openssl_speed(args.seconds)
+    print("| operation | Sovereign sig/s per core | openssl speed sign/s | ratio |")
+    print("|---|---|---|---|")
+    for name, key, label in ROWS:
+        if name in ours:
+            print(f"| {label} | {ours[name]:.0f} | {theirs[key]:.0f} | "
+                  f"{ours[name] / theirs[key]:.2f}x |")
+    if "both_signatures" in ours:
+        print(f"| both (rsa-sha256 + ed25519-sha256), 4 KB message | {ours['both_signatures']:.0f}"
+              " msg/s | - | - |")
+    if args.out:
+        Path(args.out).write_text(json.dumps({"dkim_bench": ours, "openssl": theirs}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
