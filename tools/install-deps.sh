@@ -14,7 +14,9 @@ build_pkgs=(
     build-essential cmake ninja-build ccache pkg-config git
     g++ clang-14 libclang-rt-14-dev clang-format-19
     libboost1.81-dev libboost-json1.81-dev libssl-dev libsqlite3-dev sqlite3 libsodium-dev zlib1g-dev
-    libfmt-dev libtomlplusplus-dev libidn2-dev libunbound-dev libpsl-dev
+    libfmt-dev libtomlplusplus-dev libidn2-dev libunbound-dev libpsl-dev libxml2-dev
+    libyaml-cpp-dev  # the SPF and ARC conformance suites are YAML (tests only)
+    libxml2-utils  # xmllint: DMARC aggregate reports validate against the RFC 9990 schema
     libevent-dev nettle-dev  # named by libunbound.pc (Requires), not pulled in by libunbound-dev
     dns-root-data  # the DNSSEC root trust anchor the resolver validates from
     libgtest-dev libgmock-dev libbenchmark-dev

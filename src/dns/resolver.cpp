@@ -392,6 +392,13 @@ asio::awaitable<Result<Records<std::string>>> Resolver::txt(std::string name) {
     });
 }
 
+asio::awaitable<Result<Records<std::string>>> Resolver::ptr(asio::ip::address address) {
+    auto answer = co_await query(reverse_name(address), RrType::PTR);
+    co_return typed<std::string>(std::move(answer), "PTR", [](const std::string& r) {
+        return parse_name_rdata(r);
+    });
+}
+
 asio::awaitable<Result<Records<TlsaRecord>>> Resolver::tlsa(std::string name) {
     auto answer = co_await query(std::move(name), RrType::TLSA);
     co_return typed<TlsaRecord>(std::move(answer), "TLSA", [](const std::string& r) {
@@ -427,6 +434,29 @@ asio::awaitable<Result<Records<asio::ip::address>>> Resolver::aaaa(std::string n
             return asio::ip::address(*v6);
         }
     );
+}
+
+std::string reverse_name(const asio::ip::address& address) {
+    if (address.is_v6() && address.to_v6().is_v4_mapped()) {
+        return reverse_name(asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6()));
+    }
+    std::string out;
+    if (address.is_v4()) {
+        const auto bytes = address.to_v4().to_bytes();
+        for (auto it = bytes.rbegin(); it != bytes.rend(); ++it) {
+            out += fmt::format("{}.", *it);
+        }
+        return out + "in-addr.arpa";
+    }
+    static constexpr char kHex[] = "0123456789abcdef";
+    const auto bytes = address.to_v6().to_bytes();
+    for (auto it = bytes.rbegin(); it != bytes.rend(); ++it) {
+        out += kHex[*it & 0x0f];
+        out += '.';
+        out += kHex[*it >> 4];
+        out += '.';
+    }
+    return out + "ip6.arpa";
 }
 
 }  // namespace sov::dns

@@ -105,6 +105,9 @@ public:
     boost::asio::awaitable<Result<Records<TlsaRecord>>> tlsa(std::string name);
     boost::asio::awaitable<Result<Records<boost::asio::ip::address>>> a(std::string name);
     boost::asio::awaitable<Result<Records<boost::asio::ip::address>>> aaaa(std::string name);
+    /// The PTR names of an address (RFC 1035 §3.5 in-addr.arpa, RFC 3596 §2.5 ip6.arpa), in
+    /// presentation form without the final dot.
+    boost::asio::awaitable<Result<Records<std::string>>> ptr(boost::asio::ip::address address);
 
     struct Pending;
 
@@ -129,5 +132,9 @@ private:
 /// True for a name we are willing to send: 1-253 characters of printable ASCII without spaces
 /// or backslashes, labels of 1-63, an optional final dot.
 bool valid_query_name(std::string_view name) noexcept;
+
+/// The name a PTR lookup asks for: "4.3.2.1.in-addr.arpa" for 1.2.3.4, the 32 reversed nibbles
+/// under "ip6.arpa" for IPv6 (IPv4-mapped IPv6 addresses are looked up as IPv4).
+std::string reverse_name(const boost::asio::ip::address& address);
 
 }  // namespace sov::dns

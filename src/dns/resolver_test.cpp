@@ -27,6 +27,7 @@ ResolverOptions local_options() {
         "mail.example.test. 300 IN MX 10 mx1.example.test.",
         "mail.example.test. 300 IN MX 20 mx2.example.test.",
         "mx1.example.test. 300 IN A 192.0.2.1",
+        "1.2.0.192.in-addr.arpa. 300 IN PTR mx1.example.test.",
         "_mta-sts.example.test. 300 IN TXT \"v=STSv1; \" \"id=2024\"",
         "_25._tcp.mx1.example.test. 300 IN TLSA 3 1 1 "
         "0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20",
@@ -74,6 +75,25 @@ TEST(Resolver, TypedAnswersFromLocalData) {
     ASSERT_TRUE(a);
     ASSERT_EQ(a->records.size(), 1U);
     EXPECT_EQ(a->records[0].to_string(), "192.0.2.1");
+}
+
+TEST(Resolver, PtrNamesOfAnAddress) {
+    asio::io_context io;
+    auto resolver = Resolver::create(io.get_executor(), local_options());
+    ASSERT_TRUE(resolver);
+    auto ptr = run(io, (*resolver)->ptr(asio::ip::make_address("192.0.2.1")));
+    ASSERT_TRUE(ptr) << ptr.error().message();
+    ASSERT_EQ(ptr->records.size(), 1U);
+    EXPECT_EQ(ptr->records[0], "mx1.example.test");
+}
+
+TEST(ReverseName, Ipv4Ipv6AndMapped) {
+    EXPECT_EQ(reverse_name(asio::ip::make_address("192.0.2.1")), "1.2.0.192.in-addr.arpa");
+    EXPECT_EQ(reverse_name(asio::ip::make_address("::ffff:192.0.2.1")), "1.2.0.192.in-addr.arpa");
+    EXPECT_EQ(
+        reverse_name(asio::ip::make_address("2001:db8::567:89ab")),
+        "b.a.9.8.7.6.5.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa"
+    );
 }
 
 TEST(Resolver, NoDataIsAnAnswerNotAnError) {
