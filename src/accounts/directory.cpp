@@ -323,6 +323,18 @@ Result<std::optional<UserRow>> lookup_user(Connection& db, const NormalizedAddre
     return find_user_row(db, (*domain)->id, address.local);
 }
 
+// The user row for an address, or Errc::NotFound.
+Result<UserRow> require_user(Connection& db, const NormalizedAddress& address) {
+    auto user = lookup_user(db, address);
+    if (!user) {
+        return user.error();
+    }
+    if (!*user) {
+        return make_error_code(Errc::NotFound);
+    }
+    return std::move(**user);
+}
+
 struct AliasSource {
     std::string local;  // lowercased; empty for the catch-all
     DomainName domain;
@@ -848,22 +860,19 @@ Status Directory::del_user(std::string_view address) {
         return addr.error();
     }
     const std::lock_guard lock(mutex_);
-    auto user = lookup_user(db_, *addr);
+    auto user = require_user(db_, *addr);
     if (!user) {
         return user.error();
     }
-    if (!*user) {
-        return make_error_code(Errc::NotFound);
-    }
     Statement st(db_.get(), "DELETE FROM users WHERE id = ?1");
-    st.bind(1, (*user)->account.id);
+    st.bind(1, user->account.id);
     if (auto r = st.run(make_error_code(Errc::Storage)); !r) {
         return r;
     }
     if (!changed(db_)) {
         return make_error_code(Errc::NotFound);
     }
-    log::info("accounts.user.deleted", {{"address", (*user)->account.address}});
+    log::info("accounts.user.deleted", {{"address", user->account.address}});
     return {};
 }
 
@@ -881,22 +890,19 @@ Status Directory::set_password(std::string_view address, std::string_view passwo
         return scram.error();
     }
     const std::lock_guard lock(mutex_);
-    auto user = lookup_user(db_, *addr);
+    auto user = require_user(db_, *addr);
     if (!user) {
         return user.error();
     }
-    if (!*user) {
-        return make_error_code(Errc::NotFound);
-    }
     Statement st(db_.get(), "UPDATE users SET password_hash = ?1, scram_sha256 = ?2 WHERE id = ?3");
-    st.bind(1, *hash).bind(2, format_scram_credentials(*scram)).bind(3, (*user)->account.id);
+    st.bind(1, *hash).bind(2, format_scram_credentials(*scram)).bind(3, user->account.id);
     if (auto r = st.run(make_error_code(Errc::Storage)); !r) {
         return r;
     }
     if (!changed(db_)) {
         return make_error_code(Errc::NotFound);
     }
-    log::info("accounts.user.password_set", {{"address", (*user)->account.address}});
+    log::info("accounts.user.password_set", {{"address", user->account.address}});
     return {};
 }
 
@@ -911,15 +917,12 @@ Status Directory::set_quota(std::string_view address, Quota quota) {
         return make_error_code(Errc::Invalid);
     }
     const std::lock_guard lock(mutex_);
-    auto user = lookup_user(db_, *addr);
+    auto user = require_user(db_, *addr);
     if (!user) {
         return user.error();
     }
-    if (!*user) {
-        return make_error_code(Errc::NotFound);
-    }
     Statement st(db_.get(), "UPDATE users SET quota_bytes = ?1, quota_messages = ?2 WHERE id = ?3");
-    st.bind(1, *bytes).bind(2, *messages).bind(3, (*user)->account.id);
+    st.bind(1, *bytes).bind(2, *messages).bind(3, user->account.id);
     if (auto r = st.run(make_error_code(Errc::Storage)); !r) {
         return r;
     }
@@ -973,14 +976,11 @@ Result<Account> Directory::find_user(std::string_view address) {
         return addr.error();
     }
     const std::lock_guard lock(mutex_);
-    auto user = lookup_user(db_, *addr);
+    auto user = require_user(db_, *addr);
     if (!user) {
         return user.error();
     }
-    if (!*user) {
-        return make_error_code(Errc::NotFound);
-    }
-    return std::move((*user)->account);
+    return std::move(user->account);
 }
 
 // --- aliases ---------------------------------------------------------------------------------
@@ -1273,14 +1273,11 @@ Result<std::string> Directory::add_app_password(std::string_view address, std::s
     if (auto st = txn.begin(); !st) {
         return st.error();
     }
-    auto user = lookup_user(db_, *addr);
+    auto user = require_user(db_, *addr);
     if (!user) {
         return user.error();
     }
-    if (!*user) {
-        return make_error_code(Errc::NotFound);
-    }
-    const std::int64_t account_id = (*user)->account.id;
+    const std::int64_t account_id = user->account.id;
     {
         Statement count(db_.get(), "SELECT count(*) FROM app_passwords WHERE account_id = ?1");
         count.bind(1, account_id);
@@ -1302,9 +1299,7 @@ Result<std::string> Directory::add_app_password(std::string_view address, std::s
     if (auto r = txn.commit(); !r) {
         return r.error();
     }
-    log::info(
-        "accounts.app_password.added", {{"address", (*user)->account.address}, {"name", name}}
-    );
+    log::info("accounts.app_password.added", {{"address", user->account.address}, {"name", name}});
     return password;
 }
 
@@ -1314,19 +1309,16 @@ Result<std::vector<AppPassword>> Directory::list_app_passwords(std::string_view 
         return addr.error();
     }
     const std::lock_guard lock(mutex_);
-    auto user = lookup_user(db_, *addr);
+    auto user = require_user(db_, *addr);
     if (!user) {
         return user.error();
-    }
-    if (!*user) {
-        return make_error_code(Errc::NotFound);
     }
     Statement st(
         db_.get(),
         "SELECT name, created_at, last_used_at FROM app_passwords WHERE account_id = ?1 "
         "ORDER BY name"
     );
-    st.bind(1, (*user)->account.id);
+    st.bind(1, user->account.id);
     std::vector<AppPassword> out;
     int rc = 0;
     while ((rc = st.step()) == SQLITE_ROW) {
@@ -1344,15 +1336,12 @@ Status Directory::revoke_app_password(std::string_view address, std::string_view
         return addr.error();
     }
     const std::lock_guard lock(mutex_);
-    auto user = lookup_user(db_, *addr);
+    auto user = require_user(db_, *addr);
     if (!user) {
         return user.error();
     }
-    if (!*user) {
-        return make_error_code(Errc::NotFound);
-    }
     Statement st(db_.get(), "DELETE FROM app_passwords WHERE account_id = ?1 AND name = ?2");
-    st.bind(1, (*user)->account.id).bind(2, name);
+    st.bind(1, user->account.id).bind(2, name);
     if (auto r = st.run(make_error_code(Errc::Storage)); !r) {
         return r;
     }
@@ -1360,7 +1349,7 @@ Status Directory::revoke_app_password(std::string_view address, std::string_view
         return make_error_code(Errc::NotFound);
     }
     log::info(
-        "accounts.app_password.revoked", {{"address", (*user)->account.address}, {"name", name}}
+        "accounts.app_password.revoked", {{"address", user->account.address}, {"name", name}}
     );
     return {};
 }
@@ -1437,21 +1426,18 @@ Result<ScramAccount> Directory::scram_credentials(std::string_view address) {
         return addr.error();
     }
     const std::lock_guard lock(mutex_);
-    auto user = lookup_user(db_, *addr);
+    auto user = require_user(db_, *addr);
     if (!user) {
         return user.error();
     }
-    if (!*user) {
-        return make_error_code(Errc::NotFound);
-    }
-    auto credentials = parse_scram_credentials((*user)->scram);
+    auto credentials = parse_scram_credentials(user->scram);
     if (!credentials) {
-        if (!(*user)->scram.empty()) {
-            log::warn("accounts.user.scram_malformed", {{"address", (*user)->account.address}});
+        if (!user->scram.empty()) {
+            log::warn("accounts.user.scram_malformed", {{"address", user->account.address}});
         }
         return make_error_code(Errc::NotFound);
     }
-    return ScramAccount{std::move((*user)->account), std::move(*credentials)};
+    return ScramAccount{std::move(user->account), std::move(*credentials)};
 }
 
 Result<Account> Directory::authenticate(std::string_view address, std::string_view password) {
