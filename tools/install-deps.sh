@@ -35,6 +35,8 @@ test_pkgs=(
     nsd ldnsutils knot-dnsutils gnutls-bin
     # dkimpy verifies our DKIM signatures (tests/integration/test_dkim.py); PyNaCl for ed25519.
     python3-dkim python3-nacl
+    # bench/auth_speed.py: pyspf, the SPF evaluator our check_host is compared with.
+    python3-spf
     # bench/run.py --workload smtp-submission: the Postfix side signs through OpenDKIM milters.
     opendkim
 )

@@ -1,8 +1,9 @@
 // `sovereign dkim`: DKIM keys of hosted domains (docs/dkim.md): keygen, list, rotate (publish the
 // new selector first, switch once DNS serves it) and sign (a message on stdin, for admins and
-// for cross-checks with other verifiers).
+// for cross-checks with other verifiers); verify (any message, through the configured resolver).
 #include <algorithm>
 #include <ctime>
+#include <fstream>
 #include <iostream>
 #include <iterator>
 #include <string>
@@ -21,6 +22,8 @@
 #include "dns/resolver.hpp"
 #include "mailauth/dkim_sign.hpp"
 #include "mailauth/dkim_store.hpp"
+#include "mailauth/dkim_verify.hpp"
+#include "mailauth/dns_source.hpp"
 #include "mailauth/errors.hpp"
 
 namespace sov::cli {
@@ -314,6 +317,55 @@ int sign(const Command& command, const Args& args, Opened& opened) {
     return kExitOk;
 }
 
+// Verifies every DKIM-Signature of a message file ("-": stdin) through the configured
+// validating resolver, as the MX would; one line per signature; exit 0 when one passes.
+int verify(const Command& command, const Args& args) {
+    auto config = load_command_config(args);
+    if (!config) {
+        return config.exit_code();
+    }
+    const std::string& path = args.positional[1];
+    std::string raw;
+    if (path == "-") {
+        std::cin >> std::noskipws;
+        raw.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+    } else {
+        std::ifstream in(path, std::ios::binary);
+        if (!in) {
+            return fail(command, path + ": cannot be read");
+        }
+        raw.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    }
+    const std::string message = to_crlf(raw);
+    asio::io_context io;
+    auto resolver = dns::Resolver::create(io.get_executor(), dns::resolver_options(config->dns));
+    if (!resolver) {
+        return fail(command, "resolver", resolver.error());
+    }
+    mailauth::ResolverDnsSource dns(**resolver);
+    auto future = asio::co_spawn(io, mailauth::verify_dkim(dns, message, {}), asio::use_future);
+    io.run();
+    const auto verdicts = future.get();
+    if (verdicts.empty()) {
+        std::cout << "none: no DKIM-Signature field\n";
+        return kExitRuntime;
+    }
+    bool passed = false;
+    for (const auto& v : verdicts) {
+        passed = passed || v.result == mailauth::DkimResult::Pass;
+        std::cout << fmt::format(
+            "{} d={} s={} a={}{}{}\n",
+            mailauth::to_string(v.result),
+            v.domain.empty() ? "?" : v.domain,
+            v.selector.empty() ? "?" : v.selector,
+            v.algorithm.empty() ? "?" : v.algorithm,
+            v.testing ? " (testing)" : "",
+            v.reason.empty() ? "" : " " + v.reason
+        );
+    }
+    return passed ? kExitOk : kExitRuntime;
+}
+
 int run_dkim(const Command& command, int argc, char** argv, int first) {
     auto args = parse_command_args(
         command,
@@ -321,13 +373,14 @@ int run_dkim(const Command& command, int argc, char** argv, int first) {
         argv,
         first,
         {.options = {"config", "data", "rsa-bits", "only", "canon"}, .flags = {"forget-retired"}},
-        Positionals::exactly(2, "expected an action and a DOMAIN")
+        Positionals::exactly(2, "expected an action and a DOMAIN (verify: a FILE)")
     );
     if (!args) {
         return args.exit_code();
     }
     const auto& action = args->positional[0];
-    if (action != "keygen" && action != "list" && action != "rotate" && action != "sign") {
+    if (action != "keygen" && action != "list" && action != "rotate" && action != "sign" &&
+        action != "verify") {
         return usage_error(command, "unknown action '" + action + "'");
     }
     if ((args->option("rsa-bits") || args->option("only")) && action != "keygen") {
@@ -338,6 +391,9 @@ int run_dkim(const Command& command, int argc, char** argv, int first) {
     }
     if (args->has("forget-retired") && action != "rotate") {
         return usage_error(command, "--forget-retired is for rotate");
+    }
+    if (action == "verify") {
+        return verify(command, *args);  // any message: no hosted domain or key store needed
     }
     auto opened = open_store(command, *args);
     if (!opened) {
@@ -360,11 +416,12 @@ int run_dkim(const Command& command, int argc, char** argv, int first) {
 Command dkim_command() {
     return make_command(
         "dkim",
-        "DKIM signing keys of a hosted domain: create, list, rotate; sign a message",
+        "DKIM signing keys of a hosted domain: create, list, rotate; sign or verify a message",
         "usage: sovereign dkim keygen DOMAIN [--rsa-bits N] [--only rsa|ed25519] [--data DIR]\n"
         "       sovereign dkim list DOMAIN [--data DIR]\n"
         "       sovereign dkim rotate DOMAIN [--forget-retired] [--data DIR]\n"
-        "       sovereign dkim sign DOMAIN [--canon H/B] [--data DIR] < MESSAGE > SIGNED\n\n"
+        "       sovereign dkim sign DOMAIN [--canon H/B] [--data DIR] < MESSAGE > SIGNED\n"
+        "       sovereign dkim verify FILE [--data DIR]\n\n"
         "Outgoing mail is signed twice, rsa-sha256 (RFC 6376) and ed25519-sha256 (RFC 8463),\n"
         "relaxed/relaxed. Keys live in DATA/keys/dkim/DOMAIN/, one selector per key, named\n"
         "sYYYYMMDDx-rsa / sYYYYMMDDx-ed after the day they were made (docs/dkim.md).\n\n"
@@ -378,7 +435,11 @@ Command dkim_command() {
         "         --forget-retired deletes the retired keys: remove their records after it.\n"
         "sign     reads a message on stdin (LF line ends become CRLF) and prints it with the\n"
         "         DKIM-Signature fields the server would add, to test a setup with any verifier.\n"
-        "         --canon simple/simple (or relaxed/simple, ...) overrides c= for such tests.\n",
+        "         --canon simple/simple (or relaxed/simple, ...) overrides c= for such tests.\n"
+        "verify   checks every DKIM-Signature of the message in FILE (- for stdin; LF line\n"
+        "         ends become CRLF) with keys looked up through the validating resolver, as the\n"
+        "         MX does, and prints one line per signature: \"pass d=example.com s=sel\n"
+        "         a=ed25519-sha256\" or the failure and its reason. Exit 0 when one passes.\n",
         run_dkim
     );
 }

@@ -20,6 +20,7 @@ const std::vector<Command>& all_commands() {
         tls_command(),
         dkim_command(),
         queue_command(),
+        dmarc_command(),
         version_command(),
     };
     return kCommands;

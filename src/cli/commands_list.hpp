@@ -16,6 +16,7 @@ Command dns_command();
 Command tls_command();
 Command dkim_command();
 Command queue_command();
+Command dmarc_command();
 Command version_command();
 
 }  // namespace sov::cli

@@ -115,6 +115,20 @@ struct SubmissionSettings {
     std::uint32_t max_recipients_per_hour = 1000;  // per account; 0 = unlimited
 };
 
+/// What the MX does with a DMARC failure whose policy is p=reject (RFC 9989 §5.8 leaves it to
+/// the receiver): record it in Authentication-Results, or refuse the message.
+enum class DmarcEnforcement {
+    Record,
+    Reject,
+};
+
+/// Authentication of inbound mail on `mx` listeners: SPF, DKIM, DMARC, ARC (RFC 8601 header).
+struct MailAuthSettings {
+    bool verify = true;       // off: no checks and no header (a trusted gateway did them)
+    std::string authserv_id;  // empty: the hostname
+    DmarcEnforcement dmarc_enforcement = DmarcEnforcement::Record;
+};
+
 /// The outbound queue and its delivery (RFC 5321 §4.5.4.1 retry strategy).
 struct QueueSettings {
     std::chrono::seconds retry_first{5 * 60};
@@ -147,6 +161,7 @@ struct Config {
     DnsSettings dns;
     MtaStsSettings mta_sts;
     SubmissionSettings submission;
+    MailAuthSettings mailauth;
     QueueSettings queue;
     LogSettings log;
     std::uint32_t worker_threads = 4;  // blocking work (SQLite, fsync, Argon2id)
@@ -158,6 +173,10 @@ struct Config {
     std::filesystem::path spool_dir() const { return data_dir / "tmp"; }
     std::filesystem::path keys_dir() const { return data_dir / "keys"; }
     std::filesystem::path queue_dir() const { return data_dir / "queue"; }
+    /// The authserv-id we write in Authentication-Results (RFC 8601 §2.5).
+    const std::string& authserv_id() const {
+        return mailauth.authserv_id.empty() ? hostname : mailauth.authserv_id;
+    }
 };
 
 /// One problem found in a config file: "<file>:<line>: <reason>".

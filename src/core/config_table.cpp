@@ -146,6 +146,13 @@ constexpr std::array kSections{
         "What an authenticated user may send through `submission` listeners (RFC 6409)."
     },
     Section{
+        "mailauth",
+        "Authentication of mail arriving on `mx` listeners: SPF (RFC 7208), DKIM (RFC 6376), "
+        "DMARC (RFC 9989) and ARC (RFC 8617). Every message gets an Authentication-Results "
+        "field (RFC 8601) saying what was found; fields from elsewhere claiming our authserv-id "
+        "are removed first."
+    },
+    Section{
         "queue",
         "The outbound queue: mail for other domains waits here (`<data>/queue/`) until the "
         "receiving server accepts it, and is retried with back-off (RFC 5321 §4.5.4.1)."
@@ -154,6 +161,9 @@ constexpr std::array kSections{
 };
 
 constexpr std::array<std::string_view, 3> kSenderPolicies{"own", "domain", "any"};
+constexpr std::array<std::string_view, 2> kDmarcEnforcements{"record", "reject"};
+constexpr std::array<std::string_view, 2> kOnOff{"off", "on"};
+static_assert(static_cast<int>(DmarcEnforcement::Reject) == 1);
 static_assert(static_cast<int>(SenderPolicy::Any) == 2);
 
 constexpr std::array kSettings{
@@ -564,6 +574,40 @@ constexpr std::array kSettings{
         .set =
             [](const Target& t, const Value& v) {
                 t.config->submission.max_recipients_per_hour = narrow<std::uint32_t>(v.number);
+            },
+    },
+    // [mailauth]
+    Setting{
+        .key = "mailauth.verify",
+        .kind = Kind::Choice,
+        .default_literal = "\"on\"",
+        .choices = kOnOff,
+        .doc = "`off` skips the checks and the header, for an MX behind a gateway that already "
+               "made them (and whose Authentication-Results carry this authserv-id).",
+        .set = [](const Target& t, const Value& v) { t.config->mailauth.verify = v.number == 1; },
+    },
+    Setting{
+        .key = "mailauth.authserv_id",
+        .kind = Kind::Hostname,
+        .default_literal = "\"\"",
+        .flags = kAllowEmpty,
+        .doc = "The authserv-id of our Authentication-Results fields (RFC 8601 §2.5); empty: "
+               "`hostname`. Set the same value on every MX of a domain so that the mailbox "
+               "trusts the results of all of them.",
+        .set = [](const Target& t, const Value& v) { t.config->mailauth.authserv_id = v.text; },
+    },
+    Setting{
+        .key = "mailauth.dmarc_enforcement",
+        .kind = Kind::Choice,
+        .default_literal = "\"record\"",
+        .choices = kDmarcEnforcements,
+        .doc = "`record`: a DMARC failure is noted in Authentication-Results and the message is "
+               "delivered; `reject`: a failure under `p=reject` (not in test mode `t=y`) is "
+               "refused with 550 5.7.1. Forwarded mail and mailing lists fail DMARC often; "
+               "start with `record`.",
+        .set =
+            [](const Target& t, const Value& v) {
+                t.config->mailauth.dmarc_enforcement = static_cast<DmarcEnforcement>(v.number);
             },
     },
     // [queue]

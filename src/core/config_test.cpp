@@ -210,6 +210,26 @@ TEST(Config, ListenerDefaultsAndInlineTable) {
     EXPECT_EQ(load.config.listeners[0].tls, TlsMode::None);
 }
 
+TEST(Config, MailAuthSettings) {
+    const auto defaults = parse(minimal(""));
+    ASSERT_TRUE(defaults.ok()) << all_diagnostics(defaults);
+    EXPECT_TRUE(defaults.config.mailauth.verify);
+    EXPECT_EQ(defaults.config.authserv_id(), defaults.config.hostname) << "falls back";
+    EXPECT_EQ(defaults.config.mailauth.dmarc_enforcement, DmarcEnforcement::Record);
+
+    const auto set =
+        parse(minimal("[mailauth]\nverify = \"off\"\nauthserv_id = \"mx.example.org\"\n"
+                      "dmarc_enforcement = \"reject\"\n"));
+    ASSERT_TRUE(set.ok()) << all_diagnostics(set);
+    EXPECT_FALSE(set.config.mailauth.verify);
+    EXPECT_EQ(set.config.authserv_id(), "mx.example.org");
+    EXPECT_EQ(set.config.mailauth.dmarc_enforcement, DmarcEnforcement::Reject);
+
+    // The id goes into a header field: only a host name is accepted.
+    const auto bad = parse(minimal("[mailauth]\nauthserv_id = \"mx; dkim=pass\"\n"));
+    EXPECT_FALSE(bad.ok());
+}
+
 TEST(Config, MissingHostname) {
     const auto load = parse("worker_threads = 2\n");
     EXPECT_EQ(only_diagnostic(load), "sovereign.toml: missing required key 'hostname'");

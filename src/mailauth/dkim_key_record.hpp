@@ -35,6 +35,15 @@ struct KeyLookup {
     KeyStatus status = KeyStatus::NoKey;
     std::optional<KeyRecord> record;  // set when status == Ok
     std::string detail;               // human-readable reason, for Authentication-Results
+    /// Inapplicable only because the RSA key is under kMinRsaBits (RFC 8301 §3.2): reported as a
+    /// local-policy refusal rather than a broken record.
+    bool weak_key = false;
+    /// The p= value without FWS, set when status == Ok and for a weak_key: what a legacy
+    /// verification (rsa-sha1, short keys; DkimVerifyOptions) needs, as PublicKey refuses both.
+    std::string key_data;
+    /// The t= flags again, set with key_data (a weak key has no KeyRecord to carry them).
+    bool testing = false;
+    bool strict_identity = false;
 };
 
 /// Parses one TXT record as a key record (tag list per §3.2; v= must be first if present and

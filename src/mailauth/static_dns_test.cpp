@@ -1,22 +1,13 @@
 #include "mailauth/static_dns.hpp"
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/use_future.hpp>
 #include <gtest/gtest.h>
+
+#include "support/run_awaitable.hpp"
 
 namespace sov::mailauth {
 namespace {
 
 namespace asio = boost::asio;
-
-template <class T>
-T run(asio::awaitable<T> task) {
-    asio::io_context io;
-    auto future = asio::co_spawn(io, std::move(task), asio::use_future);
-    io.run();
-    return future.get();
-}
 
 TEST(StaticDns, AnswersNoDataNxdomainAndFailures) {
     StaticDns dns;
@@ -26,28 +17,28 @@ TEST(StaticDns, AnswersNoDataNxdomainAndFailures) {
     dns.add_name("empty.example.com");
     dns.fail("slow.example.com", dns::RrType::TXT);
 
-    auto txt = run(dns.txt("example.com"));
+    auto txt = test::run_awaitable(dns.txt("example.com"));
     ASSERT_TRUE(txt);
     ASSERT_EQ(txt->records.size(), 1U);
     EXPECT_EQ(txt->records[0], "v=spf1 -all");
 
-    auto nodata = run(dns.mx("example.com"));
+    auto nodata = test::run_awaitable(dns.mx("example.com"));
     ASSERT_TRUE(nodata);
     EXPECT_FALSE(nodata->nxdomain);
     EXPECT_TRUE(nodata->records.empty());
 
-    auto empty = run(dns.a("empty.example.com"));
+    auto empty = test::run_awaitable(dns.a("empty.example.com"));
     ASSERT_TRUE(empty);
     EXPECT_FALSE(empty->nxdomain);
 
-    auto missing = run(dns.txt("nowhere.example.com"));
+    auto missing = test::run_awaitable(dns.txt("nowhere.example.com"));
     ASSERT_TRUE(missing);
     EXPECT_TRUE(missing->nxdomain);
 
-    EXPECT_FALSE(run(dns.txt("slow.example.com")));
-    EXPECT_TRUE(run(dns.a("slow.example.com")));  // only TXT fails
+    EXPECT_FALSE(test::run_awaitable(dns.txt("slow.example.com")));
+    EXPECT_TRUE(test::run_awaitable(dns.a("slow.example.com")));  // only TXT fails
 
-    auto ptr = run(dns.ptr(asio::ip::make_address("192.0.2.1")));
+    auto ptr = test::run_awaitable(dns.ptr(asio::ip::make_address("192.0.2.1")));
     ASSERT_TRUE(ptr);
     ASSERT_EQ(ptr->records.size(), 1U);
     EXPECT_EQ(ptr->records[0], "mail.example.com");

@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "core/log.hpp"
+#include "roles/inbound_auth.hpp"
 #include "roles/outbound.hpp"
 
 namespace sov::roles {
@@ -211,9 +212,54 @@ Result<store::Incoming> LocalDelivery::begin_message() {
     return store_.begin_message();
 }
 
+asio::awaitable<std::variant<store::Incoming, std::vector<Reply>>> LocalDelivery::authenticate(
+    const smtp::server::SessionInfo& session,
+    const smtp::wire::Envelope& envelope,
+    store::Incoming message
+) {
+    const auto failed = [&](std::string_view what, const std::error_code& error) {
+        log::error(
+            "mailauth.spool_failed",
+            {{"session", session.id}, {"step", what}, {"error", error.message()}}
+        );
+        return std::vector<Reply>(
+            envelope.recipients.size(), Reply{451, "4.3.0", "Temporary failure storing the message"}
+        );
+    };
+    auto content = message.contents();
+    if (!content) {
+        co_return failed("read", content.error());
+    }
+    auto verdict = co_await authenticator_->evaluate(session, envelope, *content);
+    if (verdict.refusal) {
+        co_return std::vector<Reply>(envelope.recipients.size(), *verdict.refusal);
+    }
+    // The header goes below this hop's trace fields, so the spool is written again; the old
+    // one is discarded when `message` goes out of scope.
+    auto rebuilt = store_.begin_message();
+    if (!rebuilt) {
+        co_return failed("spool", rebuilt.error());
+    }
+    const auto with_results =
+        with_authentication_results(*content, verdict.header, authenticator_->authserv_id());
+    if (auto st = rebuilt->append(with_results); !st) {
+        co_return failed("write", st.error());
+    }
+    co_return std::move(*rebuilt);
+}
+
 asio::awaitable<std::vector<Reply>> LocalDelivery::deliver(
     smtp::server::SessionInfo session, smtp::wire::Envelope envelope, store::Incoming message
 ) {
+    // Mail from the outside (an MX session: SMTP, not authenticated) is authenticated first.
+    if (authenticator_ != nullptr && session.auth_identity.empty() &&
+        session.protocol == smtp::wire::Protocol::Smtp && !session.client_ip.empty()) {
+        auto checked = co_await authenticate(session, envelope, std::move(message));
+        if (auto* refusal = std::get_if<std::vector<Reply>>(&checked)) {
+            co_return std::move(*refusal);
+        }
+        message = std::move(std::get<store::Incoming>(checked));
+    }
     if (limiter_ != nullptr && !session.auth_identity.empty()) {
         const auto verdict =
             limiter_->check_and_record(session.auth_identity, envelope.recipients.size());

@@ -3,6 +3,8 @@
 // messages go into the local store. It answers exactly as an LMTP server would, one reply per
 // recipient (ARCHITECTURE.md §2: in one-process mode the gateway calls it directly).
 #include <string>
+#include <variant>
+#include <vector>
 
 #include "accounts/directory.hpp"
 #include "accounts/send_limiter.hpp"
@@ -13,6 +15,7 @@
 namespace sov::roles {
 
 class Outbound;
+class InboundAuthenticator;
 
 /// Also the outbound queue's sink for our own domains (DSNs to local senders, queued mail).
 class LocalDelivery final : public smtp::server::InboundHandler, public smtp::queue::LocalSink {
@@ -37,6 +40,9 @@ public:
 
     /// Authenticated clients' mail for other domains goes here (null: refused with 451).
     void set_outbound(Outbound* outbound) { outbound_ = outbound; }
+    /// Checks SPF/DKIM/ARC/DMARC of mail from unauthenticated SMTP clients (the MX) and adds
+    /// Authentication-Results (null: no checks, no header).
+    void set_authenticator(InboundAuthenticator* authenticator) { authenticator_ = authenticator; }
     /// Submission policy for authenticated senders (issue 5): whom they may send as, and how
     /// much per hour (`limiter` may be null: no limits).
     void set_submission_policy(accounts::SenderPolicy policy, accounts::SendLimiter* limiter) {
@@ -61,11 +67,19 @@ private:
         smtp::server::SessionInfo session, smtp::wire::Envelope envelope, store::Incoming message
     );
     std::string address_of(const smtp::wire::Recipient& recipient) const;
+    /// The message with its Authentication-Results, or the refusal for every recipient.
+    boost::asio::awaitable<std::variant<store::Incoming, std::vector<smtp::wire::Reply>>>
+    authenticate(
+        const smtp::server::SessionInfo& session,
+        const smtp::wire::Envelope& envelope,
+        store::Incoming message
+    );
 
     accounts::Directory& directory_;
     store::Store& store_;
     std::string postmaster_domain_;
     Outbound* outbound_ = nullptr;
+    InboundAuthenticator* authenticator_ = nullptr;
     accounts::SenderPolicy sender_policy_ = accounts::SenderPolicy::Own;
     accounts::SendLimiter* limiter_ = nullptr;
 };

@@ -196,4 +196,31 @@ asio::awaitable<std::vector<Reply>> Outbound::submit(
     co_return replies;
 }
 
+asio::awaitable<Result<std::string>> Outbound::enqueue_generated(
+    std::string sender, std::vector<std::string> recipients, std::string message
+) {
+    auto work = [this,
+                 sender = std::move(sender),
+                 recipients = std::move(recipients),
+                 message = std::move(message)]() -> Result<std::string> {
+        const auto now = core::now();
+        auto fixed = add_missing_fields(message, hostname_, core::unix_seconds(now));
+        if (signer_) {
+            fixed.insert(0, signer_(author_domain(fixed), fixed));
+        }
+        std::vector<smtp::queue::NewRecipient> targets;
+        for (const auto& r : recipients) {
+            targets.push_back({.address = r, .orcpt = {}, .notify = 0});
+        }
+        smtp::queue::MessageEnvelope envelope;
+        envelope.sender = sender;
+        return queue_.enqueue(envelope, targets, fixed, now);
+    };
+    auto id = co_await core::offload(pool_.get_executor(), std::move(work));
+    if (id) {
+        runner_.wake();
+    }
+    co_return id;
+}
+
 }  // namespace sov::roles

@@ -44,6 +44,13 @@ public:
         store::Incoming& message
     );
 
+    /// Queues a message this server wrote itself (DMARC aggregate reports): Date and
+    /// Message-ID added when missing, DKIM-signed by its From domain like submitted mail,
+    /// queued for `recipients` with `sender` as reverse-path. Returns the queue id.
+    boost::asio::awaitable<Result<std::string>> enqueue_generated(
+        std::string sender, std::vector<std::string> recipients, std::string message
+    );
+
 private:
     smtp::queue::QueueStore& queue_;
     smtp::queue::Runner& runner_;

@@ -26,7 +26,9 @@
 #include "net/privileges.hpp"
 #include "net/session_registry.hpp"
 #include "net/tls_context.hpp"
+#include "roles/dmarc_reporting.hpp"
 #include "roles/imap_listener.hpp"
+#include "roles/inbound_auth.hpp"
 #include "roles/local_delivery.hpp"
 #include "roles/outbound_setup.hpp"
 #include "roles/session_support.hpp"
@@ -226,6 +228,61 @@ int serve(core::Config config, const ServeOptions& options) {
             {{"error", started.error().message()},
              {"effect", "mail for other domains is refused with 451 until this is fixed"}}
         );
+    }
+    // Authentication of inbound mail needs the resolver the outbound path owns.
+    std::unique_ptr<mailauth::ResolverDnsSource> auth_dns;
+    std::unique_ptr<InboundAuthenticator> authenticator;
+    if (config.mailauth.verify && outbound) {
+        auth_dns = std::make_unique<mailauth::ResolverDnsSource>(*outbound->resolver);
+        authenticator = std::make_unique<InboundAuthenticator>(
+            *auth_dns,
+            InboundAuthSettings{
+                .authserv_id = config.authserv_id(),
+                .hostname = config.hostname,
+                .dmarc_enforcement = config.mailauth.dmarc_enforcement,
+            }
+        );
+        delivery->set_authenticator(authenticator.get());
+    } else if (config.mailauth.verify) {
+        log::warn(
+            "mailauth.disabled",
+            {{"reason", "no resolver"}, {"effect", "inbound mail is not authenticated"}}
+        );
+    }
+    // DMARC aggregate reports (RFC 9990): the MX records evaluations with a rua into
+    // <data>/reports/dmarc.db; the sender mails each ended day's reports through the queue.
+    std::unique_ptr<DmarcReportStore> dmarc_reports;
+    std::unique_ptr<DmarcReportRecorder> dmarc_recorder;
+    std::unique_ptr<DmarcReportSender> dmarc_sender;
+    if (authenticator) {
+        if (auto opened = DmarcReportStore::open(config.data_dir / "reports")) {
+            dmarc_reports = std::move(*opened);
+            dmarc_recorder = std::make_unique<DmarcReportRecorder>(*dmarc_reports, workers);
+            authenticator->set_recorder(dmarc_recorder.get());
+            auto* queue = outbound->outbound.get();
+            dmarc_sender = std::make_unique<DmarcReportSender>(
+                *dmarc_reports,
+                *auth_dns,
+                workers,
+                ReportSenderSettings{
+                    .hostname = config.hostname,
+                    .reporting_address = "postmaster@" + postmaster_domain,
+                    .interval = std::chrono::hours(1),
+                    .max_retry_days = 3,
+                },
+                [queue](std::string sender, std::vector<std::string> to, std::string message) {
+                    return queue->enqueue_generated(
+                        std::move(sender), std::move(to), std::move(message)
+                    );
+                }
+            );
+            dmarc_sender->start(ioc);
+        } else {
+            log::warn(
+                "dmarc_report.disabled",
+                {{"error", opened.error().message()}, {"effect", "no aggregate reports are sent"}}
+            );
+        }
     }
     imap_hub = std::make_unique<imap::server::ChangeHub>(*store);
     const imap::server::ConnectionServices imap_services{

@@ -47,13 +47,18 @@ class Server:
         self.process = None
         self.ports = {}
 
-    def configure(self):
+    def configure(self, dns=None):
         config = self.data_dir / "sovereign.toml"
         text = config.read_text()
         # Ephemeral ports: the server reports what it bound.
         text = re.sub(r"(?m)^port = \d+$", "port = 0", text)
         if self.extra_config:
             text = merge_config(text, self.extra_config)
+        # The MX checks SPF, DKIM and DMARC of every message: without a reachable DNS each
+        # lookup would wait for its timeout. Resolve through the session's test DNS (names
+        # outside its zones fail at once) unless the test chose its own [dns].
+        if dns is not None and not re.search(r"(?m)^forwarders\s*=", text):
+            text = merge_config(text, dns_config(dns))
         config.write_text(text)
 
     def start(self):
@@ -172,12 +177,12 @@ def data_dir(tmp_path):
 
 
 @pytest.fixture
-def server_factory(tmp_path):
+def server_factory(tmp_path, dns_fixture):
     servers = []
 
     def factory(extra_config="", data=None):
         server = Server(data or make_data_dir(tmp_path / f"s{len(servers)}"), extra_config)
-        server.configure()
+        server.configure(dns=dns_fixture)
         servers.append(server)
         return server.start()
 
@@ -192,11 +197,13 @@ def server(server_factory):
 
 
 def strip_trace_headers(message: bytes) -> bytes:
-    """Removes the Return-Path and Received fields we prepend (with their folded lines)."""
+    """Removes the Return-Path, Received and Authentication-Results fields we prepend (with
+    their folded lines)."""
     lines = message.split(b"\r\n")
     i = 0
     while i < len(lines) and (
         lines[i].startswith(b"Return-Path:") or lines[i].startswith(b"Received:")
+        or lines[i].startswith(b"Authentication-Results:")
     ):
         i += 1
         while i < len(lines) and lines[i][:1] in (b" ", b"\t"):
