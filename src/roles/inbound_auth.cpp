@@ -1,6 +1,8 @@
 #include "roles/inbound_auth.hpp"
 
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/ip/address.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <fmt/format.h>
 
 #include "accounts/address.hpp"
@@ -53,6 +55,17 @@ bool starts_with_field(std::string_view message, std::size_t pos, std::string_vi
     return message.substr(pos, name.size()) == name;
 }
 
+// The pure verification step as a coroutine the worker pool can run; the caller awaits it, so
+// the referenced message, requests and keys outlive it.
+asio::awaitable<std::vector<ma::DkimVerdict>> verify_signatures(
+    std::string_view message,
+    const std::vector<ma::DkimKeyRequest>& requests,
+    const std::vector<ma::KeyLookup>& keys,
+    ma::DkimVerifyOptions options
+) {
+    co_return ma::verify_dkim_with_keys(message, requests, keys, options);
+}
+
 }  // namespace
 
 asio::awaitable<AuthVerdict> InboundAuthenticator::evaluate(
@@ -98,7 +111,18 @@ asio::awaitable<AuthVerdict> InboundAuthenticator::evaluate(
     // Every DKIM signature (RFC 6376 §6; RFC 8601 §2.7.1 one resinfo each).
     ma::DkimVerifyOptions dkim_options;
     dkim_options.now = core::now();
-    verdict.dkim = co_await ma::verify_dkim(dns_, message, dkim_options);
+    // The lookups here; the CPU work (body hashes, public-key operations) on the worker pool.
+    const auto requests = ma::dkim_key_requests(message, dkim_options);
+    const auto keys = co_await ma::fetch_dkim_keys(dns_, requests);
+    if (settings_.pool != nullptr) {
+        verdict.dkim = co_await asio::co_spawn(
+            *settings_.pool,
+            verify_signatures(message, requests, keys, dkim_options),
+            asio::use_awaitable
+        );
+    } else {
+        verdict.dkim = ma::verify_dkim_with_keys(message, requests, keys, dkim_options);
+    }
     const auto& dkim = verdict.dkim;
     std::vector<ma::DkimPass> dkim_passes;
     if (dkim.empty()) {

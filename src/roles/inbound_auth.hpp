@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/thread_pool.hpp>
 
 #include "core/config.hpp"
 #include "mailauth/auth_results.hpp"
@@ -27,6 +28,9 @@ struct InboundAuthSettings {
     std::string authserv_id;  // RFC 8601 §2.5
     std::string hostname;     // %{r} in SPF explanations (RFC 7208 §7.2)
     core::DmarcEnforcement dmarc_enforcement = core::DmarcEnforcement::Record;
+    /// Where DKIM's hashing and signature checks run, off the session's I/O thread (null:
+    /// inline, for tests).
+    boost::asio::thread_pool* pool = nullptr;
 };
 
 struct AuthVerdict {

@@ -93,13 +93,15 @@ struct Fixture {
     AuthVerdict check(
         std::string ip,
         std::string message,
-        core::DmarcEnforcement enforcement = core::DmarcEnforcement::Record
+        core::DmarcEnforcement enforcement = core::DmarcEnforcement::Record,
+        boost::asio::thread_pool* pool = nullptr
     ) {
         InboundAuthenticator auth(
             dns,
             {.authserv_id = "mx.example.org",
              .hostname = "mx.example.org",
-             .dmarc_enforcement = enforcement}
+             .dmarc_enforcement = enforcement,
+             .pool = pool}
         );
         return test::run_awaitable(auth.evaluate(
             session_from(std::move(ip)),
@@ -135,6 +137,19 @@ TEST(InboundAuthenticator, AuthorisedAndSignedPassesEverything) {
     EXPECT_FALSE(v.refusal);
     EXPECT_TRUE(v.header.starts_with("Authentication-Results: mx.example.org;\r\n\tspf=pass "))
         << v.header;
+}
+
+TEST(InboundAuthenticator, SignaturesVerifiedOnTheWorkerPool) {
+    Fixture f;
+    boost::asio::thread_pool pool(1);
+    const auto good =
+        f.check("192.0.2.1", f.signed_message(kMessage), core::DmarcEnforcement::Record, &pool);
+    EXPECT_EQ(only(good, "dkim").result, "pass");
+    auto tampered = f.signed_message(kMessage);
+    tampered.replace(tampered.find("Hello."), 6, "Hullo.");
+    const auto bad = f.check("192.0.2.1", tampered, core::DmarcEnforcement::Record, &pool);
+    EXPECT_EQ(only(bad, "dkim").result, "fail");
+    pool.join();
 }
 
 TEST(InboundAuthenticator, SpoofedUnsignedFailsDmarcAndIsRefusedOnlyWhenEnforcing) {

@@ -240,6 +240,7 @@ int serve(core::Config config, const ServeOptions& options) {
                 .authserv_id = config.authserv_id(),
                 .hostname = config.hostname,
                 .dmarc_enforcement = config.mailauth.dmarc_enforcement,
+                .pool = &workers,
             }
         );
         delivery->set_authenticator(authenticator.get());
