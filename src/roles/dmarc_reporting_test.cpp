@@ -1,21 +1,17 @@
 #include "roles/dmarc_reporting.hpp"
 
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 
-#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/thread_pool.hpp>
-#include <boost/asio/use_future.hpp>
 #include <fmt/format.h>
 #include <gtest/gtest.h>
-#include <libxml/parser.h>
-#include <libxml/xmlschemas.h>
 
 #include "core/clock.hpp"
 #include "mailauth/dmarc_record.hpp"
 #include "mailauth/static_dns.hpp"
+#include "support/rfc9990_schema.hpp"
+#include "support/run_awaitable.hpp"
 #include "support/temp_dir.hpp"
 
 namespace sov::roles {
@@ -24,55 +20,6 @@ namespace {
 namespace asio = boost::asio;
 namespace ma = sov::mailauth;
 namespace fs = std::filesystem;
-
-template <class T>
-T run(asio::awaitable<T> task) {
-    asio::io_context io;
-    auto future = asio::co_spawn(io, std::move(task), asio::use_future);
-    io.run_for(std::chrono::seconds(30));  // a hang fails instead of blocking the suite
-    return future.get();
-}
-
-std::string read_file(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-/// Validates `xml` against the RFC 9990 Appendix A schema; returns libxml2's messages.
-std::string validate_against_xsd(const std::string& xml) {
-    static std::string errors;
-    errors.clear();
-    const std::string xsd = read_file(fs::path(SOV_CONFORMANCE_DIR) / "reports" / "rfc9990.xsd");
-    xmlSchemaParserCtxtPtr pctx =
-        xmlSchemaNewMemParserCtxt(xsd.data(), static_cast<int>(xsd.size()));
-    xmlSchemaPtr schema = xmlSchemaParse(pctx);
-    xmlSchemaFreeParserCtxt(pctx);
-    if (schema == nullptr) {
-        return "schema did not parse";
-    }
-    xmlSchemaValidCtxtPtr vctx = xmlSchemaNewValidCtxt(schema);
-    xmlSchemaSetValidStructuredErrors(
-        vctx,
-        [](void*, xmlErrorPtr error) {
-            if (error != nullptr && error->message != nullptr) {
-                errors += error->message;
-            }
-        },
-        nullptr
-    );
-    xmlDocPtr doc =
-        xmlReadMemory(xml.data(), static_cast<int>(xml.size()), nullptr, nullptr, XML_PARSE_NONET);
-    const int rc = doc == nullptr ? -1 : xmlSchemaValidateDoc(vctx, doc);
-    if (doc != nullptr) {
-        xmlFreeDoc(doc);
-    }
-    xmlSchemaFreeValidCtxt(vctx);
-    xmlSchemaFree(schema);
-    if (rc != 0 && errors.empty()) {
-        errors = "invalid (rc " + std::to_string(rc) + ")";
-    }
-    return errors;
-}
 
 std::int64_t today() {
     return utc_day(core::unix_seconds(core::now()));
@@ -384,7 +331,7 @@ TEST_F(SenderTest, BuildsValidReportsForConfirmedDestinationsAndDeletesRows) {
     insert(day, rua, "198.51.100.9");
     insert(today(), rua);  // today's row waits
     auto s = sender();
-    const auto summary = run(s.send_due(false));
+    const auto summary = test::run_awaitable(s.send_due(false));
     EXPECT_EQ(summary.reports, 1U);
     EXPECT_EQ(summary.messages, 2U);
     EXPECT_EQ(summary.skipped, 1U);
@@ -411,7 +358,7 @@ TEST_F(SenderTest, BuildsValidReportsForConfirmedDestinationsAndDeletesRows) {
 
     auto xml = ma::extract_report_xml(message);
     ASSERT_TRUE(xml) << xml.error().message();
-    EXPECT_EQ(validate_against_xsd(*xml), "");
+    EXPECT_EQ(test::rfc9990_schema_errors(*xml), "");
     auto report = ma::read_aggregate_report(*xml);
     ASSERT_TRUE(report);
     EXPECT_EQ(report->metadata.org_name, "mx.receiver.example");
@@ -431,8 +378,8 @@ TEST_F(SenderTest, BuildsValidReportsForConfirmedDestinationsAndDeletesRows) {
     ASSERT_TRUE(pending);
     ASSERT_EQ(pending->size(), 1U);
     EXPECT_EQ((*pending)[0].day, today());
-    EXPECT_EQ(run(s.send_due(false)).reports, 0U);
-    EXPECT_EQ(run(s.send_due(true)).messages, 2U);
+    EXPECT_EQ(test::run_awaitable(s.send_due(false)).reports, 0U);
+    EXPECT_EQ(test::run_awaitable(s.send_due(true)).messages, 2U);
     EXPECT_TRUE(store_->pending(std::nullopt)->empty());
 }
 
@@ -440,9 +387,9 @@ TEST_F(SenderTest, SecondReportForTheSameDayGetsItsOwnId) {
     const auto day = today() - kSecondsPerDay;
     insert(day, {"mailto:reports@example.com"});
     auto s = sender();
-    EXPECT_EQ(run(s.send_due(false)).messages, 1U);
+    EXPECT_EQ(test::run_awaitable(s.send_due(false)).messages, 1U);
     insert(day, {"mailto:reports@example.com"});  // a late row for the same day
-    EXPECT_EQ(run(s.send_due(false)).messages, 1U);
+    EXPECT_EQ(test::run_awaitable(s.send_due(false)).messages, 1U);
     ASSERT_EQ(queued_.size(), 2U);
     auto first = ma::read_aggregate_report_email(queued_[0].message);
     auto second = ma::read_aggregate_report_email(queued_[1].message);
@@ -457,7 +404,7 @@ TEST_F(SenderTest, HonoursSizeLimit) {
     const auto day = today() - kSecondsPerDay;
     insert(day, {"mailto:small@example.com!100", "mailto:big@example.com!10m"});
     auto s = sender();
-    const auto summary = run(s.send_due(false));
+    const auto summary = test::run_awaitable(s.send_due(false));
     EXPECT_EQ(summary.skipped, 1U);
     ASSERT_EQ(queued_.size(), 1U);
     EXPECT_EQ(queued_[0].to, std::vector<std::string>{"big@example.com"});
@@ -474,7 +421,7 @@ TEST_F(SenderTest, OverrideFromTheDestinationReplacesTheAddress) {
     const auto day = today() - kSecondsPerDay;
     insert(day, {"mailto:a@other.example", "mailto:b@loop.example"});
     auto s = sender();
-    const auto summary = run(s.send_due(false));
+    const auto summary = test::run_awaitable(s.send_due(false));
     ASSERT_EQ(queued_.size(), 1U);
     EXPECT_EQ(queued_[0].to, std::vector<std::string>{"collector@other.example"});
     EXPECT_EQ(summary.skipped, 1U);  // §4: an override to another host means no report at all
@@ -485,7 +432,7 @@ TEST_F(SenderTest, TemporaryDnsFailureKeepsRowsForTheNextRun) {
     const auto day = today() - kSecondsPerDay;
     insert(day, {"mailto:ext@reports.example.net"});
     auto s = sender();
-    const auto summary = run(s.send_due(false));
+    const auto summary = test::run_awaitable(s.send_due(false));
     EXPECT_EQ(summary.deferred, 1U);
     EXPECT_TRUE(queued_.empty());
     EXPECT_EQ(store_->pending(std::nullopt)->size(), 1U);
@@ -495,7 +442,7 @@ TEST_F(SenderTest, NoUsableDestinationDropsTheRows) {
     const auto day = today() - kSecondsPerDay;
     insert(day, {"mailto:victim@other.example"});
     auto s = sender();
-    const auto summary = run(s.send_due(false));
+    const auto summary = test::run_awaitable(s.send_due(false));
     EXPECT_EQ(summary.messages, 0U);
     EXPECT_EQ(summary.skipped, 1U);
     EXPECT_TRUE(store_->pending(std::nullopt)->empty());
