@@ -233,6 +233,28 @@ bool parse_common(const TagList& tags, Out& out) noexcept {
     return true;
 }
 
+// The steps ARC-Message-Signature and ARC-Seal share: size limit, field name, tag list, and the
+// tags both carry (parse_common). nullopt with out.status set when one of them fails.
+template <class Out>
+std::optional<TagList> signature_tags(
+    std::string_view raw_field, std::string_view name, Out& out
+) noexcept {
+    if (raw_field.size() > kMaxArcFieldOctets) {
+        out.status = ArcFieldStatus::TooLong;
+        return std::nullopt;
+    }
+    const auto value = field_value(raw_field, name);
+    if (!value) {
+        out.status = ArcFieldStatus::NotArcField;
+        return std::nullopt;
+    }
+    auto tags = TagList::parse(*value, {.max_octets = kMaxArcFieldOctets});
+    if (!parse_common(tags, out)) {
+        return std::nullopt;
+    }
+    return tags;
+}
+
 }  // namespace
 
 std::optional<ArcFieldKind> arc_field_kind(std::string_view name) noexcept {
@@ -336,17 +358,8 @@ ArcAuthenticationResults parse_arc_authentication_results(std::string_view raw_f
 
 ArcMessageSignature parse_arc_message_signature(std::string_view raw_field) noexcept {
     ArcMessageSignature out;
-    if (raw_field.size() > kMaxArcFieldOctets) {
-        out.status = ArcFieldStatus::TooLong;
-        return out;
-    }
-    const auto value = field_value(raw_field, kArcMessageSignatureName);
-    if (!value) {
-        out.status = ArcFieldStatus::NotArcField;
-        return out;
-    }
-    const auto tags = TagList::parse(*value, {.max_octets = kMaxArcFieldOctets});
-    if (!parse_common(tags, out)) {
+    const auto tags = signature_tags(raw_field, kArcMessageSignatureName, out);
+    if (!tags) {
         return out;
     }
     auto fail = [&out](ArcFieldStatus status, std::string_view tag) {
@@ -354,7 +367,7 @@ ArcMessageSignature parse_arc_message_signature(std::string_view raw_field) noex
         out.detail = tag;
         return out;
     };
-    const auto bh = tags.find("bh");
+    const auto bh = tags->find("bh");
     if (!bh) {
         return fail(ArcFieldStatus::MissingTag, "bh");
     }
@@ -364,7 +377,7 @@ ArcMessageSignature parse_arc_message_signature(std::string_view raw_field) noex
     out.body_hash = *bh;
 
     // c= header[/body], default simple/simple; "relaxed" alone means relaxed/simple (§3.5).
-    if (const auto c = tags.find("c")) {
+    if (const auto c = tags->find("c")) {
         const auto slash = c->find('/');
         const auto header = canon_from_string(c->substr(0, slash));
         if (!header) {
@@ -380,7 +393,7 @@ ArcMessageSignature parse_arc_message_signature(std::string_view raw_field) noex
         }
     }
 
-    const auto h = tags.find("h");
+    const auto h = tags->find("h");
     if (!h) {
         return fail(ArcFieldStatus::MissingTag, "h");
     }
@@ -406,13 +419,13 @@ ArcMessageSignature parse_arc_message_signature(std::string_view raw_field) noex
         rest.remove_prefix(colon + 1);
     }
 
-    if (const auto x = tags.find("x")) {
+    if (const auto x = tags->find("x")) {
         out.expiration = parse_number(*x);
         if (!out.expiration) {
             return fail(ArcFieldStatus::BadValue, "x");
         }
     }
-    if (const auto l = tags.find("l")) {
+    if (const auto l = tags->find("l")) {
         out.body_length = parse_number(*l);
         if (!out.body_length) {
             return fail(ArcFieldStatus::BadValue, "l");
@@ -424,26 +437,17 @@ ArcMessageSignature parse_arc_message_signature(std::string_view raw_field) noex
 
 ArcSeal parse_arc_seal(std::string_view raw_field) noexcept {
     ArcSeal out;
-    if (raw_field.size() > kMaxArcFieldOctets) {
-        out.status = ArcFieldStatus::TooLong;
-        return out;
-    }
-    const auto value = field_value(raw_field, kArcSealName);
-    if (!value) {
-        out.status = ArcFieldStatus::NotArcField;
-        return out;
-    }
-    const auto tags = TagList::parse(*value, {.max_octets = kMaxArcFieldOctets});
-    if (!parse_common(tags, out)) {
+    const auto tags = signature_tags(raw_field, kArcSealName, out);
+    if (!tags) {
         return out;
     }
     // §4.1.3: "the DKIM h tag is NOT allowed and, if found, MUST result in a cv status of fail".
-    if (tags.find("h")) {
+    if (tags->find("h")) {
         out.status = ArcFieldStatus::ForbiddenTag;
         out.detail = "h";
         return out;
     }
-    const auto cv = tags.find("cv");
+    const auto cv = tags->find("cv");
     if (!cv) {
         out.status = ArcFieldStatus::MissingTag;
         out.detail = "cv";
