@@ -109,7 +109,7 @@ CREATE TABLE app_passwords (
 static_assert(kMigrations.size() == Directory::kSchemaVersion);
 
 Result<int> user_version(Connection& db) {
-    Statement st(db.get(), "PRAGMA user_version");
+    Statement st(db, "PRAGMA user_version");
     if (st.step() != SQLITE_ROW) {
         return st.error("read user_version");
     }
@@ -179,7 +179,7 @@ struct UserRow {
 
 // A hosted domain by canonical name.
 Result<std::optional<DomainRow>> find_hosted(Connection& db, std::string_view name) {
-    Statement st(db.get(), "SELECT id, name, display_name FROM domains WHERE name = ?1");
+    Statement st(db, "SELECT id, name, display_name FROM domains WHERE name = ?1");
     st.bind(1, name);
     const int rc = st.step();
     if (rc == SQLITE_DONE) {
@@ -192,7 +192,7 @@ Result<std::optional<DomainRow>> find_hosted(Connection& db, std::string_view na
 }
 
 Result<bool> is_domain_alias(Connection& db, std::string_view name) {
-    Statement st(db.get(), "SELECT 1 FROM domain_aliases WHERE name = ?1");
+    Statement st(db, "SELECT 1 FROM domain_aliases WHERE name = ?1");
     st.bind(1, name);
     const int rc = st.step();
     if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
@@ -204,7 +204,7 @@ Result<bool> is_domain_alias(Connection& db, std::string_view name) {
 // The hosted domain that `name` stands for: itself, or the target of a domain alias.
 Result<std::optional<DomainRow>> resolve_domain(Connection& db, std::string_view name) {
     Statement st(
-        db.get(),
+        db,
         "SELECT id, name, display_name FROM domains WHERE name = ?1 "
         "UNION ALL "
         "SELECT d.id, d.name, d.display_name FROM domain_aliases a "
@@ -241,9 +241,7 @@ UserRow read_user(const Statement& st) {
 Result<std::optional<UserRow>> find_user_row(
     Connection& db, std::int64_t domain_id, std::string_view local
 ) {
-    Statement st(
-        db.get(), std::string(kUserColumns) + "WHERE u.domain_id = ?1 AND u.local_part = ?2"
-    );
+    Statement st(db, std::string(kUserColumns) + "WHERE u.domain_id = ?1 AND u.local_part = ?2");
     st.bind(1, domain_id).bind(2, local);
     const int rc = st.step();
     if (rc == SQLITE_DONE) {
@@ -258,7 +256,7 @@ Result<std::optional<UserRow>> find_user_row(
 Result<std::optional<std::int64_t>> find_alias_id(
     Connection& db, std::int64_t domain_id, std::string_view local
 ) {
-    Statement st(db.get(), "SELECT id FROM aliases WHERE domain_id = ?1 AND local_part = ?2");
+    Statement st(db, "SELECT id FROM aliases WHERE domain_id = ?1 AND local_part = ?2");
     st.bind(1, domain_id).bind(2, local);
     const int rc = st.step();
     if (rc == SQLITE_DONE) {
@@ -272,8 +270,7 @@ Result<std::optional<std::int64_t>> find_alias_id(
 
 Result<std::vector<std::string>> alias_destinations(Connection& db, std::int64_t alias_id) {
     Statement st(
-        db.get(),
-        "SELECT destination FROM alias_destinations WHERE alias_id = ?1 ORDER BY destination"
+        db, "SELECT destination FROM alias_destinations WHERE alias_id = ?1 ORDER BY destination"
     );
     st.bind(1, alias_id);
     std::vector<std::string> out;
@@ -638,9 +635,7 @@ Result<Domain> Directory::add_domain(std::string_view domain) {
     if (*alias) {
         return make_error_code(Errc::Exists);
     }
-    Statement st(
-        db_.get(), "INSERT INTO domains (name, display_name, created_at) VALUES (?1, ?2, ?3)"
-    );
+    Statement st(db_, "INSERT INTO domains (name, display_name, created_at) VALUES (?1, ?2, ?3)");
     st.bind(1, name->ascii).bind(2, name->display).bind(3, now_seconds());
     if (auto r = st.run(make_error_code(Errc::Exists)); !r) {
         return r.error();
@@ -670,7 +665,7 @@ Status Directory::del_domain(std::string_view domain) {
         return make_error_code(Errc::NotFound);
     }
     {
-        Statement users(db_.get(), "SELECT 1 FROM users WHERE domain_id = ?1 LIMIT 1");
+        Statement users(db_, "SELECT 1 FROM users WHERE domain_id = ?1 LIMIT 1");
         users.bind(1, (*row)->id);
         const int rc = users.step();
         if (rc == SQLITE_ROW) {
@@ -680,7 +675,7 @@ Status Directory::del_domain(std::string_view domain) {
             return users.error("count users");
         }
     }
-    Statement del(db_.get(), "DELETE FROM domains WHERE id = ?1");
+    Statement del(db_, "DELETE FROM domains WHERE id = ?1");
     del.bind(1, (*row)->id);
     // The FK on users is RESTRICT: a user added by another process meanwhile is caught here.
     if (auto st = del.run(make_error_code(Errc::InUse)); !st) {
@@ -696,7 +691,7 @@ Status Directory::del_domain(std::string_view domain) {
 Result<std::vector<Domain>> Directory::list_domains() {
     const std::lock_guard lock(mutex_);
     Statement st(
-        db_.get(),
+        db_,
         "SELECT name, display_name, '' FROM domains "
         "UNION ALL "
         "SELECT a.name, a.display_name, d.name FROM domain_aliases a "
@@ -745,7 +740,7 @@ Result<Domain> Directory::add_domain_alias(std::string_view alias, std::string_v
         return make_error_code(Errc::Exists);
     }
     Statement st(
-        db_.get(),
+        db_,
         "INSERT INTO domain_aliases (name, display_name, target_id, created_at) "
         "VALUES (?1, ?2, ?3, ?4)"
     );
@@ -772,7 +767,7 @@ Status Directory::del_domain_alias(std::string_view alias) {
         return name.error();
     }
     const std::lock_guard lock(mutex_);
-    Statement st(db_.get(), "DELETE FROM domain_aliases WHERE name = ?1");
+    Statement st(db_, "DELETE FROM domain_aliases WHERE name = ?1");
     st.bind(1, name->ascii);
     if (auto r = st.run(make_error_code(Errc::Storage)); !r) {
         return r;
@@ -828,7 +823,7 @@ Result<Account> Directory::add_user(
         return domain.error();
     }
     Statement st(
-        db_.get(),
+        db_,
         "INSERT INTO users (domain_id, local_part, display_local, password_hash, quota_bytes, "
         "quota_messages, created_at, scram_sha256) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
     );
@@ -864,7 +859,7 @@ Status Directory::del_user(std::string_view address) {
     if (!user) {
         return user.error();
     }
-    Statement st(db_.get(), "DELETE FROM users WHERE id = ?1");
+    Statement st(db_, "DELETE FROM users WHERE id = ?1");
     st.bind(1, user->account.id);
     if (auto r = st.run(make_error_code(Errc::Storage)); !r) {
         return r;
@@ -894,7 +889,7 @@ Status Directory::set_password(std::string_view address, std::string_view passwo
     if (!user) {
         return user.error();
     }
-    Statement st(db_.get(), "UPDATE users SET password_hash = ?1, scram_sha256 = ?2 WHERE id = ?3");
+    Statement st(db_, "UPDATE users SET password_hash = ?1, scram_sha256 = ?2 WHERE id = ?3");
     st.bind(1, *hash).bind(2, format_scram_credentials(*scram)).bind(3, user->account.id);
     if (auto r = st.run(make_error_code(Errc::Storage)); !r) {
         return r;
@@ -921,7 +916,7 @@ Status Directory::set_quota(std::string_view address, Quota quota) {
     if (!user) {
         return user.error();
     }
-    Statement st(db_.get(), "UPDATE users SET quota_bytes = ?1, quota_messages = ?2 WHERE id = ?3");
+    Statement st(db_, "UPDATE users SET quota_bytes = ?1, quota_messages = ?2 WHERE id = ?3");
     st.bind(1, *bytes).bind(2, *messages).bind(3, user->account.id);
     if (auto r = st.run(make_error_code(Errc::Storage)); !r) {
         return r;
@@ -954,7 +949,7 @@ Result<std::vector<Account>> Directory::list_users(std::string_view domain) {
         domain_id = (*row)->id;
     }
     Statement st(
-        db_.get(),
+        db_,
         std::string(kUserColumns) +
             "WHERE ?1 = 0 OR u.domain_id = ?1 ORDER BY u.local_part || '@' || d.name"
     );
@@ -1034,7 +1029,7 @@ Status Directory::add_alias(std::string_view source, const std::vector<std::stri
         return domain.error();
     }
     Statement insert(
-        db_.get(), "INSERT INTO aliases (domain_id, local_part, created_at) VALUES (?1, ?2, ?3)"
+        db_, "INSERT INTO aliases (domain_id, local_part, created_at) VALUES (?1, ?2, ?3)"
     );
     insert.bind(1, domain->id).bind(2, src->local).bind(3, now_seconds());
     if (auto r = insert.run(make_error_code(Errc::Exists)); !r) {
@@ -1042,9 +1037,7 @@ Status Directory::add_alias(std::string_view source, const std::vector<std::stri
     }
     const std::int64_t alias_id = sqlite3_last_insert_rowid(db_.get());
     for (const auto& destination : canonical) {
-        Statement st(
-            db_.get(), "INSERT INTO alias_destinations (alias_id, destination) VALUES (?1, ?2)"
-        );
+        Statement st(db_, "INSERT INTO alias_destinations (alias_id, destination) VALUES (?1, ?2)");
         st.bind(1, alias_id).bind(2, destination);
         if (auto r = st.run(make_error_code(Errc::Storage)); !r) {
             return r;
@@ -1073,7 +1066,7 @@ Status Directory::del_alias(std::string_view source) {
     if (!*domain) {
         return make_error_code(Errc::NotFound);
     }
-    Statement st(db_.get(), "DELETE FROM aliases WHERE domain_id = ?1 AND local_part = ?2");
+    Statement st(db_, "DELETE FROM aliases WHERE domain_id = ?1 AND local_part = ?2");
     st.bind(1, (*domain)->id).bind(2, src->local);
     if (auto r = st.run(make_error_code(Errc::Storage)); !r) {
         return r;
@@ -1107,7 +1100,7 @@ Result<std::vector<Alias>> Directory::list_aliases(std::string_view domain) {
         domain_id = (*row)->id;
     }
     Statement st(
-        db_.get(),
+        db_,
         "SELECT a.id, a.local_part, d.name FROM aliases a JOIN domains d ON d.id = a.domain_id "
         "WHERE ?1 = 0 OR a.domain_id = ?1 ORDER BY d.name, a.local_part"
     );
@@ -1279,7 +1272,7 @@ Result<std::string> Directory::add_app_password(std::string_view address, std::s
     }
     const std::int64_t account_id = user->account.id;
     {
-        Statement count(db_.get(), "SELECT count(*) FROM app_passwords WHERE account_id = ?1");
+        Statement count(db_, "SELECT count(*) FROM app_passwords WHERE account_id = ?1");
         count.bind(1, account_id);
         if (count.step() != SQLITE_ROW) {
             return count.error("count app passwords");
@@ -1289,7 +1282,7 @@ Result<std::string> Directory::add_app_password(std::string_view address, std::s
         }
     }
     Statement st(
-        db_.get(),
+        db_,
         "INSERT INTO app_passwords (account_id, name, hash, created_at) VALUES (?1, ?2, ?3, ?4)"
     );
     st.bind(1, account_id).bind(2, name).bind(3, digest).bind(4, now_seconds());
@@ -1314,7 +1307,7 @@ Result<std::vector<AppPassword>> Directory::list_app_passwords(std::string_view 
         return user.error();
     }
     Statement st(
-        db_.get(),
+        db_,
         "SELECT name, created_at, last_used_at FROM app_passwords WHERE account_id = ?1 "
         "ORDER BY name"
     );
@@ -1340,7 +1333,7 @@ Status Directory::revoke_app_password(std::string_view address, std::string_view
     if (!user) {
         return user.error();
     }
-    Statement st(db_.get(), "DELETE FROM app_passwords WHERE account_id = ?1 AND name = ?2");
+    Statement st(db_, "DELETE FROM app_passwords WHERE account_id = ?1 AND name = ?2");
     st.bind(1, user->account.id).bind(2, name);
     if (auto r = st.run(make_error_code(Errc::Storage)); !r) {
         return r;
@@ -1367,8 +1360,7 @@ Result<bool> Directory::check_app_password(std::int64_t account_id, std::string_
     std::int64_t last_used = 0;
     {
         Statement st(
-            db_.get(),
-            "SELECT id, last_used_at FROM app_passwords WHERE hash = ?1 AND account_id = ?2"
+            db_, "SELECT id, last_used_at FROM app_passwords WHERE hash = ?1 AND account_id = ?2"
         );
         st.bind(1, digest).bind(2, account_id);
         const int rc = st.step();
@@ -1383,7 +1375,7 @@ Result<bool> Directory::check_app_password(std::int64_t account_id, std::string_
     }
     const std::int64_t now = now_seconds();
     if (now - last_used >= kLastUsedResolution || now < last_used) {
-        Statement st(db_.get(), "UPDATE app_passwords SET last_used_at = ?1 WHERE id = ?2");
+        Statement st(db_, "UPDATE app_passwords SET last_used_at = ?1 WHERE id = ?2");
         st.bind(1, now).bind(2, id);
         (void)st.run(make_error_code(Errc::Storage));  // logged; the login still succeeds
     }
@@ -1407,7 +1399,7 @@ void Directory::store_scram_credentials(
     const std::lock_guard lock(mutex_);
     // Only if unchanged meanwhile: a concurrent set_password (new hash and credentials) wins.
     Statement st(
-        db_.get(),
+        db_,
         "UPDATE users SET scram_sha256 = ?1 "
         "WHERE id = ?2 AND password_hash = ?3 AND COALESCE(scram_sha256, '') = ?4"
     );
@@ -1490,8 +1482,7 @@ Result<Account> Directory::authenticate(std::string_view address, std::string_vi
             const std::lock_guard lock(mutex_);
             // Only if unchanged meanwhile: a concurrent set_password must win.
             Statement st(
-                db_.get(),
-                "UPDATE users SET password_hash = ?1 WHERE id = ?2 AND password_hash = ?3"
+                db_, "UPDATE users SET password_hash = ?1 WHERE id = ?2 AND password_hash = ?3"
             );
             st.bind(1, *fresh).bind(2, user->account.id).bind(3, user->hash);
             if (st.run(make_error_code(Errc::Storage))) {

@@ -12,6 +12,7 @@
 
 #include "core/clock.hpp"
 #include "core/log.hpp"
+#include "core/thread_name.hpp"
 #include "store/detail/fs.hpp"
 #include "store/detail/sqlite.hpp"
 #include "store/detail/store_impl.hpp"
@@ -60,10 +61,20 @@ struct AccountState {
 void Store::Impl::start() {
     unsigned n = std::max(1U, opt.sync_threads);
     for (unsigned i = 0; i < n; ++i) {
-        sync_threads.emplace_back([this] { sync_loop(); });
+        sync_threads.emplace_back([this] {
+            core::set_thread_name("sov-sync");
+            sync_loop();
+        });
     }
-    committer = std::thread([this] { commit_loop(); });
-    maintenance = std::thread([this] { maintenance_loop(); });
+    committer = std::thread([this] {
+        core::set_thread_name("sov-commit");
+        commit_loop();
+    });
+    maintenance = std::thread([this] {
+        // Mostly the full-text indexer (fts.cpp); the benchmarks report its CPU by this name.
+        core::set_thread_name("sov-index");
+        maintenance_loop();
+    });
 }
 
 // The committer drains first (it still needs the workers for its per-account tasks), then the

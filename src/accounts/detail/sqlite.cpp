@@ -19,18 +19,47 @@ std::error_code storage_error(sqlite3* db, std::string_view op) {
     return make_error_code(Errc::Storage);
 }
 
-Connection::~Connection() {
-    sqlite3_close_v2(db_);
+void Connection::Finalize::operator()(sqlite3_stmt* stmt) const noexcept {
+    sqlite3_finalize(stmt);
 }
 
-Connection::Connection(Connection&& other) noexcept : db_(std::exchange(other.db_, nullptr)) {}
+void Connection::close() noexcept {
+    cache_.clear();
+    sqlite3_close_v2(db_);
+    db_ = nullptr;
+}
+
+Connection::~Connection() {
+    close();
+}
+
+Connection::Connection(Connection&& other) noexcept
+    : db_(std::exchange(other.db_, nullptr)), cache_(std::move(other.cache_)) {}
 
 Connection& Connection::operator=(Connection&& other) noexcept {
     if (this != &other) {
-        sqlite3_close_v2(db_);
+        close();
         db_ = std::exchange(other.db_, nullptr);
+        cache_ = std::move(other.cache_);
     }
     return *this;
+}
+
+sqlite3_stmt* Connection::cached(std::string_view sql, int* rc) {
+    if (auto it = cache_.find(sql); it != cache_.end()) {
+        *rc = SQLITE_OK;
+        return it->second.get();
+    }
+    sqlite3_stmt* stmt = nullptr;
+    *rc = sqlite3_prepare_v3(
+        db_, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT, &stmt, nullptr
+    );
+    if (*rc != SQLITE_OK) {
+        sqlite3_finalize(stmt);
+        return nullptr;
+    }
+    cache_.emplace(std::string(sql), std::unique_ptr<sqlite3_stmt, Finalize>(stmt));
+    return stmt;
 }
 
 Result<Connection> Connection::open(const std::filesystem::path& path) {
@@ -57,12 +86,15 @@ Status Connection::exec(const char* sql) {
     return {};
 }
 
-Statement::Statement(sqlite3* db, std::string_view sql) : db_(db) {
-    status_ = sqlite3_prepare_v2(db, sql.data(), static_cast<int>(sql.size()), &stmt_, nullptr);
+Statement::Statement(Connection& conn, std::string_view sql) : db_(conn.get()) {
+    stmt_ = conn.cached(sql, &status_);
 }
 
 Statement::~Statement() {
-    sqlite3_finalize(stmt_);
+    if (stmt_ != nullptr) {
+        sqlite3_reset(stmt_);
+        sqlite3_clear_bindings(stmt_);
+    }
 }
 
 Statement& Statement::bind(int index, std::string_view text) {
