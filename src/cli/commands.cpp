@@ -21,6 +21,7 @@ const std::vector<Command>& all_commands() {
         dkim_command(),
         queue_command(),
         dmarc_command(),
+        tlsrpt_command(),
         version_command(),
     };
     return kCommands;

@@ -17,6 +17,7 @@ Command tls_command();
 Command dkim_command();
 Command queue_command();
 Command dmarc_command();
+Command tlsrpt_command();
 Command version_command();
 
 }  // namespace sov::cli

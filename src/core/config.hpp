@@ -129,6 +129,22 @@ struct MailAuthSettings {
     DmarcEnforcement dmarc_enforcement = DmarcEnforcement::Record;
 };
 
+/// SMTP TLS Reporting (RFC 8460): the daily reports we send about our TLS sessions to the
+/// domains we deliver to that publish a "_smtp._tls" record.
+struct TlsRptSettings {
+    bool enabled = true;
+    std::string organization;  // "organization-name" of the reports; empty: the hostname
+};
+
+/// [queue.smarthost]: every remote message through one relay with AUTH (issue 5).
+struct SmarthostConfig {
+    std::string host;  // empty: MX delivery
+    std::uint16_t port = 587;
+    TlsMode tls = TlsMode::StartTls;  // StartTls or Implicit; never None
+    std::string username;             // empty: no AUTH
+    std::filesystem::path password_file;
+};
+
 /// The outbound queue and its delivery (RFC 5321 §4.5.4.1 retry strategy).
 struct QueueSettings {
     std::chrono::seconds retry_first{5 * 60};
@@ -138,6 +154,7 @@ struct QueueSettings {
     std::uint32_t max_connections = 20;
     std::uint32_t max_per_domain = 2;
     std::uint16_t remote_port = 25;  // tests and unusual networks only
+    SmarthostConfig smarthost;
 };
 
 struct LogSettings {
@@ -162,6 +179,7 @@ struct Config {
     MtaStsSettings mta_sts;
     SubmissionSettings submission;
     MailAuthSettings mailauth;
+    TlsRptSettings tlsrpt;
     QueueSettings queue;
     LogSettings log;
     std::uint32_t worker_threads = 4;  // blocking work (SQLite, fsync, Argon2id)

@@ -46,7 +46,8 @@ enum class Kind {
     Port,
     ResolverList,  // array of "IP" or "IP@port"
     PathList,      // array of paths
-    NameList       // array of domain names
+    NameList,      // array of domain names
+    Text           // any string without NUL or control characters
 };
 
 struct Value {
@@ -153,9 +154,25 @@ constexpr std::array kSections{
         "are removed first."
     },
     Section{
+        "tlsrpt",
+        "SMTP TLS Reporting (RFC 8460): every TLS session with a remote MX is counted per "
+        "recipient domain and UTC day (`<data>/reports/tlsrpt.db`); after midnight UTC a JSON "
+        "report goes to each `mailto:` address in the domain's `_smtp._tls` TXT record. "
+        "`sovereign tlsrpt pending|send-now` shows and sends them. See docs/tls-rpt.md."
+    },
+    Section{
         "queue",
         "The outbound queue: mail for other domains waits here (`<data>/queue/`) until the "
         "receiving server accepts it, and is retried with back-off (RFC 5321 §4.5.4.1)."
+    },
+    Section{
+        "queue.smarthost",
+        "Send all mail for other domains through one relay (a provider's submission server) "
+        "instead of the recipient domains' MX hosts: for connections whose port 25 is blocked "
+        "or whose address is on blocklists. The relay is reached over TLS only, its certificate "
+        "verified for `host`; AUTH PLAIN or LOGIN with `username` and the password in "
+        "`password_file`. No fallback to MX delivery; a relay failure defers the mail. "
+        "`queue.max_per_domain` limits the connections to the relay. See docs/outbound.md."
     },
     Section{"log", "Logging (one line per event)."},
 };
@@ -163,6 +180,7 @@ constexpr std::array kSections{
 constexpr std::array<std::string_view, 3> kSenderPolicies{"own", "domain", "any"};
 constexpr std::array<std::string_view, 2> kDmarcEnforcements{"record", "reject"};
 constexpr std::array<std::string_view, 2> kOnOff{"off", "on"};
+constexpr std::array<std::string_view, 2> kSmarthostTls{"starttls", "implicit"};
 static_assert(static_cast<int>(DmarcEnforcement::Reject) == 1);
 static_assert(static_cast<int>(SenderPolicy::Any) == 2);
 
@@ -610,6 +628,24 @@ constexpr std::array kSettings{
                 t.config->mailauth.dmarc_enforcement = static_cast<DmarcEnforcement>(v.number);
             },
     },
+    // [tlsrpt]
+    Setting{
+        .key = "tlsrpt.enabled",
+        .kind = Kind::Choice,
+        .default_literal = "\"on\"",
+        .choices = kOnOff,
+        .doc = "`off`: no TLS sessions are recorded and no reports are sent.",
+        .set = [](const Target& t, const Value& v) { t.config->tlsrpt.enabled = v.number == 1; },
+    },
+    Setting{
+        .key = "tlsrpt.organization",
+        .kind = Kind::Hostname,
+        .default_literal = "\"\"",
+        .flags = kAllowEmpty,
+        .doc = "The `organization-name` of our reports (RFC 8460 §4.4), as a domain name; "
+               "empty: `hostname`. Reports come from postmaster@ the first hosted domain.",
+        .set = [](const Target& t, const Value& v) { t.config->tlsrpt.organization = v.text; },
+    },
     // [queue]
     Setting{
         .key = "queue.retry_first",
@@ -678,6 +714,58 @@ constexpr std::array kSettings{
         .doc = "The port of remote MX hosts. Only tests and unusual private networks change it.",
         .set = [](const Target& t, const Value& v
                ) { t.config->queue.remote_port = narrow<std::uint16_t>(v.number); },
+    },
+    // [queue.smarthost]
+    Setting{
+        .key = "queue.smarthost.host",
+        .kind = Kind::Hostname,
+        .default_literal = "\"\"",
+        .flags = kAllowEmpty,
+        .doc = "The relay's host name, as its TLS certificate names it. Empty: no smarthost, "
+               "mail goes to each domain's MX hosts.",
+        .set = [](const Target& t, const Value& v) { t.config->queue.smarthost.host = v.text; },
+    },
+    Setting{
+        .key = "queue.smarthost.port",
+        .kind = Kind::Port,
+        .default_literal = "587",
+        .min = 1,
+        .max = 65535,
+        .doc = "The relay's port: 587 with `tls = \"starttls\"`, 465 with `\"implicit\"`.",
+        .set = [](const Target& t, const Value& v
+               ) { t.config->queue.smarthost.port = narrow<std::uint16_t>(v.number); },
+    },
+    Setting{
+        .key = "queue.smarthost.tls",
+        .kind = Kind::Choice,
+        .default_literal = "\"starttls\"",
+        .choices = kSmarthostTls,
+        .doc = "`starttls` (RFC 3207, required: a relay without it is not used) or `implicit` "
+               "(TLS from the first byte, RFC 8314). Plaintext is not an option.",
+        .set =
+            [](const Target& t, const Value& v) {
+                t.config->queue.smarthost.tls =
+                    v.number == 0 ? TlsMode::StartTls : TlsMode::Implicit;
+            },
+    },
+    Setting{
+        .key = "queue.smarthost.username",
+        .kind = Kind::Text,
+        .default_literal = "\"\"",
+        .flags = kAllowEmpty,
+        .doc = "The account at the relay (often an e-mail address). Empty: no AUTH.",
+        .set = [](const Target& t, const Value& v) { t.config->queue.smarthost.username = v.text; },
+    },
+    Setting{
+        .key = "queue.smarthost.password_file",
+        .kind = Kind::Path,
+        .default_literal = "\"\"",
+        .flags = kAllowEmpty,
+        .doc = "File whose first line is the relay password (never put the password in this "
+               "file). Read at every connection to the relay, so a new password needs no "
+               "restart. Keep it `chmod 600`: a world-readable file is logged as a warning.",
+        .set = [](const Target& t,
+                  const Value& v) { t.config->queue.smarthost.password_file = v.text; },
     },
     // [log]
     Setting{
@@ -1076,6 +1164,7 @@ std::optional<Value> convert(const Setting& s, const toml::node& node, std::stri
         case Kind::Path:
         case Kind::Choice:
         case Kind::Address:
+        case Kind::Text:
             break;
     }
     const auto* str = node.as_string();
@@ -1113,6 +1202,14 @@ std::optional<Value> convert(const Setting& s, const toml::node& node, std::stri
         case Kind::Address:
             if (!valid_address(v.text)) {
                 error = fmt::format("\"{}\" is not an IPv4 or IPv6 address literal", v.text);
+                return std::nullopt;
+            }
+            break;
+        case Kind::Text:
+            if (v.text.empty() || std::any_of(v.text.begin(), v.text.end(), [](unsigned char c) {
+                    return c < 0x20 || c == 0x7f;
+                })) {
+                error = "must be non-empty text without control characters";
                 return std::nullopt;
             }
             break;
@@ -1241,6 +1338,11 @@ public:
         }
         if (!config.log.file.empty()) {
             config.log.file = resolve(config.data_dir, config.log.file);
+        }
+        check_smarthost(lines);
+        if (!config.queue.smarthost.password_file.empty()) {
+            config.queue.smarthost.password_file =
+                resolve(config.data_dir, config.queue.smarthost.password_file);
         }
         if (!config.dns.root_trust_anchor.empty()) {
             config.dns.root_trust_anchor = resolve(config.data_dir, config.dns.root_trust_anchor);
@@ -1392,6 +1494,25 @@ private:
         return a.address == b.address || (a6 == b6 && (wildcard(a.address) || wildcard(b.address)));
     }
 
+    // A username needs a password and the other way round; neither without a host.
+    void check_smarthost(const std::map<std::string, std::uint32_t, std::less<>>& lines) {
+        const auto& relay = out_.config.queue.smarthost;
+        const auto line_of = [&lines](std::string_view key) {
+            const auto it = lines.find(key);
+            return it != lines.end() ? it->second : 0U;
+        };
+        if (relay.host.empty() && (!relay.username.empty() || !relay.password_file.empty())) {
+            add(line_of("queue.smarthost.username"),
+                "queue.smarthost: username/password_file set but no host");
+        } else if (relay.username.empty() != relay.password_file.empty()) {
+            add(line_of(
+                    relay.username.empty() ? "queue.smarthost.password_file"
+                                           : "queue.smarthost.username"
+                ),
+                "queue.smarthost: username and password_file go together");
+        }
+    }
+
     void check_listeners() {
         // File order, not toml++'s (sorted) key order.
         std::stable_sort(listeners_.begin(), listeners_.end(), [](auto& a, auto& b) {
@@ -1470,6 +1591,8 @@ std::string_view kind_name(Kind k) {
             return "array of paths";
         case Kind::NameList:
             return "array of domain names";
+        case Kind::Text:
+            return "string";
     }
     return "?";
 }

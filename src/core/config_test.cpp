@@ -230,6 +230,56 @@ TEST(Config, MailAuthSettings) {
     EXPECT_FALSE(bad.ok());
 }
 
+TEST(Config, TlsRptSettings) {
+    const auto defaults = parse(minimal(""));
+    ASSERT_TRUE(defaults.ok()) << all_diagnostics(defaults);
+    EXPECT_TRUE(defaults.config.tlsrpt.enabled);
+    EXPECT_EQ(defaults.config.tlsrpt.organization, "");
+
+    const auto set =
+        parse(minimal("[tlsrpt]\nenabled = \"off\"\norganization = \"example.org\"\n"));
+    ASSERT_TRUE(set.ok()) << all_diagnostics(set);
+    EXPECT_FALSE(set.config.tlsrpt.enabled);
+    EXPECT_EQ(set.config.tlsrpt.organization, "example.org");
+
+    EXPECT_FALSE(parse(minimal("[tlsrpt]\nenabled = \"maybe\"\n")).ok());
+    EXPECT_FALSE(parse(minimal("[tlsrpt]\norganisation = \"x\"\n")).ok());
+}
+
+TEST(Config, SmarthostSettings) {
+    const auto defaults = parse(minimal(""));
+    ASSERT_TRUE(defaults.ok()) << all_diagnostics(defaults);
+    EXPECT_TRUE(defaults.config.queue.smarthost.host.empty());
+    EXPECT_EQ(defaults.config.queue.smarthost.port, 587);
+    EXPECT_EQ(defaults.config.queue.smarthost.tls, TlsMode::StartTls);
+
+    const auto set = parse(
+        minimal("[queue.smarthost]\nhost = \"smtp.provider.example\"\nport = 465\n"
+                "tls = \"implicit\"\nusername = \"me@example.org\"\npassword_file = \"relay.pw\"\n")
+    );
+    ASSERT_TRUE(set.ok()) << all_diagnostics(set);
+    const auto& relay = set.config.queue.smarthost;
+    EXPECT_EQ(relay.host, "smtp.provider.example");
+    EXPECT_EQ(relay.port, 465);
+    EXPECT_EQ(relay.tls, TlsMode::Implicit);
+    EXPECT_EQ(relay.username, "me@example.org");
+    EXPECT_TRUE(relay.password_file.is_absolute());  // resolved against data_dir
+    EXPECT_EQ(relay.password_file.filename(), "relay.pw");
+
+    // Plaintext is not a choice; no password in the file; credentials need each other and a host.
+    EXPECT_FALSE(parse(minimal("[queue.smarthost]\nhost = \"r.example\"\ntls = \"none\"\n")).ok());
+    EXPECT_FALSE(parse(minimal("[queue.smarthost]\nhost = \"r.example\"\npassword = \"x\"\n")).ok()
+    );
+    EXPECT_FALSE(parse(minimal("[queue.smarthost]\nhost = \"r.example\"\nusername = \"me\"\n")).ok()
+    );
+    EXPECT_FALSE(
+        parse(minimal("[queue.smarthost]\nusername = \"me\"\npassword_file = \"p\"\n")).ok()
+    );
+    EXPECT_FALSE(parse(minimal("[queue.smarthost]\nhost = \"r.example\"\nusername = \"a\\u0001\"\n"
+                               "password_file = \"p\"\n"))
+                     .ok());
+}
+
 TEST(Config, MissingHostname) {
     const auto load = parse("worker_threads = 2\n");
     EXPECT_EQ(only_diagnostic(load), "sovereign.toml: missing required key 'hostname'");

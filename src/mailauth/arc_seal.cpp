@@ -340,6 +340,16 @@ Result<std::string> arc_seal(std::string_view message, const ArcSealRequest& req
     return as + "\r\n" + ams + "\r\n" + aar + "\r\n";
 }
 
+const SigningKey* arc_signing_key(const Signer& signer) noexcept {
+    const auto& keys = signer.keys();
+    for (const auto& k : keys) {
+        if (k.key.algorithm() == KeyAlgorithm::Rsa) {
+            return &k;
+        }
+    }
+    return keys.empty() ? nullptr : &keys.front();
+}
+
 std::string merge_authentication_results(std::string_view message, std::string_view authserv_id) {
     const auto split = split_message(message);
     std::vector<std::string_view> results;

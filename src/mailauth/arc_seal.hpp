@@ -65,6 +65,12 @@ struct ArcSealRequest {
 /// unusable.
 Result<std::string> arc_seal(std::string_view message, const ArcSealRequest& request);
 
+/// The key a forwarder seals with among a hosted domain's DKIM keys: the rsa-sha256 one when
+/// there is one (RFC 8617 §4.1.3 takes DKIM's algorithms, but rsa-sha256 is the one every
+/// deployed ARC verifier accepts; an ed25519 seal would break the chain for the others), else
+/// the first. Null when the signer has no keys.
+[[nodiscard]] const SigningKey* arc_signing_key(const Signer& signer) noexcept;
+
 /// The AAR payload built from the message's Authentication-Results fields of `authserv_id`, in
 /// message order, one result per line (the test suite's "AR consolidation"): "id; r1;\r\n r2".
 /// Empty when there are none.

@@ -1,6 +1,7 @@
 #include "mailauth/dkim_canon.hpp"
 
 #include <algorithm>
+#include <cstring>
 
 namespace sov::mailauth {
 
@@ -179,23 +180,89 @@ std::string canonical_header_data(
     return out;
 }
 
-void BodyCanonicalizer::content_byte(char c, std::string& out) {
+namespace {
+
+// Byte classes for the body scanner. Relaxed treats WSP specially (§3.4.4), both treat CR
+// specially (the first half of a line end).
+enum : std::uint8_t {
+    kPlain = 0,
+    kWsp = 1,
+    kCr = 2,
+};
+
+constexpr std::array<std::uint8_t, 256> make_classes(bool relaxed) {
+    std::array<std::uint8_t, 256> out{};
+    out[static_cast<unsigned char>('\r')] = kCr;
+    if (relaxed) {
+        out[static_cast<unsigned char>(' ')] = kWsp;
+        out[static_cast<unsigned char>('\t')] = kWsp;
+    }
+    return out;
+}
+
+constexpr auto kRelaxedClasses = make_classes(true);
+
+std::uint8_t relaxed_class(char c) noexcept {
+    return kRelaxedClasses[static_cast<unsigned char>(c)];
+}
+
+// The end of the run of bytes from `p` that relaxed canonicalisation copies unchanged: it stops
+// at a CR, a tab, and a SP that is not a lone SP between two ordinary bytes (a lone SP is its
+// own canonical form, and it is by far the most common WSP in text).
+const char* relaxed_plain_run(const char* p, const char* end) noexcept {
+    while (p < end) {
+        const std::uint8_t c = relaxed_class(*p);
+        if (c == kPlain) {
+            ++p;
+        } else if (*p == ' ' && p + 1 < end && relaxed_class(p[1]) == kPlain) {
+            p += 2;
+        } else {
+            break;
+        }
+    }
+    return p;
+}
+
+// Simple canonicalisation changes nothing inside a line: the run ends at the next CR.
+const char* simple_plain_run(const char* p, const char* end) noexcept {
+    const void* cr = std::memchr(p, '\r', static_cast<std::size_t>(end - p));
+    return cr == nullptr ? end : static_cast<const char*>(cr);
+}
+
+struct StringSink {
+    std::string& out;
+    void append(const char* data, std::size_t size) { out.append(data, size); }
+};
+
+constexpr std::string_view kCrlf = "\r\n";
+// Held-back empty lines are written in pieces of this many CRLFs.
+constexpr std::string_view kCrlfs =
+    "\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n"
+    "\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n";
+
+}  // namespace
+
+// Called before the first content byte of a line (and before a pending SP inside one).
+template <typename Sink>
+void BodyCanonicalizer::start_content(Sink& sink) {
     if (at_line_start_) {
         // The held-back empty lines were not trailing after all.
-        for (; pending_empty_lines_ > 0; --pending_empty_lines_) {
-            out += "\r\n";
+        while (pending_empty_lines_ > 0) {
+            const auto n = std::min<std::uint64_t>(pending_empty_lines_, kCrlfs.size() / 2);
+            sink.append(kCrlfs.data(), static_cast<std::size_t>(n) * 2);
+            pending_empty_lines_ -= n;
         }
         at_line_start_ = false;
     }
     if (pending_wsp_) {
-        out += ' ';  // RFC 6376 §3.4.4: a WSP run inside a line becomes one SP
+        sink.append(" ", 1);  // RFC 6376 §3.4.4: a WSP run inside a line becomes one SP
         pending_wsp_ = false;
     }
-    out += c;
     emitted_any_ = true;
 }
 
-void BodyCanonicalizer::line_end(std::string& out) {
+template <typename Sink>
+void BodyCanonicalizer::line_end(Sink& sink) {
     pending_wsp_ = false;  // §3.4.4: "Ignore all whitespace at the end of lines"
     if (at_line_start_) {
         // §3.4.3 / §3.4.4: empty lines at the end of the body are ignored; we only know they are
@@ -203,101 +270,146 @@ void BodyCanonicalizer::line_end(std::string& out) {
         ++pending_empty_lines_;
         return;
     }
-    out += "\r\n";
+    sink.append(kCrlf.data(), kCrlf.size());
     at_line_start_ = true;
 }
 
-void BodyCanonicalizer::update(std::string_view chunk, std::string& out) {
-    std::size_t i = 0;
-    if (pending_cr_ && !chunk.empty()) {
+template <typename Sink>
+void BodyCanonicalizer::run(std::string_view chunk, Sink& sink) {
+    const char* p = chunk.data();
+    const char* const end = p + chunk.size();
+    if (p == end) {
+        return;
+    }
+    if (pending_cr_) {
         pending_cr_ = false;
-        if (chunk.front() == '\n') {
-            line_end(out);
-            i = 1;
+        if (*p == '\n') {
+            line_end(sink);
+            ++p;
         } else {
-            content_byte('\r', out);
+            start_content(sink);
+            sink.append("\r", 1);  // a CR without LF is data
         }
     }
-    for (; i < chunk.size(); ++i) {
-        const char c = chunk[i];
+    const bool relaxed = canon_ == Canon::Relaxed;
+    while (p < end) {
+        const char c = *p;
         if (c == '\r') {
-            if (i + 1 == chunk.size()) {
-                pending_cr_ = true;
+            if (p + 1 == end) {
+                pending_cr_ = true;  // the next chunk tells whether this is a line end
                 return;
             }
-            if (chunk[i + 1] == '\n') {
-                line_end(out);
-                ++i;
+            if (p[1] == '\n') {
+                line_end(sink);
+                p += 2;
                 continue;
             }
-            content_byte(c, out);
-            continue;
-        }
-        if (canon_ == Canon::Relaxed && is_wsp(c)) {
+            // A CR without LF is data: it starts the run below.
+        } else if (relaxed && (c == ' ' || c == '\t')) {
+            // §3.4.4: "Reduce all sequences of WSP within a line to a single SP"; written only when
+            // content follows, so WSP before the line end (here or in a later chunk) disappears.
+            ++p;
+            while (p < end && (*p == ' ' || *p == '\t')) {
+                ++p;
+            }
             pending_wsp_ = true;
             continue;
         }
-        // A run of ordinary bytes: the first goes through content_byte() (held-back empty lines,
-        // a pending SP), the rest is copied as it is.
-        const std::string_view specials =
-            canon_ == Canon::Relaxed ? std::string_view("\r \t") : std::string_view("\r");
-        const auto end = std::min(chunk.find_first_of(specials, i + 1), chunk.size());
-        content_byte(c, out);
-        out.append(chunk.substr(i + 1, end - i - 1));
-        i = end - 1;
+        start_content(sink);
+        const char* run_end =
+            relaxed ? relaxed_plain_run(p + 1, end) : simple_plain_run(p + 1, end);
+        sink.append(p, static_cast<std::size_t>(run_end - p));
+        p = run_end;
     }
 }
 
-void BodyCanonicalizer::finish(std::string& out) {
+template <typename Sink>
+void BodyCanonicalizer::end(Sink& sink) {
     if (pending_cr_) {
         pending_cr_ = false;
-        content_byte('\r', out);
+        start_content(sink);
+        sink.append("\r", 1);
     }
     pending_wsp_ = false;
     if (!at_line_start_) {
         // §3.4.3 / §3.4.4: a body that does not end with CRLF gets one.
-        out += "\r\n";
+        sink.append(kCrlf.data(), kCrlf.size());
         at_line_start_ = true;
     }
     pending_empty_lines_ = 0;
     if (canon_ == Canon::Simple && !emitted_any_) {
         // §3.4.3: "If there is no body or no CRLF at the end of the body, a CRLF is added."
         // (Relaxed keeps an empty body empty: §3.4.4 and erratum 1384.)
-        out += "\r\n";
+        sink.append(kCrlf.data(), kCrlf.size());
     }
 }
 
+void BodyCanonicalizer::update(std::string_view chunk, std::string& out) {
+    StringSink sink{out};
+    run(chunk, sink);
+}
+
+void BodyCanonicalizer::finish(std::string& out) {
+    StringSink sink{out};
+    end(sink);
+}
+
+struct BodyHasher::Sink {
+    BodyHasher& hasher;
+    void append(const char* data, std::size_t size) { hasher.consume(data, size); }
+};
+
 BodyHasher::BodyHasher(Canon canon, std::optional<std::uint64_t> length_limit)
-    : canon_(canon), limit_(length_limit), ctx_(EVP_MD_CTX_new()) {
+    : canon_(canon),
+      limit_(length_limit),
+      ctx_(EVP_MD_CTX_new()),
+      buffer_(std::make_unique_for_overwrite<char[]>(kBufferSize)) {
     if (!ctx_ || EVP_DigestInit_ex(ctx_.get(), EVP_sha256(), nullptr) != 1) {
         ctx_.reset();  // finish() then returns zeros; only reachable when OpenSSL is out of memory
     }
 }
 
-void BodyHasher::consume(std::string_view canonical) {
-    produced_ += canonical.size();
+void BodyHasher::flush() noexcept {
+    if (ctx_ && buffered_ > 0) {
+        EVP_DigestUpdate(ctx_.get(), buffer_.get(), buffered_);
+    }
+    buffered_ = 0;
+}
+
+void BodyHasher::consume(const char* data, std::size_t size) {
+    produced_ += size;
     if (limit_) {
+        // §3.5 l=: only the first l= canonical octets are hashed.
         const std::uint64_t room = *limit_ > hashed_ ? *limit_ - hashed_ : 0;
-        canonical = canonical.substr(
-            0, static_cast<std::size_t>(std::min<std::uint64_t>(room, canonical.size()))
-        );
+        size = static_cast<std::size_t>(std::min<std::uint64_t>(room, size));
     }
-    if (ctx_ && !canonical.empty()) {
-        EVP_DigestUpdate(ctx_.get(), canonical.data(), canonical.size());
+    if (size == 0) {
+        return;
     }
-    hashed_ += canonical.size();
+    hashed_ += size;
+    if (buffered_ + size > kBufferSize) {
+        flush();
+        if (size >= kBufferSize) {
+            // A long unchanged stretch (simple canonicalisation, long lines): straight through.
+            if (ctx_) {
+                EVP_DigestUpdate(ctx_.get(), data, size);
+            }
+            return;
+        }
+    }
+    std::memcpy(buffer_.get() + buffered_, data, size);
+    buffered_ += size;
 }
 
 void BodyHasher::update(std::string_view chunk) {
-    scratch_.clear();
-    canon_.update(chunk, scratch_);
-    consume(scratch_);
+    Sink sink{*this};
+    canon_.run(chunk, sink);
 }
 
 std::array<std::uint8_t, 32> BodyHasher::finish() {
-    scratch_.clear();
-    canon_.finish(scratch_);
-    consume(scratch_);
+    Sink sink{*this};
+    canon_.end(sink);
+    flush();
     std::array<std::uint8_t, 32> digest{};
     unsigned int size = 0;
     if (ctx_) {

@@ -87,8 +87,19 @@ public:
     void finish(std::string& out);
 
 private:
-    void content_byte(char c, std::string& out);
-    void line_end(std::string& out);
+    friend class BodyHasher;
+
+    // The work behind update()/finish(), for any sink with append(const char*, std::size_t).
+    // Unchanged stretches of the input reach the sink as one span each (no per-byte appends);
+    // defined and instantiated in dkim_canon.cpp only.
+    template <typename Sink>
+    void run(std::string_view chunk, Sink& sink);
+    template <typename Sink>
+    void end(Sink& sink);
+    template <typename Sink>
+    void start_content(Sink& sink);
+    template <typename Sink>
+    void line_end(Sink& sink);
 
     Canon canon_;
     bool at_line_start_ = true;
@@ -113,7 +124,14 @@ public:
     [[nodiscard]] std::uint64_t canonical_length() const noexcept { return produced_; }
 
 private:
-    void consume(std::string_view canonical);
+    struct Sink;
+    // Canonical octets in: cut to the limit, gathered in buffer_, hashed in large blocks.
+    void consume(const char* data, std::size_t size);
+    void flush() noexcept;
+
+    // SHA-256 costs little per call only when fed in blocks: canonical output comes in short
+    // pieces (a line, a word), so it is gathered here first.
+    static constexpr std::size_t kBufferSize = 16384;
 
     BodyCanonicalizer canon_;
     std::optional<std::uint64_t> limit_;
@@ -121,7 +139,8 @@ private:
         void operator()(EVP_MD_CTX* ctx) const noexcept { EVP_MD_CTX_free(ctx); }
     };
     std::unique_ptr<EVP_MD_CTX, CtxFree> ctx_;
-    std::string scratch_;
+    std::unique_ptr<char[]> buffer_;
+    std::size_t buffered_ = 0;
     std::uint64_t hashed_ = 0;
     std::uint64_t produced_ = 0;
 };

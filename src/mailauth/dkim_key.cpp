@@ -5,7 +5,10 @@
 
 #include <fstream>
 #include <iterator>
+#include <list>
+#include <mutex>
 #include <sstream>
+#include <unordered_map>
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -71,7 +74,92 @@ Status write_all(int fd, std::string_view data) {
     return {};
 }
 
+// Decoded public keys by "<algorithm>:<p= text>", least recently used first out. EVP_PKEY is
+// reference-counted and only read by verification, so one key may serve several threads at once.
+class PublicKeyCache {
+public:
+    std::shared_ptr<EVP_PKEY> find(const std::string& id) {
+        const std::lock_guard lock(mutex_);
+        const auto it = index_.find(id);
+        if (it == index_.end()) {
+            ++misses_;
+            return nullptr;
+        }
+        ++hits_;
+        lru_.splice(lru_.begin(), lru_, it->second);
+        return it->second->second;
+    }
+
+    void insert(std::string id, std::shared_ptr<EVP_PKEY> key) {
+        const std::lock_guard lock(mutex_);
+        if (const auto it = index_.find(id); it != index_.end()) {
+            lru_.splice(lru_.begin(), lru_, it->second);  // another thread decoded it as well
+            return;
+        }
+        lru_.emplace_front(std::move(id), std::move(key));
+        index_.emplace(lru_.front().first, lru_.begin());
+        if (lru_.size() > kPublicKeyCacheSize) {
+            index_.erase(lru_.back().first);
+            lru_.pop_back();
+        }
+    }
+
+    PublicKeyCacheStats stats() noexcept {
+        const std::lock_guard lock(mutex_);
+        return {hits_, misses_, lru_.size()};
+    }
+
+private:
+    using Entry = std::pair<std::string, std::shared_ptr<EVP_PKEY>>;
+    std::mutex mutex_;
+    std::list<Entry> lru_;  // most recently used first
+    std::unordered_map<std::string_view, std::list<Entry>::iterator> index_;  // views into lru_
+    std::uint64_t hits_ = 0;
+    std::uint64_t misses_ = 0;
+};
+
+// An RSA verification context set up for one key (RSASSA-PKCS1-v1_5 with SHA-256, RFC 6376
+// §3.3.1) serves any number of EVP_PKEY_verify calls, as in `openssl speed`; setting one up
+// fetches the signature algorithm and digest from the provider again, which costs a good part of
+// an RSA-2048 verification. A context must not be used by two threads at once, so each thread
+// keeps a few, found by key. Each holds a reference to its key, so no other key can be allocated
+// at the same address while a slot names it.
+EVP_PKEY_CTX* rsa_verify_ctx(EVP_PKEY* key) noexcept {
+    struct Slot {
+        EVP_PKEY* key = nullptr;
+        PkeyCtxPtr ctx;
+    };
+    constexpr std::size_t kSlots = 8;
+    thread_local std::array<Slot, kSlots> slots;
+    thread_local std::size_t next = 0;
+    for (const auto& slot : slots) {
+        if (slot.key == key) {
+            return slot.ctx.get();
+        }
+    }
+    PkeyCtxPtr ctx(EVP_PKEY_CTX_new(key, nullptr));
+    if (!ctx || EVP_PKEY_verify_init(ctx.get()) != 1 ||
+        EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_PKCS1_PADDING) != 1 ||
+        EVP_PKEY_CTX_set_signature_md(ctx.get(), EVP_sha256()) != 1) {
+        return nullptr;
+    }
+    auto& slot = slots[next];
+    next = (next + 1) % kSlots;
+    slot.ctx = std::move(ctx);
+    slot.key = key;
+    return slot.ctx.get();
+}
+
+PublicKeyCache& public_key_cache() {
+    static PublicKeyCache cache;
+    return cache;
+}
+
 }  // namespace
+
+PublicKeyCacheStats public_key_cache_stats() noexcept {
+    return public_key_cache().stats();
+}
 
 std::string_view to_string(KeyAlgorithm algorithm) noexcept {
     return algorithm == KeyAlgorithm::Rsa ? "rsa" : "ed25519";
@@ -287,6 +375,25 @@ Result<std::string> PrivateKey::sign_digest(const Sha256Digest& digest) const {
 // ------------------------------------------------------------------------------------- PublicKey
 
 Result<PublicKey> PublicKey::from_base64(KeyAlgorithm algorithm, std::string_view p) {
+    // A 4096-bit RSA SubjectPublicKeyInfo is 736 base64 characters; longer p= values (padded with
+    // FWS, or keys no one should use) are decoded every time rather than held in memory.
+    constexpr std::size_t kMaxCachedText = 4096;
+    if (p.size() > kMaxCachedText) {
+        return decode(algorithm, p);
+    }
+    std::string id = std::string(to_string(algorithm)) + ':';
+    id += p;
+    if (auto cached = public_key_cache().find(id)) {
+        return PublicKey(std::move(cached), algorithm);
+    }
+    auto key = decode(algorithm, p);
+    if (key) {
+        public_key_cache().insert(std::move(id), key->key_);
+    }
+    return key;
+}
+
+Result<PublicKey> PublicKey::decode(KeyAlgorithm algorithm, std::string_view p) {
     const auto der = base64_decode(strip_fws(p));
     if (!der || der->empty()) {
         return make_error_code(Errc::BadKey);
@@ -344,12 +451,10 @@ Result<PublicKey> PublicKey::from_record(std::string_view record) {
 bool PublicKey::verify_digest(const Sha256Digest& digest, std::span<const std::uint8_t> sig)
     const noexcept {
     if (algorithm_ == KeyAlgorithm::Rsa) {
-        PkeyCtxPtr ctx(EVP_PKEY_CTX_new(key_.get(), nullptr));
+        EVP_PKEY_CTX* ctx = rsa_verify_ctx(key_.get());
         const bool ok =
-            ctx && EVP_PKEY_verify_init(ctx.get()) == 1 &&
-            EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_PKCS1_PADDING) == 1 &&
-            EVP_PKEY_CTX_set_signature_md(ctx.get(), EVP_sha256()) == 1 &&
-            EVP_PKEY_verify(ctx.get(), sig.data(), sig.size(), digest.data(), digest.size()) == 1;
+            ctx != nullptr &&
+            EVP_PKEY_verify(ctx, sig.data(), sig.size(), digest.data(), digest.size()) == 1;
         ERR_clear_error();
         return ok;
     }

@@ -3,6 +3,7 @@
 // (RFC 6376 §3.6.1, RFC 8463 §4), and the raw sign/verify of a SHA-256 digest that both signing
 // algorithms are built on (RFC 6376 §3.3.1 rsa-sha256, RFC 8463 §3 ed25519-sha256).
 #include <array>
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -82,6 +83,7 @@ public:
     /// From a p= value (base64, FWS allowed). RSA accepts SubjectPublicKeyInfo or a bare
     /// RSAPublicKey (RFC 6376 §3.6.1 names the latter; publishers use the former). RSA keys
     /// under kMinRsaBits → Errc::UnsupportedKey (RFC 8301 §3.2).
+    /// Served from a cache of recently decoded keys (kPublicKeyCacheSize).
     static Result<PublicKey> from_base64(KeyAlgorithm algorithm, std::string_view p);
     /// From a whole key record (RFC 6376 §3.6.1): v=DKIM1 if present first, k= (default rsa),
     /// p= (empty: revoked → Errc::BadKey).
@@ -92,12 +94,27 @@ public:
         const noexcept;
 
 private:
-    PublicKey(detail::PkeyPtr key, KeyAlgorithm algorithm)
+    // Shared: the cache behind from_base64 hands the same key to many messages and threads.
+    PublicKey(std::shared_ptr<EVP_PKEY> key, KeyAlgorithm algorithm)
         : key_(std::move(key)), algorithm_(algorithm) {}
+    static Result<PublicKey> decode(KeyAlgorithm algorithm, std::string_view p);
 
     std::shared_ptr<EVP_PKEY> key_;
     KeyAlgorithm algorithm_;
 };
+
+/// PublicKey::from_base64 keeps the keys it decoded, by algorithm and p= text, in a process-wide
+/// LRU cache of this many entries: a verifier sees the same few key records over and over, and
+/// decoding an RSA SubjectPublicKeyInfo costs several times the RSA verification itself. Only
+/// successfully decoded keys are kept (an error is cheap to find again). Thread-safe.
+inline constexpr std::size_t kPublicKeyCacheSize = 256;
+
+struct PublicKeyCacheStats {
+    std::uint64_t hits = 0;
+    std::uint64_t misses = 0;
+    std::size_t size = 0;
+};
+[[nodiscard]] PublicKeyCacheStats public_key_cache_stats() noexcept;
 
 /// SHA-256 of `data`.
 [[nodiscard]] Sha256Digest sha256(std::string_view data);

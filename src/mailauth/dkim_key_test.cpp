@@ -2,7 +2,10 @@
 
 #include <sys/stat.h>
 
+#include <atomic>
 #include <fstream>
+#include <thread>
+#include <vector>
 
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
@@ -141,6 +144,114 @@ TEST(DkimKey, Base64) {
     EXPECT_FALSE(base64_decode("Zm9"));
     EXPECT_FALSE(base64_decode("Zm9v YmFy"));
     EXPECT_FALSE(base64_decode("Zm=v"));
+}
+
+// A distinct, valid-looking Ed25519 p= value per `n` (any 32 octets decode as a public key).
+std::string raw_ed25519_p(std::uint32_t n) {
+    std::array<std::uint8_t, 32> raw{};
+    raw.fill(0xA5);
+    for (int i = 0; i < 4; ++i) {
+        raw[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(n >> (8 * i));
+    }
+    return base64_encode(raw);
+}
+
+TEST(DkimKey, PublicKeyCacheServesRepeatedRecords) {
+    auto key = PrivateKey::generate(KeyAlgorithm::Rsa, 1024);
+    ASSERT_TRUE(key);
+    const auto p = key->public_key_base64();
+    const auto before = public_key_cache_stats();
+    auto first = PublicKey::from_base64(KeyAlgorithm::Rsa, p);
+    ASSERT_TRUE(first);
+    const auto after_first = public_key_cache_stats();
+    EXPECT_EQ(after_first.misses, before.misses + 1);
+    EXPECT_EQ(after_first.hits, before.hits);
+    auto second = PublicKey::from_record("v=DKIM1; k=rsa; p=" + p);
+    ASSERT_TRUE(second);
+    EXPECT_EQ(public_key_cache_stats().hits, after_first.hits + 1);
+    const auto digest = sha256("header data");
+    const auto sig = key->sign_digest(digest);
+    ASSERT_TRUE(sig);
+    const std::span<const std::uint8_t> bytes(
+        reinterpret_cast<const std::uint8_t*>(sig->data()), sig->size()
+    );
+    // The same key (and its reused verification context) after a failure, and again.
+    EXPECT_TRUE(second->verify_digest(digest, bytes));
+    EXPECT_FALSE(second->verify_digest(sha256("other"), bytes));
+    EXPECT_FALSE(first->verify_digest(digest, bytes.first(bytes.size() - 1)));
+    EXPECT_TRUE(first->verify_digest(digest, bytes));
+    // The algorithm is part of the cache key: the same text as another algorithm is decoded anew
+    // (and refused: an RSA SPKI is not a 32-octet Ed25519 key).
+    EXPECT_EQ(PublicKey::from_base64(KeyAlgorithm::Ed25519, p).error(), Errc::BadKey);
+    // Errors are not cached: they are found again every time.
+    const auto bad_before = public_key_cache_stats();
+    EXPECT_EQ(PublicKey::from_base64(KeyAlgorithm::Rsa, "AAAA").error(), Errc::BadKey);
+    EXPECT_EQ(PublicKey::from_base64(KeyAlgorithm::Rsa, "AAAA").error(), Errc::BadKey);
+    EXPECT_EQ(public_key_cache_stats().misses, bad_before.misses + 2);
+    EXPECT_EQ(public_key_cache_stats().hits, bad_before.hits);
+}
+
+TEST(DkimKey, PublicKeyCacheIsBoundedLru) {
+    constexpr std::uint32_t kBase = 0x10000;
+    auto decode = [](std::uint32_t n) {
+        return PublicKey::from_base64(KeyAlgorithm::Ed25519, raw_ed25519_p(kBase + n)).has_value();
+    };
+    // 0 and 1, then enough keys to fill the cache exactly; 0 is used again, so when one more
+    // key arrives, 1 is the least recently used and goes.
+    for (std::uint32_t n = 0; n < kPublicKeyCacheSize; ++n) {
+        ASSERT_TRUE(decode(n));
+    }
+    EXPECT_EQ(public_key_cache_stats().size, kPublicKeyCacheSize);
+    auto hits = public_key_cache_stats().hits;
+    ASSERT_TRUE(decode(0));
+    EXPECT_EQ(public_key_cache_stats().hits, ++hits);
+    ASSERT_TRUE(decode(kPublicKeyCacheSize));  // evicts 1
+    EXPECT_EQ(public_key_cache_stats().size, kPublicKeyCacheSize);
+    EXPECT_EQ(public_key_cache_stats().hits, hits);
+    ASSERT_TRUE(decode(0));
+    EXPECT_EQ(public_key_cache_stats().hits, ++hits);
+    const auto misses = public_key_cache_stats().misses;
+    ASSERT_TRUE(decode(1));
+    EXPECT_EQ(public_key_cache_stats().misses, misses + 1);
+    EXPECT_EQ(public_key_cache_stats().hits, hits);
+}
+
+// Verification runs on the worker pool: many threads decode (mostly from the cache) and verify
+// with the same keys at once. Meant to be run under TSan as well.
+TEST(DkimKey, PublicKeyCacheAcrossThreads) {
+    auto rsa = PrivateKey::generate(KeyAlgorithm::Rsa, 1024);
+    auto ed = PrivateKey::generate(KeyAlgorithm::Ed25519);
+    ASSERT_TRUE(rsa && ed);
+    const auto digest = sha256("header data");
+    const auto rsa_sig = *rsa->sign_digest(digest);
+    const auto ed_sig = *ed->sign_digest(digest);
+    std::atomic<int> verified{0};
+    std::vector<std::thread> threads;
+    constexpr int kThreads = 4;
+    constexpr int kRounds = 200;
+    for (int t = 0; t < kThreads; ++t) {
+        threads.emplace_back([&, t] {
+            for (int i = 0; i < kRounds; ++i) {
+                const bool use_rsa = (i + t) % 2 == 0;
+                const auto& sig = use_rsa ? rsa_sig : ed_sig;
+                auto pub = PublicKey::from_record((use_rsa ? rsa : ed)->dns_record());
+                // Unrelated keys pass through the cache meanwhile and push entries out.
+                (void)PublicKey::from_base64(
+                    KeyAlgorithm::Ed25519, raw_ed25519_p(0x20000 + static_cast<std::uint32_t>(i))
+                );
+                const std::span<const std::uint8_t> bytes(
+                    reinterpret_cast<const std::uint8_t*>(sig.data()), sig.size()
+                );
+                if (pub && pub->verify_digest(digest, bytes)) {
+                    ++verified;
+                }
+            }
+        });
+    }
+    for (auto& thread : threads) {
+        thread.join();
+    }
+    EXPECT_EQ(verified.load(), kThreads * kRounds);
 }
 
 }  // namespace

@@ -229,6 +229,11 @@ bool Keyring::has_domain(std::string_view domain) const {
     return signers_.contains(lowercase(domain));
 }
 
+const Signer* Keyring::find(std::string_view domain) const {
+    const auto it = signers_.find(lowercase(domain));
+    return it == signers_.end() ? nullptr : &it->second;
+}
+
 std::vector<std::string> Keyring::domains() const {
     std::vector<std::string> out;
     for (const auto& [domain, signer] : signers_) {

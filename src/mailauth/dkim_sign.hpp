@@ -121,6 +121,9 @@ public:
     Result<std::string> sign(std::string_view domain, std::string_view message) const;
 
     [[nodiscard]] bool has_domain(std::string_view domain) const;
+    /// The signer of `domain` (any case), null when we hold no keys for it. Valid as long as
+    /// the keyring (ARC sealing of forwarded mail reuses the domain's DKIM keys, RFC 8617 §4.1).
+    [[nodiscard]] const Signer* find(std::string_view domain) const;
     [[nodiscard]] std::vector<std::string> domains() const;
 
 private:

@@ -80,17 +80,28 @@ std::string Stream::tls_description() const {
     return std::string{SSL_get_version(ssl)} + " " + SSL_get_cipher_name(ssl);
 }
 
-std::string Stream::remote_ip() const {
-    ErrorCode ec;
-    const auto endpoint = tcp_.socket().remote_endpoint(ec);
-    if (ec) {
-        return "unknown";
-    }
-    auto address = endpoint.address();
+namespace {
+
+// An IPv4 peer on a dual-stack socket shows as ::ffff:a.b.c.d; logs and reports want a.b.c.d.
+std::string plain_address(asio::ip::address address) {
     if (address.is_v6() && address.to_v6().is_v4_mapped()) {
         address = asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6());
     }
     return address.to_string();
+}
+
+}  // namespace
+
+std::string Stream::remote_ip() const {
+    ErrorCode ec;
+    const auto endpoint = tcp_.socket().remote_endpoint(ec);
+    return ec ? "unknown" : plain_address(endpoint.address());
+}
+
+std::string Stream::local_ip() const {
+    ErrorCode ec;
+    const auto endpoint = tcp_.socket().local_endpoint(ec);
+    return ec ? "" : plain_address(endpoint.address());
 }
 
 std::uint16_t Stream::local_port() const {

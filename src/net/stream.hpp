@@ -65,6 +65,8 @@ public:
     /// "TLSv1.3 TLS_AES_256_GCM_SHA384" once TLS is up, for logs and the Received header.
     std::string tls_description() const;
     std::string remote_ip() const;
+    /// Our side's address ("" when unknown), e.g. TLS-RPT's sending-mta-ip (RFC 8460 §4.4).
+    std::string local_ip() const;
     std::uint16_t local_port() const;
 
 private:

@@ -1,5 +1,6 @@
 #include "roles/local_delivery.hpp"
 
+#include <algorithm>
 #include <map>
 #include <memory>
 
@@ -86,7 +87,88 @@ std::string describe_envelope(
     return text;
 }
 
+// Of two outcomes for one RCPT, the one the client hears: a failure beats success, and a
+// temporary failure beats a permanent one so that the sender retries.
+Reply worse(Reply current, Reply other) {
+    if (!other.positive() && (current.positive() || (other.transient() && current.permanent()))) {
+        return other;
+    }
+    return current;
+}
+
+// The chain status verify_arc found, as the verdict's "arc" result records it.
+mailauth::ArcCv arc_chain(const AuthVerdict& verdict) {
+    for (const auto& result : verdict.results) {
+        if (result.method == "arc") {
+            if (result.result == "pass") {
+                return mailauth::ArcCv::Pass;
+            }
+            if (result.result == "fail") {
+                return mailauth::ArcCv::Fail;
+            }
+        }
+    }
+    return mailauth::ArcCv::None;
+}
+
+std::string domain_of(std::string_view address) {
+    const auto at = address.rfind('@');
+    std::string domain(at == std::string_view::npos ? std::string_view{} : address.substr(at + 1));
+    std::transform(domain.begin(), domain.end(), domain.begin(), [](unsigned char c) {
+        return static_cast<char>(std::tolower(c));
+    });
+    return domain;
+}
+
 }  // namespace
+
+DeliveryPlan plan_delivery(
+    const std::vector<std::string>& addresses,
+    const std::vector<accounts::RecipientResolution>& resolutions,
+    bool queue,
+    bool relay
+) {
+    DeliveryPlan plan;
+    std::map<std::string, std::size_t, std::less<>> forward_of;  // target -> index in forwards
+    for (std::size_t i = 0; i < resolutions.size() && i < addresses.size(); ++i) {
+        const auto& r = resolutions[i];
+        if (r.kind == Kind::NotLocal && relay && queue) {
+            plan.relayed.push_back(i);
+            continue;
+        }
+        if (r.kind != Kind::Local || (r.accounts.empty() && r.external.empty()) ||
+            (!r.external.empty() && !queue)) {
+            plan.deferred.push_back(i);
+            continue;
+        }
+        if (!r.accounts.empty()) {
+            plan.stored.push_back(i);
+        }
+        for (const auto& target : r.external) {
+            auto [it, inserted] = forward_of.emplace(target, 0);
+            if (inserted) {
+                // One queue entry per alias domain: each is sealed with that domain's key.
+                const auto domain = domain_of(addresses[i]);
+                auto f = std::find_if(plan.forwards.begin(), plan.forwards.end(), [&](auto& x) {
+                    return x.domain == domain;
+                });
+                if (f == plan.forwards.end()) {
+                    DeliveryPlan::Forward entry;
+                    entry.domain = domain;
+                    f = plan.forwards.insert(plan.forwards.end(), std::move(entry));
+                }
+                f->targets.push_back(target);
+                f->sources.push_back(i);
+                it->second = static_cast<std::size_t>(f - plan.forwards.begin());
+            }
+            auto& rcpts = plan.forwards[it->second].rcpts;
+            if (rcpts.empty() || rcpts.back() != i) {
+                rcpts.push_back(i);
+            }
+        }
+    }
+    return plan;
+}
 
 Reply reply_for(const store::DeliveryOutcome& outcome, const std::string& rcpt) {
     switch (outcome.status) {
@@ -178,9 +260,13 @@ asio::awaitable<Reply> LocalDelivery::check_recipient(
     const auto resolution = directory_.resolve_recipient(address_of(recipient));
     switch (resolution.kind) {
         case Kind::Local:
+            if (!resolution.external.empty() && outbound_ == nullptr) {
+                // External targets need the outbound queue; accepting only the local ones
+                // would lose the other copies silently.
+                co_return Reply{451, "4.3.0", "Forwarding is not available, try later"};
+            }
             if (resolution.accounts.empty()) {
-                // Forward-only alias: external forwarding needs the outbound queue.
-                co_return Reply{451, "4.3.0", "Forwarding is not available yet, try later"};
+                co_return Reply{250, "2.1.5", "Recipient OK, will be forwarded"};
             }
             co_return Reply{250, "2.1.5", "Recipient OK"};
         case Kind::UnknownUser:
@@ -212,7 +298,8 @@ Result<store::Incoming> LocalDelivery::begin_message() {
     return store_.begin_message();
 }
 
-asio::awaitable<std::variant<store::Incoming, std::vector<Reply>>> LocalDelivery::authenticate(
+asio::awaitable<std::variant<LocalDelivery::Authenticated, std::vector<Reply>>>
+LocalDelivery::authenticate(
     const smtp::server::SessionInfo& session,
     const smtp::wire::Envelope& envelope,
     store::Incoming message
@@ -245,20 +332,23 @@ asio::awaitable<std::variant<store::Incoming, std::vector<Reply>>> LocalDelivery
     if (auto st = rebuilt->append(with_results); !st) {
         co_return failed("write", st.error());
     }
-    co_return std::move(*rebuilt);
+    co_return Authenticated{.message = std::move(*rebuilt), .chain = arc_chain(verdict)};
 }
 
 asio::awaitable<std::vector<Reply>> LocalDelivery::deliver(
     smtp::server::SessionInfo session, smtp::wire::Envelope envelope, store::Incoming message
 ) {
     // Mail from the outside (an MX session: SMTP, not authenticated) is authenticated first.
+    std::optional<mailauth::ArcCv> arc;
     if (authenticator_ != nullptr && session.auth_identity.empty() &&
         session.protocol == smtp::wire::Protocol::Smtp && !session.client_ip.empty()) {
         auto checked = co_await authenticate(session, envelope, std::move(message));
         if (auto* refusal = std::get_if<std::vector<Reply>>(&checked)) {
             co_return std::move(*refusal);
         }
-        message = std::move(std::get<store::Incoming>(checked));
+        auto& authenticated = std::get<Authenticated>(checked);
+        message = std::move(authenticated.message);
+        arc = authenticated.chain;
     }
     if (limiter_ != nullptr && !session.auth_identity.empty()) {
         const auto verdict =
@@ -271,37 +361,89 @@ asio::awaitable<std::vector<Reply>> LocalDelivery::deliver(
             );
         }
     }
-    // Authenticated submissions for other domains go to the outbound queue; the rest (and
-    // everything from unauthenticated clients, which RCPT already limited to our domains) to
-    // the store. Replies are merged back in RCPT order.
-    std::vector<std::size_t> remote;
-    if (outbound_ != nullptr && !session.auth_identity.empty()) {
-        for (std::size_t i = 0; i < envelope.recipients.size(); ++i) {
-            const auto resolution =
-                directory_.resolve_recipient(address_of(envelope.recipients[i]));
-            if (resolution.kind == Kind::NotLocal) {
-                remote.push_back(i);
+    const auto n = envelope.recipients.size();
+    std::vector<std::string> addresses;
+    std::vector<accounts::RecipientResolution> resolutions;
+    for (const auto& rcpt : envelope.recipients) {
+        addresses.push_back(address_of(rcpt));
+        resolutions.push_back(directory_.resolve_recipient(addresses.back()));
+    }
+    // Authenticated submissions for other domains and the external targets of aliases go to
+    // the outbound queue, local accounts to the store (RCPT already limited unauthenticated
+    // clients to our domains). Replies are merged back in RCPT order.
+    const auto plan =
+        plan_delivery(addresses, resolutions, outbound_ != nullptr, !session.auth_identity.empty());
+    std::vector<std::optional<Reply>> replies(n);
+    const auto merge = [&](std::size_t i, Reply reply) {
+        replies[i] =
+            replies[i] ? worse(std::move(*replies[i]), std::move(reply)) : std::move(reply);
+    };
+    for (const auto i : plan.deferred) {
+        merge(i, Reply{451, "4.3.0", "Recipient changed during the transaction, try again"});
+    }
+
+    // Forwarded copies first: an RCPT whose copy could not be queued is not stored either, so
+    // the client's retry does not deliver the local copy twice.
+    std::vector<bool> unstored(n, false);
+    for (const auto& forward : plan.forwards) {
+        std::vector<smtp::queue::NewRecipient> targets;
+        for (std::size_t t = 0; t < forward.targets.size(); ++t) {
+            const auto& source = envelope.recipients[forward.sources[t]];
+            // RFC 3461 §4.2: the copy's DSNs name the address the sender used.
+            targets.push_back({
+                .address = forward.targets[t],
+                .orcpt = source.orcpt_type.empty() ? "rfc822;" + addresses[forward.sources[t]]
+                                                   : source.orcpt_type + ";" + source.orcpt_value,
+                .notify = source.notify,
+            });
+        }
+        std::optional<ForwardSeal> seal;
+        if (arc) {
+            seal = ForwardSeal{
+                .domain = forward.domain,
+                .authserv_id = authenticator_->authserv_id(),
+                .chain = *arc,
+            };
+        }
+        auto done = co_await outbound_->forward(
+            session, envelope, std::move(targets), message, std::move(seal)
+        );
+        for (const auto i : forward.rcpts) {
+            const auto rcpt = "<" + addresses[i] + ">";
+            if (!done) {
+                unstored[i] = true;
+                merge(
+                    i, Reply{451, "4.3.0", rcpt + " temporary failure queueing the forwarded copy"}
+                );
+            } else if (done->looping) {
+                // RFC 5321 §6.3; RFC 3463 X.4.6 "routing loop detected".
+                unstored[i] = true;
+                merge(
+                    i,
+                    Reply{554, "5.4.6", rcpt + " routing loop detected, too many Received fields"}
+                );
+            } else {
+                merge(i, Reply{250, "2.0.0", rcpt + " forwarded as " + done->id});
             }
         }
     }
-    if (remote.empty()) {
-        co_return co_await deliver_here(
-            std::move(session), std::move(envelope), std::move(message)
-        );
+
+    if (!plan.relayed.empty()) {
+        std::vector<smtp::wire::Recipient> remote_rcpts;
+        for (const auto i : plan.relayed) {
+            remote_rcpts.push_back(envelope.recipients[i]);
+        }
+        auto queued = co_await outbound_->submit(session, envelope, remote_rcpts, message);
+        for (std::size_t k = 0; k < plan.relayed.size() && k < queued.size(); ++k) {
+            merge(plan.relayed[k], queued[k]);
+        }
     }
-    std::vector<smtp::wire::Recipient> remote_rcpts;
-    for (const auto i : remote) {
-        remote_rcpts.push_back(envelope.recipients[i]);
-    }
-    auto queued = co_await outbound_->submit(session, envelope, remote_rcpts, message);
-    std::vector<Reply> replies(envelope.recipients.size());
+
     smtp::wire::Envelope local_envelope = envelope;
     local_envelope.recipients.clear();
     std::vector<std::size_t> local;
-    for (std::size_t i = 0, r = 0; i < envelope.recipients.size(); ++i) {
-        if (r < remote.size() && remote[r] == i) {
-            replies[i] = queued[r++];
-        } else {
+    for (const auto i : plan.stored) {
+        if (!unstored[i]) {
             local.push_back(i);
             local_envelope.recipients.push_back(envelope.recipients[i]);
         }
@@ -309,10 +451,16 @@ asio::awaitable<std::vector<Reply>> LocalDelivery::deliver(
     if (!local.empty()) {
         auto here = co_await deliver_here(session, std::move(local_envelope), std::move(message));
         for (std::size_t k = 0; k < local.size() && k < here.size(); ++k) {
-            replies[local[k]] = here[k];
+            merge(local[k], here[k]);
         }
     }
-    co_return replies;
+    std::vector<Reply> out;
+    out.reserve(n);
+    for (std::size_t i = 0; i < n; ++i) {
+        out.push_back(replies[i].value_or(Reply{451, "4.3.0", "<" + addresses[i] + "> not stored"})
+        );
+    }
+    co_return out;
 }
 
 bool LocalDelivery::is_local_domain(std::string_view domain) {

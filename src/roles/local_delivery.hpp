@@ -8,6 +8,7 @@
 
 #include "accounts/directory.hpp"
 #include "accounts/send_limiter.hpp"
+#include "mailauth/arc_headers.hpp"
 #include "smtp/queue/runner.hpp"
 #include "smtp/server/inbound_handler.hpp"
 #include "store/store.hpp"
@@ -16,6 +17,33 @@ namespace sov::roles {
 
 class Outbound;
 class InboundAuthenticator;
+
+/// Where each recipient of a transaction goes; indices are RCPT positions.
+struct DeliveryPlan {
+    /// One queue entry of forwarded copies: the distinct external targets first reached through
+    /// aliases of `domain` (one copy per target however many aliases lead to it), and every RCPT
+    /// whose outcome depends on that entry.
+    struct Forward {
+        std::string domain;
+        std::vector<std::string> targets;
+        std::vector<std::size_t> sources;  // per target: the RCPT that first led to it (ORCPT)
+        std::vector<std::size_t> rcpts;
+    };
+    std::vector<std::size_t> stored;   // reaches local accounts: the store
+    std::vector<std::size_t> relayed;  // another domain (authenticated submission): the queue
+    std::vector<Forward> forwards;
+    std::vector<std::size_t> deferred;  // resolves differently than at RCPT time
+};
+
+/// Plans a transaction from each RCPT's address and resolution. `queue`: the outbound queue is
+/// there (else forwarding recipients are deferred); `relay`: the client may relay (other domains
+/// go to the queue, else they are deferred).
+[[nodiscard]] DeliveryPlan plan_delivery(
+    const std::vector<std::string>& addresses,
+    const std::vector<accounts::RecipientResolution>& resolutions,
+    bool queue,
+    bool relay
+);
 
 /// Also the outbound queue's sink for our own domains (DSNs to local senders, queued mail).
 class LocalDelivery final : public smtp::server::InboundHandler, public smtp::queue::LocalSink {
@@ -38,7 +66,8 @@ public:
         smtp::server::SessionInfo session, smtp::wire::Envelope envelope, store::Incoming message
     ) override;
 
-    /// Authenticated clients' mail for other domains goes here (null: refused with 451).
+    /// Authenticated clients' mail for other domains, and copies for the external targets of
+    /// aliases, go here (null: refused with 451).
     void set_outbound(Outbound* outbound) { outbound_ = outbound; }
     /// Checks SPF/DKIM/ARC/DMARC of mail from unauthenticated SMTP clients (the MX) and adds
     /// Authentication-Results (null: no checks, no header).
@@ -67,8 +96,12 @@ private:
         smtp::server::SessionInfo session, smtp::wire::Envelope envelope, store::Incoming message
     );
     std::string address_of(const smtp::wire::Recipient& recipient) const;
+    struct Authenticated {
+        store::Incoming message;  // with its Authentication-Results
+        mailauth::ArcCv chain = mailauth::ArcCv::None;
+    };
     /// The message with its Authentication-Results, or the refusal for every recipient.
-    boost::asio::awaitable<std::variant<store::Incoming, std::vector<smtp::wire::Reply>>>
+    boost::asio::awaitable<std::variant<Authenticated, std::vector<smtp::wire::Reply>>>
     authenticate(
         const smtp::server::SessionInfo& session,
         const smtp::wire::Envelope& envelope,

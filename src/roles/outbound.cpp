@@ -9,6 +9,7 @@
 #include "core/durable_file.hpp"
 #include "core/log.hpp"
 #include "core/offload.hpp"
+#include "mailauth/arc_seal.hpp"
 #include "mime/address.hpp"
 #include "smtp/wire/trace_headers.hpp"
 
@@ -85,6 +86,50 @@ std::optional<std::string> header_field(std::string_view message, std::string_vi
     return value;
 }
 
+std::size_t received_count(std::string_view message) {
+    std::size_t count = 0;
+    scan_header(message, [&](std::string_view line) {
+        count += starts_with_field(line, "received") ? 1 : 0;
+    });
+    return count;
+}
+
+std::string seal_forwarded(
+    const ArcSealer& sealer, const ForwardSeal& seal, std::string_view message, std::string_view id
+) {
+    const auto unsealed = [&](std::string_view reason) {
+        log::info(
+            "arc.unsealed",
+            {{"message", std::string(id)}, {"domain", seal.domain}, {"reason", std::string(reason)}}
+        );
+        return std::string{};
+    };
+    if (!sealer) {
+        return unsealed("no keys");
+    }
+    // RFC 8617 §5.1 step 4.A: the AAR carries this hop's Authentication-Results.
+    const auto aar = mailauth::merge_authentication_results(message, seal.authserv_id);
+    if (aar.empty()) {
+        return unsealed("no Authentication-Results of ours");
+    }
+    auto set = sealer(seal.domain, message, aar, seal.chain);
+    if (!set) {
+        log::warn(
+            "arc.seal_failed",
+            {{"message", std::string(id)}, {"domain", seal.domain}, {"error", set.error().message()}
+            }
+        );
+        return {};
+    }
+    if (!*set) {
+        return unsealed("no key for the domain");
+    }
+    if ((*set)->empty()) {
+        return unsealed("chain closed (cv=fail or 50 sets)");
+    }
+    return std::move(**set);
+}
+
 std::string author_domain(std::string_view message) {
     const auto from = header_field(message, "from");
     if (!from) {
@@ -143,7 +188,7 @@ asio::awaitable<std::vector<Reply>> Outbound::submit(
         .ret_headers = envelope.ret == smtp::wire::DsnRet::Hdrs,
         .smtputf8 = envelope.smtputf8,
         .eight_bit = envelope.body == smtp::wire::BodyType::EightBitMime,
-        .requiretls = false,
+        .requiretls = envelope.requiretls,  // RFC 8689 §4.1: the tag travels with the message
         .auth = session.auth_identity,
     };
     std::vector<smtp::queue::NewRecipient> targets;
@@ -194,6 +239,79 @@ asio::awaitable<std::vector<Reply>> Outbound::submit(
         replies.push_back(Reply{250, "2.0.0", "<" + r.path.to_string() + "> queued as " + *id});
     }
     co_return replies;
+}
+
+asio::awaitable<Result<Forwarded>> Outbound::forward(
+    const smtp::server::SessionInfo& session,
+    const smtp::wire::Envelope& envelope,
+    std::vector<smtp::queue::NewRecipient> targets,
+    store::Incoming& message,
+    std::optional<ForwardSeal> seal
+) {
+    smtp::queue::MessageEnvelope queued{
+        // "<>" stays "<>": to_string() of the null path is "".
+        .sender = envelope.reverse_path.to_string(),
+        .envid = envelope.envid,
+        .ret_headers = envelope.ret == smtp::wire::DsnRet::Hdrs,
+        .smtputf8 = envelope.smtputf8,
+        .eight_bit = envelope.body == smtp::wire::BodyType::EightBitMime,
+        .requiretls = envelope.requiretls,  // RFC 8689 §4.1: a forwarded copy keeps the tag
+        .auth = session.auth_identity,
+    };
+    const auto count = targets.size();
+    auto work = [this,
+                 &message,
+                 queued = std::move(queued),
+                 targets = std::move(targets),
+                 seal = std::move(seal),
+                 submitted = !session.auth_identity.empty(),
+                 id = session.id]() -> Result<Forwarded> {
+        auto content = message.contents();
+        if (!content) {
+            return content.error();
+        }
+        if (received_count(*content) > kMaxReceived) {
+            return Forwarded{.id = {}, .looping = true};
+        }
+        if (submitted) {
+            // Our own user's message, reaching the outside through an alias: the same
+            // fix-ups and DKIM signature as any submission (issue 5).
+            const auto now = core::now();
+            *content = add_missing_fields(std::move(*content), hostname_, core::unix_seconds(now));
+            if (signer_) {
+                content->insert(0, signer_(author_domain(*content), *content));
+            }
+        } else if (seal) {
+            // The header is otherwise forwarded unchanged (RFC 5321 §3.9.1); the ARC set goes
+            // on top, as a new trace block (RFC 8617 §5.1).
+            content->insert(0, seal_forwarded(sealer_, *seal, *content, id));
+        }
+        auto queued_id = queue_.enqueue(queued, targets, *content, core::now());
+        if (!queued_id) {
+            return queued_id.error();
+        }
+        return Forwarded{.id = std::move(*queued_id), .looping = false};
+    };
+    auto done = co_await core::offload(pool_.get_executor(), std::move(work));
+    if (!done) {
+        log::error(
+            "queue.forward_failed", {{"session", session.id}, {"error", done.error().message()}}
+        );
+        co_return done;
+    }
+    if (done->looping) {
+        log::warn("queue.forward_loop", {{"session", session.id}, {"limit", kMaxReceived}});
+        co_return done;
+    }
+    log::info(
+        "queue.forwarded",
+        {{"session", session.id},
+         {"message", done->id},
+         {"from", envelope.reverse_path.to_string()},
+         {"recipients", count}}
+    );
+    runner_.wake();
+    co_return done;
 }
 
 asio::awaitable<Result<std::string>> Outbound::enqueue_generated(

@@ -10,6 +10,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/thread_pool.hpp>
 
+#include "mailauth/arc_headers.hpp"
 #include "smtp/queue/queue_store.hpp"
 #include "smtp/queue/runner.hpp"
 #include "smtp/server/inbound_handler.hpp"
@@ -20,6 +21,30 @@ namespace sov::roles {
 /// Signs a message for a domain (its author's); returns the header fields to prepend ("" when
 /// the domain has no keys). Empty function: no signing.
 using MessageSigner = std::function<std::string(std::string_view domain, std::string_view message)>;
+
+/// What the MX knows of a message it forwards for an alias: the input of the ARC set it adds
+/// (RFC 8617 §5.1).
+struct ForwardSeal {
+    std::string domain;       // the alias's domain: d= of the AMS and AS
+    std::string authserv_id;  // whose Authentication-Results in the message make the AAR
+    mailauth::ArcCv chain = mailauth::ArcCv::None;  // verify_arc's verdict on arrival (cv=)
+};
+
+/// Seals `message` for `domain` with `aar` as the AAR payload: the ARC fields to prepend; ""
+/// when the chain may not be extended (RFC 8617 §5.1 step 2), nullopt when we hold no key for
+/// the domain. Either way the copy goes out unsealed.
+using ArcSealer = std::function<Result<std::optional<std::string>>(
+    std::string_view domain, std::string_view message, std::string_view aar, mailauth::ArcCv chain
+)>;
+
+/// RFC 5321 §6.3: a message with more Received fields than this is looping (the RFC asks for a
+/// threshold of at least 100).
+inline constexpr std::size_t kMaxReceived = 100;
+
+struct Forwarded {
+    std::string id;        // the queue id; empty when not queued
+    bool looping = false;  // not queued: more than kMaxReceived Received fields (RFC 5321 §6.3)
+};
 
 class Outbound {
 public:
@@ -51,13 +76,39 @@ public:
         std::string sender, std::vector<std::string> recipients, std::string message
     );
 
+    /// Seals forwarded copies (empty: they go out unsealed).
+    void set_arc_sealer(ArcSealer sealer) { sealer_ = std::move(sealer); }
+
+    /// Queues a copy of a received message for the external `targets` of aliases (RFC 5321
+    /// §3.9.1: the rest of the envelope, reverse-path included, is unchanged; "<>" stays "<>").
+    /// With `seal`, the copy gets an ARC set when we hold a key for seal->domain. A copy from an
+    /// authenticated session is treated as submitted mail instead (Date, Message-ID, DKIM by the
+    /// author's domain). The content is read, checked for a loop, sealed and queued on the pool.
+    boost::asio::awaitable<Result<Forwarded>> forward(
+        const smtp::server::SessionInfo& session,
+        const smtp::wire::Envelope& envelope,
+        std::vector<smtp::queue::NewRecipient> targets,
+        store::Incoming& message,
+        std::optional<ForwardSeal> seal
+    );
+
 private:
     smtp::queue::QueueStore& queue_;
     smtp::queue::Runner& runner_;
     boost::asio::thread_pool& pool_;
     std::string hostname_;
     MessageSigner signer_;
+    ArcSealer sealer_;
 };
+
+/// The number of Received fields in the header (RFC 5321 §6.3 loop detection).
+std::size_t received_count(std::string_view message);
+
+/// The ARC set for a forwarded copy, or "" when it goes unsealed (no key, no Authentication-
+/// Results of ours in the message, or a chain that may not be extended); the reason is logged.
+std::string seal_forwarded(
+    const ArcSealer& sealer, const ForwardSeal& seal, std::string_view message, std::string_view id
+);
 
 /// The first `name:` field of the header, unfolded, without the name and colon; nullopt if absent.
 std::optional<std::string> header_field(std::string_view message, std::string_view name);

@@ -1,6 +1,7 @@
 #include "roles/outbound_setup.hpp"
 
 #include "core/log.hpp"
+#include "mailauth/arc_seal.hpp"
 #include "tls/client_context.hpp"
 
 namespace sov::roles {
@@ -42,6 +43,50 @@ MessageSigner DkimKeys::signer() {
     };
 }
 
+Result<std::optional<std::string>> arc_seal_for(
+    const mailauth::Keyring& keyring,
+    std::string_view domain,
+    std::string_view message,
+    std::string_view aar,
+    mailauth::ArcCv chain
+) {
+    const auto* signer = keyring.find(domain);
+    const auto* key = signer != nullptr ? mailauth::arc_signing_key(*signer) : nullptr;
+    if (key == nullptr) {
+        return std::optional<std::string>{};
+    }
+    const mailauth::ArcSealRequest request{
+        .domain = signer->domain(),
+        .key = *key,
+        .authentication_results = std::string(aar),
+        .chain = chain,
+    };
+    auto set = mailauth::arc_seal(message, request);
+    if (!set) {
+        return set.error();
+    }
+    return std::optional<std::string>{std::move(*set)};
+}
+
+ArcSealer DkimKeys::arc_sealer() {
+    return [this](
+               std::string_view domain,
+               std::string_view message,
+               std::string_view aar,
+               mailauth::ArcCv chain
+           ) -> Result<std::optional<std::string>> {
+        std::shared_ptr<const mailauth::Keyring> keyring;
+        {
+            std::lock_guard lock(mutex_);
+            keyring = keyring_;
+        }
+        if (!keyring) {
+            return std::optional<std::string>{};
+        }
+        return arc_seal_for(*keyring, domain, message, aar, chain);
+    };
+}
+
 smtp::queue::RunnerSettings runner_settings(const core::Config& config) {
     smtp::queue::RunnerSettings settings;
     settings.hostname = config.hostname;
@@ -52,6 +97,11 @@ smtp::queue::RunnerSettings runner_settings(const core::Config& config) {
     settings.max_connections = config.queue.max_connections;
     settings.max_per_domain = config.queue.max_per_domain;
     settings.port = config.queue.remote_port;
+    settings.smarthost.host = config.queue.smarthost.host;
+    settings.smarthost.port = config.queue.smarthost.port;
+    settings.smarthost.implicit_tls = config.queue.smarthost.tls == core::TlsMode::Implicit;
+    settings.smarthost.username = config.queue.smarthost.username;
+    settings.smarthost.password_file = config.queue.smarthost.password_file;
     return settings;
 }
 
@@ -60,7 +110,8 @@ Result<std::unique_ptr<OutboundPath>> start_outbound(
     boost::asio::io_context& ioc,
     boost::asio::thread_pool& pool,
     LocalDelivery& local,
-    MessageSigner signer
+    MessageSigner signer,
+    ArcSealer sealer
 ) {
     auto path = std::make_unique<OutboundPath>();
     auto resolver = dns::Resolver::create(ioc.get_executor(), dns::resolver_options(config.dns));
@@ -106,6 +157,7 @@ Result<std::unique_ptr<OutboundPath>> start_outbound(
     path->outbound = std::make_unique<Outbound>(
         *path->queue, *path->runner, pool, config.hostname, std::move(signer)
     );
+    path->outbound->set_arc_sealer(std::move(sealer));
     local.set_outbound(path->outbound.get());
     path->runner->start();
     return path;

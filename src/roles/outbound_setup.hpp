@@ -32,12 +32,25 @@ public:
     void reload();
     /// A MessageSigner over the current keyring; a signing failure leaves the message unsigned.
     MessageSigner signer();
+    /// An ArcSealer over the current keyring: forwarded mail is sealed with the alias domain's
+    /// DKIM key (RFC 8617 §4.1: the same key records serve both).
+    ArcSealer arc_sealer();
 
 private:
     std::filesystem::path dir_;
     std::mutex mutex_;
     std::shared_ptr<const mailauth::Keyring> keyring_;
 };
+
+/// The ArcSealer's work over one keyring: the ARC set for `domain` (RFC 8617 §5.1), nullopt when
+/// the keyring holds no key for it.
+Result<std::optional<std::string>> arc_seal_for(
+    const mailauth::Keyring& keyring,
+    std::string_view domain,
+    std::string_view message,
+    std::string_view aar,
+    mailauth::ArcCv chain
+);
 
 struct OutboundPath {
     std::unique_ptr<dns::Resolver> resolver;
@@ -55,7 +68,8 @@ Result<std::unique_ptr<OutboundPath>> start_outbound(
     boost::asio::io_context& ioc,
     boost::asio::thread_pool& pool,
     LocalDelivery& local,
-    MessageSigner signer
+    MessageSigner signer,
+    ArcSealer sealer = {}
 );
 
 smtp::queue::RunnerSettings runner_settings(const core::Config& config);

@@ -5,6 +5,11 @@
 
 #include <gtest/gtest.h>
 
+#include "mailauth/arc_verify.hpp"
+#include "mailauth/static_dns.hpp"
+#include "roles/outbound_setup.hpp"
+#include "support/run_awaitable.hpp"
+
 namespace sov::roles {
 namespace {
 
@@ -129,6 +134,124 @@ TEST(AddMissingFields, MessageIdUsesHostnameAndIsUnique) {
 TEST(AddMissingFields, DateUsesTheGivenTime) {
     const auto out = add_missing_fields("Message-ID: <x@y>\r\n\r\n", kHost, 0);
     EXPECT_NE(out.find("Date: Thu, 01 Jan 1970 00:00:00 +0000\r\n"), std::string::npos) << out;
+}
+
+}  // namespace
+}  // namespace sov::roles
+
+namespace sov::roles {
+namespace {
+
+namespace ma = sov::mailauth;
+
+constexpr std::string_view kForwarded =
+    "Received: from a.example by mx.example.test; Sun, 15 Jun 2025 15:06:40 +0000\r\n"
+    "Authentication-Results: mx.example.test;\r\n"
+    "\tspf=pass smtp.mailfrom=a@origin.example;\r\n"
+    "\tdkim=none;\r\n"
+    "\tarc=none\r\n"
+    "Authentication-Results: mx.example.test; dmarc=none\r\n"
+    "Authentication-Results: evil.example; spf=pass\r\n"
+    "Received: from b.example by a.example; Sun, 15 Jun 2025 15:06:39 +0000\r\n"
+    "From: Alice <a@origin.example>\r\n"
+    "To: team@example.test\r\n"
+    "Subject: forwarded\r\n"
+    "\r\n"
+    "Hello\r\n";
+
+TEST(ReceivedCount, CountsHeaderFieldsOnly) {
+    EXPECT_EQ(received_count(kForwarded), 2u);
+    EXPECT_EQ(received_count("Subject: x\r\n\r\nReceived: in the body\r\n"), 0u);
+    std::string looping;
+    for (std::size_t i = 0; i <= kMaxReceived; ++i) {
+        looping += "Received: from x by y;\r\n\tMon, 1 Jan 2024 00:00:00 +0000\r\n";
+    }
+    looping += "RECEIVED : obsolete spacing\r\nX-Received: not one\r\n\r\nbody\r\n";
+    EXPECT_EQ(received_count(looping), kMaxReceived + 2);
+}
+
+const ma::Keyring& keyring() {
+    static const ma::Keyring ring = [] {
+        ma::Keyring k;
+        k.add(ma::Signer(
+            "example.test",
+            {{"ed", *ma::PrivateKey::generate(ma::KeyAlgorithm::Ed25519)},
+             {"rsa", *ma::PrivateKey::generate(ma::KeyAlgorithm::Rsa, 2048)}}
+        ));
+        return k;
+    }();
+    return ring;
+}
+
+ArcSealer test_sealer() {
+    return
+        [](std::string_view domain, std::string_view message, std::string_view aar, ma::ArcCv chain
+        ) { return arc_seal_for(keyring(), domain, message, aar, chain); };
+}
+
+TEST(SealForwarded, SealsWithTheAliasDomainsRsaKeyAndOurResults) {
+    const ForwardSeal seal{.domain = "Example.TEST", .authserv_id = "mx.example.test"};
+    const auto set = seal_forwarded(test_sealer(), seal, kForwarded, "t1");
+    ASSERT_FALSE(set.empty());
+    // i=1, cv=none, d= the alias domain, its rsa-sha256 key (the one ARC verifiers know).
+    EXPECT_TRUE(set.starts_with("ARC-Seal: i=1; a=rsa-sha256; cv=none; d=example.test; s=rsa;"))
+        << set;
+    // The AAR is our results only, every one of them (evil.example's claim is not ours).
+    const auto aar = set.substr(set.find("ARC-Authentication-Results:"));
+    EXPECT_EQ(
+        aar,
+        "ARC-Authentication-Results: i=1; mx.example.test; spf=pass smtp.mailfrom=a@origin.example;"
+        "\r\n dkim=none;\r\n arc=none;\r\n dmarc=none\r\n"
+    );
+
+    // The sealed copy validates: publish the key and run our verifier over it.
+    ma::StaticDns dns;
+    dns.add_txt(
+        "rsa._domainkey.example.test", keyring().find("example.test")->keys()[1].key.dns_record()
+    );
+    const std::string sealed = set + std::string(kForwarded);
+    const auto outcome = test::run_awaitable(ma::verify_arc(dns, sealed));
+    EXPECT_EQ(outcome.cv, ma::ArcCv::Pass) << outcome.reason;
+    EXPECT_EQ(outcome.instance, 1);
+}
+
+TEST(SealForwarded, UnsealedWithoutKeyOrResults) {
+    // No key for the domain.
+    EXPECT_EQ(
+        seal_forwarded(
+            test_sealer(),
+            {.domain = "other.test", .authserv_id = "mx.example.test"},
+            kForwarded,
+            "t2"
+        ),
+        ""
+    );
+    // No Authentication-Results of ours: there is nothing to attest.
+    EXPECT_EQ(
+        seal_forwarded(
+            test_sealer(),
+            {.domain = "example.test", .authserv_id = "mx.other.test"},
+            kForwarded,
+            "t3"
+        ),
+        ""
+    );
+    // No sealer configured.
+    EXPECT_EQ(
+        seal_forwarded(
+            {}, {.domain = "example.test", .authserv_id = "mx.example.test"}, kForwarded, "t4"
+        ),
+        ""
+    );
+}
+
+TEST(SealForwarded, ClaimedPassOnAMessageWithoutChainIsNotSealed) {
+    // cv= must describe the chain as received (RFC 8617 §5.1 step 4.C): "pass" without any
+    // ARC set is refused by the sealer, and the copy goes out unsealed rather than lying.
+    const ForwardSeal seal{
+        .domain = "example.test", .authserv_id = "mx.example.test", .chain = ma::ArcCv::Pass
+    };
+    EXPECT_EQ(seal_forwarded(test_sealer(), seal, kForwarded, "t5"), "");
 }
 
 }  // namespace

@@ -21,6 +21,7 @@
 #include "accounts/login_throttle.hpp"
 #include "accounts/sasl.hpp"
 #include "core/log.hpp"
+#include "core/thread_name.hpp"
 #include "imap/server/change_hub.hpp"
 #include "net/accept_loop.hpp"
 #include "net/privileges.hpp"
@@ -33,6 +34,7 @@
 #include "roles/outbound_setup.hpp"
 #include "roles/session_support.hpp"
 #include "roles/store_setup.hpp"
+#include "roles/tlsrpt_reporting.hpp"
 #include "roles/web_listener.hpp"
 #include "smtp/server/session.hpp"
 #include "store/store.hpp"
@@ -220,7 +222,9 @@ int serve(core::Config config, const ServeOptions& options) {
     // After the io_context (the resolver and the queue runner live on it), destroyed before it.
     std::unique_ptr<OutboundPath> outbound;
     dkim_keys.reload();
-    if (auto started = start_outbound(config, ioc, workers, *delivery, dkim_keys.signer())) {
+    if (auto started = start_outbound(
+            config, ioc, workers, *delivery, dkim_keys.signer(), dkim_keys.arc_sealer()
+        )) {
         outbound = std::move(*started);
     } else {
         log::warn(
@@ -282,6 +286,38 @@ int serve(core::Config config, const ServeOptions& options) {
             log::warn(
                 "dmarc_report.disabled",
                 {{"error", opened.error().message()}, {"effect", "no aggregate reports are sent"}}
+            );
+        }
+    }
+    // SMTP TLS Reporting (RFC 8460): the runner counts every TLS session into
+    // <data>/reports/tlsrpt.db; the sender mails each ended day's reports through the queue.
+    std::unique_ptr<mailauth::ResolverDnsSource> tlsrpt_dns;
+    std::unique_ptr<TlsReportStore> tls_reports;
+    std::unique_ptr<TlsReportRecorder> tls_recorder;
+    std::unique_ptr<TlsReportSender> tls_sender;
+    if (config.tlsrpt.enabled && outbound) {
+        if (auto opened = TlsReportStore::open(config.data_dir / "reports")) {
+            tls_reports = std::move(*opened);
+            tls_recorder = std::make_unique<TlsReportRecorder>(*tls_reports, workers);
+            outbound->runner->set_tls_recorder(tls_recorder.get());
+            tlsrpt_dns = std::make_unique<mailauth::ResolverDnsSource>(*outbound->resolver);
+            auto* queue = outbound->outbound.get();
+            tls_sender = std::make_unique<TlsReportSender>(
+                *tls_reports,
+                *tlsrpt_dns,
+                workers,
+                tls_report_settings(config, postmaster_domain),
+                [queue](std::string sender, std::vector<std::string> to, std::string message) {
+                    return queue->enqueue_generated(
+                        std::move(sender), std::move(to), std::move(message)
+                    );
+                }
+            );
+            tls_sender->start(ioc);
+        } else {
+            log::warn(
+                "tlsrpt.disabled",
+                {{"error", opened.error().message()}, {"effect", "no TLS reports are sent"}}
             );
         }
     }
@@ -435,7 +471,10 @@ int serve(core::Config config, const ServeOptions& options) {
     log::info("server.ready", {{"hostname", config.hostname}, {"data", config.data_dir.string()}});
     std::vector<std::thread> threads;
     for (std::uint32_t i = 1; i < config.io_threads; ++i) {
-        threads.emplace_back([&ioc] { ioc.run(); });
+        threads.emplace_back([&ioc] {
+            core::set_thread_name("sov-io");
+            ioc.run();
+        });
     }
     ioc.run();
     for (auto& thread : threads) {

@@ -98,12 +98,21 @@ asio::awaitable<Status> Connection::starttls(
         // must not be taken as replies inside TLS.
         co_return make_error_code(Errc::Protocol);
     }
+    if (auto st = co_await tls_handshake(std::move(context), prepare); !st) {
+        co_return st;
+    }
+    keywords_.clear();  // RFC 3207 §4.2: forget what the server said before TLS
+    co_return Status{};
+}
+
+asio::awaitable<Status> Connection::tls_handshake(
+    net::SslContextPtr context, const std::function<bool(SSL*)>& prepare
+) {
     auto ec = co_await stream_->handshake_client(std::move(context), prepare, timeouts_.tls);
     if (ec) {
         co_return ec == boost::beast::error::timeout ? make_error_code(Errc::Timeout)
                                                      : make_error_code(Errc::TlsFailed);
     }
-    keywords_.clear();  // RFC 3207 §4.2: forget what the server said before TLS
     co_return Status{};
 }
 

@@ -47,6 +47,12 @@ public:
         net::SslContextPtr context, const std::function<bool(SSL*)>& prepare
     );
 
+    /// Implicit TLS (RFC 8314 §3.3, a submission relay on port 465): the handshake right after
+    /// connecting, before the greeting is read.
+    boost::asio::awaitable<Status> tls_handshake(
+        net::SslContextPtr context, const std::function<bool(SSL*)>& prepare
+    );
+
     bool offers(std::string_view keyword) const { return keywords_.contains(keyword); }
     /// The parameter of an EHLO keyword ("SIZE 10240000" → "10240000"), "" if none.
     std::string offered_parameter(std::string_view keyword) const {

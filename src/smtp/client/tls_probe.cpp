@@ -4,6 +4,7 @@
 
 #include <boost/asio/this_coro.hpp>
 #include <fmt/format.h>
+#include <openssl/x509_vfy.h>
 
 #include "dns/errors.hpp"
 #include "smtp/client/errors.hpp"
@@ -16,6 +17,47 @@ namespace sov::smtp::client {
 namespace asio = boost::asio;
 
 namespace {
+
+// RFC 8460 §4.4 "policy-type" of the policy that governs the host.
+tls::PolicyType report_policy(const HostPolicy& policy) {
+    if (policy.dane.status != tls::DaneStatus::NotApplicable) {
+        return tls::PolicyType::Tlsa;
+    }
+    return policy.sts != nullptr ? tls::PolicyType::Sts : tls::PolicyType::NoPolicyFound;
+}
+
+// RFC 8460 §4.3.1: the result type of a certificate that failed verification.
+tls::ResultType certificate_failure(long verify_result) {
+    switch (verify_result) {
+        case X509_V_ERR_HOSTNAME_MISMATCH:
+            return tls::ResultType::CertificateHostMismatch;
+        case X509_V_ERR_CERT_HAS_EXPIRED:
+            return tls::ResultType::CertificateExpired;
+        case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+        case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+        case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+        case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+        case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+        case X509_V_ERR_CERT_UNTRUSTED:
+            return tls::ResultType::CertificateNotTrusted;
+        default:
+            return tls::ResultType::ValidationFailure;
+    }
+}
+
+void tls_failed(
+    HostProbe& probe, const HostPolicy& policy, tls::ResultType type, std::string reason
+) {
+    probe.tls_outcome =
+        TlsOutcome{.policy = report_policy(policy), .failure = type, .reason = std::move(reason)};
+}
+
+void tls_succeeded(HostProbe& probe, const HostPolicy& policy) {
+    if (probe.tls_outcome && probe.tls_outcome->failure) {
+        return;  // an MTA-STS testing failure on this host is what gets reported
+    }
+    probe.tls_outcome = TlsOutcome{.policy = report_policy(policy), .failure = {}, .reason = {}};
+}
 
 // An MTA-STS validation failure (§4): under enforce the host fails (the caller stops); under
 // testing it is only reported (§5) and the host is used as if there were no policy.
@@ -99,6 +141,12 @@ asio::awaitable<std::optional<ResolvedHost>> resolve_host(
         if (!tlsa) {
             // §2.2: a failed TLSA lookup (bogus, SERVFAIL, timeout) defers; no fallback.
             probe.detail = "TLSA lookup: " + tlsa.error().message();
+            // RFC 8460 §4.3.2.1 dnssec-invalid: "no valid records were returned".
+            probe.tls_outcome = TlsOutcome{
+                .policy = tls::PolicyType::Tlsa,
+                .failure = tls::ResultType::DnssecInvalid,
+                .reason = tlsa.error().message(),
+            };
             co_return std::nullopt;
         }
         policy.dane = tls::dane_policy(mx.exchange, *tlsa);
@@ -112,6 +160,9 @@ asio::awaitable<std::optional<ResolvedHost>> resolve_host(
             // §4.1: the MX host must match one of the policy's mx patterns.
             if (!tls::mx_matches(sts->policy, mx.exchange)) {
                 sts_failure(probe, policy, "MX host matches no mx pattern of the policy (§4.1)");
+                tls_failed(
+                    probe, policy, tls::ResultType::ValidationFailure, "mx pattern mismatch"
+                );
                 if (probe.sts == StsCheck::Failed) {
                     probe.detail += "; not contacted";
                     co_return std::nullopt;
@@ -131,6 +182,10 @@ asio::awaitable<std::unique_ptr<Connection>> establish(
 ) {
     auto executor = co_await asio::this_coro::executor;
     probe.address = address.to_string();
+    probe.local_address.clear();
+    if (probe.sts != StsCheck::WouldFail) {
+        probe.tls_outcome.reset();  // a testing-mode failure found earlier stays reported
+    }
     auto connection = co_await Connection::connect(
         executor, asio::ip::tcp::endpoint(address, options.port), options.timeouts
     );
@@ -139,6 +194,7 @@ asio::awaitable<std::unique_ptr<Connection>> establish(
         co_return nullptr;
     }
     auto& c = **connection;
+    probe.local_address = c.stream().local_ip();
     auto greeting = co_await c.read_reply();
     if (!greeting || greeting->code != 220) {
         probe.detail = "greeting: " + (greeting ? greeting->summary() : greeting.error().message());
@@ -151,6 +207,7 @@ asio::awaitable<std::unique_ptr<Connection>> establish(
     }
     const bool dane_required = policy.dane.status != tls::DaneStatus::NotApplicable;
     if (!c.offers("STARTTLS")) {
+        tls_failed(probe, policy, tls::ResultType::StarttlsNotSupported, {});
         if (dane_required) {
             probe.detail = make_error_code(Errc::NoStartTls).message();
         } else {
@@ -184,6 +241,7 @@ asio::awaitable<std::unique_ptr<Connection>> establish(
     auto started = co_await c.starttls(std::move(tls_context), prepare);
     if (!started) {
         probe.detail = "STARTTLS: " + started.error().message();
+        tls_failed(probe, policy, tls::ResultType::ValidationFailure, started.error().message());
         co_return nullptr;
     }
     probe.tls = tls::describe(c.stream().ssl());
@@ -192,6 +250,17 @@ asio::awaitable<std::unique_ptr<Connection>> establish(
         if (!verification.authenticated) {
             // RFC 7672 §2.2: no mail over a connection that failed DANE authentication.
             probe.detail = "DANE authentication failed: " + verification.detail;
+            // RFC 8460 §4.3.2.1 tlsa-invalid: "None of the records in the RRset were found to
+            // be valid"; a DANE-TA chain can also fail as a certificate would.
+            const long result = SSL_get_verify_result(c.stream().ssl());
+            tls_failed(
+                probe,
+                policy,
+                result == X509_V_OK || result == X509_V_ERR_DANE_NO_MATCH
+                    ? tls::ResultType::TlsaInvalid
+                    : certificate_failure(result),
+                verification.detail
+            );
             (void)co_await c.command("QUIT");
             co_return nullptr;
         }
@@ -204,6 +273,12 @@ asio::awaitable<std::unique_ptr<Connection>> establish(
     if (pkix) {
         const auto verification = tls::pkix_verification(c.stream().ssl());
         if (!verification.valid) {
+            tls_failed(
+                probe,
+                policy,
+                certificate_failure(SSL_get_verify_result(c.stream().ssl())),
+                verification.detail
+            );
             sts_failure(
                 probe,
                 policy,
@@ -229,6 +304,7 @@ asio::awaitable<std::unique_ptr<Connection>> establish(
             );
         }
     }
+    tls_succeeded(probe, policy);
     auto second = co_await c.ehlo(options.helo);  // RFC 3207 §4.2
     if (!second || second->code != 250) {
         probe.detail =

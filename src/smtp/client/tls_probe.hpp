@@ -24,6 +24,7 @@
 #include "smtp/client/connection.hpp"
 #include "tls/dane.hpp"
 #include "tls/mta_sts_resolver.hpp"
+#include "tls/tlsrpt_report.hpp"
 
 namespace sov::smtp::client {
 
@@ -42,10 +43,19 @@ enum class StsCheck {
     Failed,         // mode enforce: validation failed, host not used (§5)
 };
 
+/// How the TLS negotiation under a host's policy ended, as SMTP TLS Reporting counts it (RFC
+/// 8460 §4.3): a successful session, or a failure with its result type.
+struct TlsOutcome {
+    tls::PolicyType policy = tls::PolicyType::NoPolicyFound;
+    std::optional<tls::ResultType> failure;  // unset: a successful session
+    std::string reason;                      // "failure-reason-code": OpenSSL's verify error
+};
+
 struct HostProbe {
     std::string host;
     std::uint16_t preference = 0;
-    std::string address;  // the address connected to, if any
+    std::string address;        // the address connected to, if any
+    std::string local_address;  // ours on that connection (TLS-RPT sending-mta-ip)
     bool address_secure = false;
     tls::DaneStatus dane = tls::DaneStatus::NotApplicable;
     std::string tls;  // "TLSv1.3 TLS_AES_256_GCM_SHA384", empty without TLS
@@ -53,6 +63,9 @@ struct HostProbe {
     bool ok = false;  // the connection met the policy that applies to it
     std::string detail;
     std::string sts_detail;  // WouldFail: why the host would fail under enforce
+    /// Unset when no negotiation was reached (no address, connect or greeting failure); a
+    /// later failure under MTA-STS testing overrides a success (§4.3.2.2 reports those too).
+    std::optional<TlsOutcome> tls_outcome;
 };
 
 struct DomainProbe {

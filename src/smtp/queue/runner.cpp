@@ -14,6 +14,7 @@
 #include "smtp/client/host_session.hpp"
 #include "smtp/queue/dsn.hpp"
 #include "smtp/wire/server_engine.hpp"
+#include "tls/mta_sts_policy.hpp"
 
 namespace sov::smtp::queue {
 
@@ -52,6 +53,61 @@ bool wants(unsigned notify, unsigned flag) {
 
 }  // namespace
 
+std::string next_hop_key(
+    std::string_view domain, bool local, const client::SmarthostSettings& smarthost
+) {
+    if (!local && smarthost.enabled()) {
+        return std::string(kSmarthostKey);
+    }
+    return std::string(domain);
+}
+
+bool tls_required_no(std::string_view message) noexcept {
+    // RFC 8689 §3: requiretls-field = "TLS-Required:" [FWS] "No" CRLF; the name is
+    // case-insensitive (RFC 5322 §1.2.2), the value compared case-insensitively as well.
+    constexpr std::string_view kName = "tls-required:";
+    std::size_t pos = 0;
+    while (pos < message.size()) {
+        auto eol = message.find('\n', pos);
+        if (eol == std::string_view::npos) {
+            eol = message.size();
+        }
+        auto line = message.substr(pos, eol - pos);
+        if (!line.empty() && line.back() == '\r') {
+            line.remove_suffix(1);
+        }
+        if (line.empty()) {
+            return false;  // end of the header section
+        }
+        if (line.size() >= kName.size() &&
+            std::equal(kName.begin(), kName.end(), line.begin(), [](char a, char b) {
+                return a == std::tolower(static_cast<unsigned char>(b));
+            })) {
+            std::string_view value = line.substr(kName.size());
+            // Folded values: the continuation lines are part of the value.
+            std::string joined(value);
+            auto next = eol + 1;
+            while (next < message.size() && (message[next] == ' ' || message[next] == '\t')) {
+                auto end = message.find('\n', next);
+                if (end == std::string_view::npos) {
+                    end = message.size();
+                }
+                joined.append(message.substr(next, end - next));
+                next = end + 1;
+            }
+            std::string word;
+            for (const char c : joined) {
+                if (c != ' ' && c != '\t' && c != '\r') {
+                    word += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+                }
+            }
+            return word == "no";
+        }
+        pos = eol + 1;
+    }
+    return false;
+}
+
 Runner::Runner(
     asio::any_io_executor io,
     asio::thread_pool::executor_type pool,
@@ -73,11 +129,80 @@ Runner::Runner(
       timer_(strand_) {}
 
 void Runner::start() {
+    if (const auto& relay = settings_.smarthost; relay.enabled()) {
+        log::info(
+            "queue.smarthost",
+            {{"host", relay.host},
+             {"port", relay.port},
+             {"tls", relay.implicit_tls ? "implicit" : "starttls"},
+             {"auth", !relay.username.empty()}}
+        );
+        if (!relay.username.empty()) {
+            // Checked once at start for the operator's benefit; read again at each connection.
+            std::string warning;
+            if (auto password = client::read_password_file(relay.password_file, warning);
+                !password) {
+                log::error(
+                    "queue.smarthost_password_failed",
+                    {{"path", relay.password_file.string()}, {"error", password.error().message()}}
+                );
+            }
+            if (!warning.empty()) {
+                log::warn(
+                    "queue.smarthost_password_readable",
+                    {{"path", relay.password_file.string()}, {"warning", warning}}
+                );
+            }
+        }
+    }
     asio::co_spawn(strand_, loop(), [](const std::exception_ptr& error) {
         if (error) {
             log::error("queue.runner_failed", {});
         }
     });
+}
+
+void Runner::set_tls_recorder(TlsAttemptRecorder* recorder) {
+    asio::post(strand_, [this, recorder] { tls_recorder_ = recorder; });
+}
+
+void Runner::report_tls(
+    const std::string& domain,
+    const client::HostProbe& probe,
+    const tls::DanePolicy& dane,
+    const tls::ActivePolicy* sts
+) {
+    if (tls_recorder_ == nullptr || !probe.tls_outcome) {
+        return;
+    }
+    const auto& outcome = *probe.tls_outcome;
+    TlsAttempt attempt{
+        .policy_domain = domain,
+        .policy_type = outcome.policy,
+        .policy_strings = {},
+        .mx_patterns = {},
+        .mx_host = probe.host,
+        .receiving_ip = probe.address,
+        .sending_ip = probe.local_address,
+        .failure = outcome.failure,
+        .failure_reason = outcome.reason,
+    };
+    // RFC 8460 §4.5: the TLSA records in presentation format, or the MTA-STS policy's lines.
+    if (outcome.policy == tls::PolicyType::Tlsa) {
+        for (const auto& r : dane.usable) {
+            std::string hex;
+            for (const auto byte : r.data) {
+                hex += fmt::format("{:02x}", byte);
+            }
+            attempt.policy_strings.push_back(
+                fmt::format("{} {} {} {}", r.usage, r.selector, r.matching_type, hex)
+            );
+        }
+    } else if (outcome.policy == tls::PolicyType::Sts && sts != nullptr) {
+        attempt.policy_strings = tls::to_lines(sts->policy);
+        attempt.mx_patterns = sts->policy.mx;
+    }
+    tls_recorder_->record(std::move(attempt));
 }
 
 void Runner::wake() {
@@ -96,10 +221,14 @@ asio::awaitable<void> Runner::loop() {
         if (!due) {
             log::error("queue.scan_failed", {{"error", due.error().message()}});
         } else {
+            // Keyed by next hop: a domain, or kSmarthostKey for all remote domains.
             std::map<std::string, std::vector<DueBatch>> by_domain;
             for (auto& batch : *due) {
                 if (!busy_.contains(batch_key(batch))) {
-                    by_domain[batch.domain].push_back(std::move(batch));
+                    const bool local = local_ != nullptr && local_->is_local_domain(batch.domain);
+                    by_domain[next_hop_key(batch.domain, local, settings_.smarthost)].push_back(
+                        std::move(batch)
+                    );
                 }
             }
             for (auto& entry : by_domain) {
@@ -170,7 +299,9 @@ asio::awaitable<void> Runner::loop() {
 }
 
 asio::awaitable<void> Runner::deliver_domain(std::string domain, std::vector<DueBatch> batches) {
-    if (local_ != nullptr && local_->is_local_domain(domain)) {
+    if (domain == kSmarthostKey) {
+        co_await deliver_smarthost(batches);
+    } else if (local_ != nullptr && local_->is_local_domain(domain)) {
         co_await deliver_local(batches);
     } else {
         co_await deliver_remote(domain, batches);
@@ -249,6 +380,7 @@ asio::awaitable<void> Runner::deliver_remote(
         probe.host = host.exchange;
         auto resolved = co_await client::resolve_host(resolver_, policy, host, options.port, probe);
         if (!resolved) {
+            report_tls(domain, probe, tls::DanePolicy{}, policy);
             last_error = host.exchange + ": " + probe.detail;
             continue;
         }
@@ -260,6 +392,7 @@ asio::awaitable<void> Runner::deliver_remote(
             probe.ok = false;
             auto connection =
                 co_await client::establish(probe, resolved->policy, tls_context_, address, options);
+            report_tls(domain, probe, resolved->policy.dane, resolved->policy.sts);
             if (!connection) {
                 last_error =
                     fmt::format("{}[{}]: {}", host.exchange, address.to_string(), probe.detail);
@@ -272,48 +405,157 @@ asio::awaitable<void> Runner::deliver_remote(
             const bool authenticated =
                 resolved->policy.dane.status == tls::DaneStatus::Authenticate ||
                 probe.sts == client::StsCheck::Valid;
-            bool usable = true;
-            while (usable && next < batches.size()) {
-                const auto& batch = batches[next];
-                auto load = [this, id = batch.message_id] { return store_.message(id); };
-                auto message = co_await core::offload(pool_, std::move(load));
-                auto read = [this, id = batch.message_id] { return store_.content(id); };
-                auto content = co_await core::offload(pool_, std::move(read));
-                ++next;
-                if (!message || !content) {
-                    log::error("queue.load_failed", {{"message", batch.message_id}});
-                    continue;
-                }
-                auto recipients = select(*message, batch.recipient_ids);
-                if (recipients.empty()) {
-                    continue;
-                }
-                TransactionInput input{
-                    .message = &*message,
-                    .recipients = recipients,
-                    .content = *content,
-                    .tls_authenticated = authenticated,
-                };
-                auto outcome = co_await send_message(*connection, std::move(input));
-                usable = outcome.connection_usable;
-                log::info(
-                    "queue.attempt",
-                    {{"message", batch.message_id},
-                     {"domain", domain},
-                     {"host", host.exchange},
-                     {"tls", probe.tls.empty() ? std::string("none") : probe.tls},
-                     {"reply",
-                      outcome.recipients.empty() ? std::string() : outcome.recipients.front().reply}
-                    }
-                );
-                co_await apply(batch, *message, outcome.recipients, host.exchange);
-            }
+            const bool usable = co_await send_batches(
+                *connection, batches, next, host.exchange, probe.tls, authenticated
+            );
             if (usable) {
                 (void)co_await connection->command("QUIT");
             }
         }
     }
     if (next < batches.size()) {
+        std::vector<DueBatch> rest(
+            batches.begin() + static_cast<std::ptrdiff_t>(next), batches.end()
+        );
+        auto failure = local_outcome(451, "451 4.4.1 " + last_error);
+        co_await apply_all(rest, std::move(failure));
+    }
+}
+
+asio::awaitable<bool> Runner::send_batches(
+    client::Connection& connection,
+    std::vector<DueBatch>& batches,
+    std::size_t& next,
+    const std::string& host,
+    const std::string& tls,
+    bool authenticated
+) {
+    bool usable = true;
+    while (usable && next < batches.size()) {
+        const auto& batch = batches[next];
+        auto load = [this, id = batch.message_id] { return store_.message(id); };
+        auto message = co_await core::offload(pool_, std::move(load));
+        auto read = [this, id = batch.message_id] { return store_.content(id); };
+        auto content = co_await core::offload(pool_, std::move(read));
+        ++next;
+        if (!message || !content) {
+            log::error("queue.load_failed", {{"message", batch.message_id}});
+            continue;
+        }
+        auto recipients = select(*message, batch.recipient_ids);
+        if (recipients.empty()) {
+            continue;
+        }
+        if (!message->envelope.requiretls && tls_required_no(*content)) {
+            // RFC 8689 §4.1: recorded. The TLS policies still apply (see docs/outbound.md).
+            log::info("queue.tls_required_no", {{"message", batch.message_id}});
+        }
+        TransactionInput input{
+            .message = &*message,
+            .recipients = recipients,
+            .content = *content,
+            .tls_authenticated = authenticated,
+        };
+        auto outcome = co_await send_message(connection, std::move(input));
+        usable = outcome.connection_usable;
+        log::info(
+            "queue.attempt",
+            {{"message", batch.message_id},
+             {"domain", batch.domain},
+             {"host", host},
+             {"tls", tls.empty() ? std::string("none") : tls},
+             {"reply", outcome.recipients.empty() ? std::string() : outcome.recipients.front().reply
+             }}
+        );
+        co_await apply(batch, *message, outcome.recipients, host);
+    }
+    co_return usable;
+}
+
+asio::awaitable<void> Runner::deliver_smarthost(std::vector<DueBatch>& batches) {
+    const auto& relay = settings_.smarthost;
+    client::SmarthostOptions options{
+        .settings = relay,
+        .password = {},
+        .helo = settings_.hostname,
+        .timeouts = settings_.timeouts,
+    };
+    if (!relay.username.empty()) {
+        // Read at every connection: a changed file (and SIGHUP) takes effect without a restart.
+        auto read = [path = relay.password_file] {
+            std::string warning;
+            return client::read_password_file(path, warning);
+        };
+        auto password = co_await core::offload(pool_, std::move(read));
+        if (!password) {
+            log::error(
+                "queue.smarthost_password_failed",
+                {{"path", relay.password_file.string()}, {"error", password.error().message()}}
+            );
+            auto failure = local_outcome(
+                451, "451 4.3.5 smarthost password file unreadable: " + password.error().message()
+            );
+            co_await apply_all(batches, std::move(failure));
+            co_return;
+        }
+        options.password = std::move(*password);
+    }
+    std::vector<asio::ip::address> addresses;
+    boost::system::error_code literal_error;
+    const auto literal = asio::ip::make_address(relay.host, literal_error);
+    std::string last_error = "smarthost " + relay.host + " could not be reached";
+    if (!literal_error) {
+        addresses.push_back(literal);
+    } else {
+        // Through the validating resolver like any other lookup; both families, IPv4 first.
+        auto v4 = co_await resolver_.a(relay.host);
+        auto v6 = co_await resolver_.aaaa(relay.host);
+        for (const auto* answer : {&v4, &v6}) {
+            if (*answer) {
+                for (const auto& address : (*answer)->records) {
+                    addresses.push_back(address);
+                }
+            } else {
+                last_error = "smarthost " + relay.host +
+                             ": address lookup failed: " + answer->error().message();
+            }
+        }
+        if (addresses.empty() && v4 && v6) {
+            last_error = "smarthost " + relay.host + " has no address records";
+        }
+    }
+    std::size_t next = 0;
+    for (const auto& address : addresses) {
+        if (next == batches.size()) {
+            break;
+        }
+        client::SmarthostProbe probe;
+        auto connection =
+            co_await client::establish_smarthost(options, tls_context_, address, probe);
+        if (!connection) {
+            last_error =
+                fmt::format("smarthost {}[{}]: {}", relay.host, address.to_string(), probe.detail);
+            log::warn(
+                "queue.smarthost_failed",
+                {{"host", relay.host},
+                 {"address", address.to_string()},
+                 {"auth_failed", probe.auth_failed},
+                 {"detail", probe.detail}}
+            );
+            if (probe.auth_failed) {
+                break;  // the same account on another address fails the same way
+            }
+            continue;
+        }
+        const bool usable = co_await send_batches(
+            *connection, batches, next, relay.host, probe.tls, /*authenticated=*/true
+        );
+        if (usable) {
+            (void)co_await connection->command("QUIT");
+        }
+    }
+    if (next < batches.size()) {
+        // Never a fallback to MX delivery, never a bounce for a relay problem: retry later.
         std::vector<DueBatch> rest(
             batches.begin() + static_cast<std::ptrdiff_t>(next), batches.end()
         );
@@ -472,7 +714,8 @@ asio::awaitable<void> Runner::send_notices(std::string message_id) {
             .sender = message->envelope.sender,
             .envid = message->envelope.envid,
             .arrival = message->created,
-            .headers_only = message->envelope.ret_headers,
+            // RFC 8689 §5: a REQUIRETLS message is returned as if RET=HDRS was given.
+            .headers_only = message->envelope.ret_headers || message->envelope.requiretls,
             .original = *content,
             .recipients = std::move(*notice),
             .now = now,

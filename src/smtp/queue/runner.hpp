@@ -3,13 +3,16 @@
 // and delivers them — to the local store through a LocalSink when the domain is ours, else by MX
 // lookup through the validating resolver (null MX RFC 7505, implicit MX RFC 5321 §5.1, preference
 // order) and the TLS policy of each host (DANE → MTA-STS → opportunistic, host_session.hpp), with
-// one connection carrying several messages. Every outcome is recorded at once (queue_store.hpp);
-// permanent failures and expiry produce DSNs (dsn.hpp), queued from the null sender.
+// one connection carrying several messages. With a smarthost configured (client/smarthost.hpp)
+// every remote domain goes to that relay instead, over authenticated TLS, never by MX. Every
+// outcome is recorded at once (queue_store.hpp); permanent failures and expiry produce DSNs
+// (dsn.hpp), queued from the null sender.
 //
 // All of its state lives on one strand; `wake()` may be called from any thread.
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -23,10 +26,13 @@
 #include "dns/resolver.hpp"
 #include "net/tls_context.hpp"
 #include "smtp/client/connection.hpp"
+#include "smtp/client/smarthost.hpp"
+#include "smtp/client/tls_probe.hpp"
 #include "smtp/queue/queue_store.hpp"
 #include "smtp/queue/retry_policy.hpp"
 #include "smtp/queue/transaction.hpp"
 #include "tls/mta_sts_resolver.hpp"
+#include "tls/tlsrpt_report.hpp"
 
 namespace sov::smtp::queue {
 
@@ -43,6 +49,27 @@ public:
     ) = 0;
 };
 
+/// One TLS negotiation with an MX host, as SMTP TLS Reporting counts it (RFC 8460 §4).
+struct TlsAttempt {
+    std::string policy_domain;  // the recipient domain, lower case
+    tls::PolicyType policy_type = tls::PolicyType::NoPolicyFound;
+    std::vector<std::string> policy_strings;  // TLSA records "3 1 1 ab12…" or MTA-STS lines
+    std::vector<std::string> mx_patterns;     // the MTA-STS policy's mx patterns
+    std::string mx_host;                      // "receiving-mx-hostname"
+    std::string receiving_ip;                 // empty when no address was reached
+    std::string sending_ip;                   // ours on that connection ("sending-mta-ip")
+    std::optional<tls::ResultType> failure;   // unset: a successful session
+    std::string failure_reason;               // "failure-reason-code"
+};
+
+/// Where the runner reports TLS outcomes (roles/tlsrpt_reporting.hpp stores them). Called on the
+/// runner's strand: must return quickly and never block.
+class TlsAttemptRecorder {
+public:
+    virtual ~TlsAttemptRecorder() = default;
+    virtual void record(TlsAttempt attempt) = 0;
+};
+
 struct RunnerSettings {
     std::string hostname = "localhost";  // EHLO name and DSN Reporting-MTA
     RetryPolicy retry;
@@ -52,7 +79,22 @@ struct RunnerSettings {
     client::Timeouts timeouts;
     /// Longest wait between looks at the queue (new mail and `queue retry` wake it sooner).
     std::chrono::seconds poll{5};
+    client::SmarthostSettings smarthost;  // host empty: MX delivery
 };
+
+/// The group key of due mail for a smarthost: not a domain name, so no domain can collide.
+inline constexpr std::string_view kSmarthostKey = "[smarthost]";
+
+/// Next-hop selection: the key the runner groups a recipient domain's mail by, which also says
+/// where it goes. Our own domains stay local and other domains go by MX, each under its own name;
+/// with a smarthost every remote domain shares kSmarthostKey (one connection carries them all).
+[[nodiscard]] std::string next_hop_key(
+    std::string_view domain, bool local, const client::SmarthostSettings& smarthost
+);
+
+/// RFC 8689 §3: the message header has "TLS-Required: No" (the sender asks that TLS policy
+/// failures not stop delivery). Looks at the header section only.
+[[nodiscard]] bool tls_required_no(std::string_view message) noexcept;
 
 class Runner {
 public:
@@ -68,6 +110,9 @@ public:
     );
 
     void start();
+    /// Reports every TLS negotiation to `recorder` from now on (null: none). It must outlive the
+    /// runner's deliveries.
+    void set_tls_recorder(TlsAttemptRecorder* recorder);
     /// Something was queued: look now rather than at the next poll.
     void wake();
 
@@ -80,6 +125,17 @@ private:
         const std::string& domain, std::vector<DueBatch>& batches
     );
     boost::asio::awaitable<void> deliver_local(std::vector<DueBatch>& batches);
+    boost::asio::awaitable<void> deliver_smarthost(std::vector<DueBatch>& batches);
+    /// Sends batches [next, end) over `connection` until it breaks; advances `next`. Returns
+    /// whether the connection is still usable (then the caller sends QUIT).
+    boost::asio::awaitable<bool> send_batches(
+        client::Connection& connection,
+        std::vector<DueBatch>& batches,
+        std::size_t& next,
+        const std::string& host,
+        const std::string& tls,
+        bool authenticated
+    );
     /// Records the outcome of one attempt for one batch, then owes DSNs and cleans up.
     boost::asio::awaitable<void> apply(
         const DueBatch& batch,
@@ -88,6 +144,12 @@ private:
         const std::string& host
     );
     boost::asio::awaitable<void> send_notices(std::string message_id);
+    void report_tls(
+        const std::string& domain,
+        const client::HostProbe& probe,
+        const tls::DanePolicy& dane,
+        const tls::ActivePolicy* sts
+    );
     /// Every batch in `batches` gets the same local outcome (lookup failures, no host reachable).
     boost::asio::awaitable<void> apply_all(
         std::vector<DueBatch>& batches, RecipientOutcome outcome
@@ -100,6 +162,7 @@ private:
     net::SslContextPtr tls_context_;
     tls::StsResolver* sts_;
     LocalSink* local_;
+    TlsAttemptRecorder* tls_recorder_ = nullptr;  // read and written on strand_
     RunnerSettings settings_;
     boost::asio::steady_timer timer_;
     bool wake_pending_ = false;

@@ -260,6 +260,9 @@ std::string ServerEngine::ehlo_text() const {
     if (config_.dsn) {
         t += "\nDSN";  // RFC 3461
     }
+    if (config_.requiretls && tls_active_) {
+        t += "\nREQUIRETLS";  // RFC 8689 §2: only in the EHLO reply that follows STARTTLS
+    }
     if (auth_offered() && !config_.auth_mechanisms.empty()) {
         t += "\nAUTH " + config_.auth_mechanisms;  // RFC 4954 §3
     }
@@ -498,6 +501,7 @@ std::optional<Event> ServerEngine::cmd_mail(const Command& cmd) {
     bool seen_envid = false;
     bool seen_auth = false;
     bool seen_utf8 = false;
+    bool seen_requiretls = false;
     const auto dup = [](bool& seen) { return std::exchange(seen, true); };
     for (const auto& p : params) {
         if (!esmtp_) {
@@ -531,6 +535,17 @@ std::optional<Event> ServerEngine::cmd_mail(const Command& cmd) {
                 return std::nullopt;
             }
             env.smtputf8 = true;
+        } else if (iequals(k, "REQUIRETLS") && config_.requiretls) {
+            if (p.has_value || dup(seen_requiretls)) {
+                error(501, "5.5.4", "Bad REQUIRETLS parameter");  // RFC 8689 §2: no value
+                return std::nullopt;
+            }
+            if (!tls_active_) {
+                // RFC 8689 §2: only in a session that employs TLS (not advertised before it).
+                error(530, "5.7.10", "REQUIRETLS needs a TLS session");
+                return std::nullopt;
+            }
+            env.requiretls = true;
         } else if (iequals(k, "RET") && config_.dsn) {
             // RFC 3461 §4.3: RET=FULL / RET=HDRS, at most once.
             if (dup(seen_ret) || !p.has_value) {

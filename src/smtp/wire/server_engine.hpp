@@ -99,6 +99,7 @@ struct ServerConfig {
     bool chunking = true;               ///< RFC 3030 CHUNKING (BDAT)
     bool binarymime = false;            ///< RFC 3030 BINARYMIME (needs a store that keeps binary)
     bool dsn = true;                    ///< RFC 3461
+    bool requiretls = true;             ///< RFC 8689, on TLS sessions only (else 530 5.7.10)
     bool enhanced_status_codes = true;  ///< RFC 2034 (advertised; codes are always sent)
     bool verify_sender = false;         ///< ask the driver about MAIL FROM (Event::VerifySender)
     bool require_auth = false;          ///< submission: MAIL before authentication → 530 5.7.0
@@ -181,8 +182,9 @@ struct Envelope {
     BodyType body = BodyType::Unspecified;
     bool smtputf8 = false;  ///< SMTPUTF8 parameter (RFC 6531 §3.4)
     DsnRet ret = DsnRet::Unspecified;
-    std::string envid;  ///< ENVID, xtext-decoded (RFC 3461 §4.4)
-    std::string auth;   ///< AUTH= parameter, xtext-decoded (RFC 4954 §5), unverified
+    std::string envid;        ///< ENVID, xtext-decoded (RFC 3461 §4.4)
+    std::string auth;         ///< AUTH= parameter, xtext-decoded (RFC 4954 §5), unverified
+    bool requiretls = false;  ///< REQUIRETLS parameter (RFC 8689 §4.1: tag the message)
     std::vector<Recipient> recipients;  ///< accepted recipients, RCPT order
 };
 

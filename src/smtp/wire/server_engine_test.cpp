@@ -667,5 +667,75 @@ TEST(ServerEngineAuth, FailuresCountTowardsTheErrorLimit) {
     EXPECT_NE(h.output().find("421 4.7.0"), std::string::npos);
 }
 
+// --- REQUIRETLS (RFC 8689)
+// ------------------------------------------------------------------------------
+
+TEST(ServerEngineRequireTls, AdvertisedOnlyAfterStartTls) {
+    SessionHarness h(mx_config());
+    h.feed(kEhlo);
+    EXPECT_EQ(h.output().find("REQUIRETLS"), std::string::npos);
+    h.feed("STARTTLS\r\n");
+    const auto before = h.output().size();
+    h.feed(kEhlo);
+    EXPECT_NE(h.output().find("250 REQUIRETLS\r\n", before), std::string::npos);
+
+    auto off = mx_config();
+    off.requiretls = false;
+    off.tls_active = true;
+    SessionHarness disabled(off);
+    disabled.feed(kEhlo);
+    EXPECT_EQ(disabled.output().find("REQUIRETLS"), std::string::npos);
+}
+
+TEST(ServerEngineRequireTls, RefusedWithoutTls) {
+    SessionHarness h(mx_config());
+    h.feed(kEhlo);
+    EXPECT_EQ(
+        after_ehlo(h, "MAIL FROM:<a@b.example> REQUIRETLS\r\n"),
+        std::vector<std::string>{"530 5.7.10 REQUIRETLS needs a TLS session"}
+    );
+    // The transaction did not start: a plain MAIL is still accepted.
+    EXPECT_EQ(
+        after_ehlo(h, "MAIL FROM:<a@b.example>\r\n"), std::vector<std::string>{"250 2.1.0 Ok"}
+    );
+}
+
+TEST(ServerEngineRequireTls, TaggedInTheEnvelopeOverTls) {
+    SessionHarness h(mx_config());
+    h.feed(kEhlo);
+    h.feed("STARTTLS\r\n");
+    h.feed(kEhlo);
+    EXPECT_EQ(
+        after_ehlo(h, "MAIL FROM:<a@b.example> REQUIRETLS=yes\r\n"),
+        std::vector<std::string>{"501 5.5.4 Bad REQUIRETLS parameter"}
+    );
+    EXPECT_EQ(
+        after_ehlo(h, "MAIL FROM:<a@b.example> REQUIRETLS REQUIRETLS\r\n"),
+        std::vector<std::string>{"501 5.5.4 Bad REQUIRETLS parameter"}
+    );
+    h.feed(
+        "MAIL FROM:<a@b.example> requiretls BODY=8BITMIME\r\nRCPT TO:<c@d.example>\r\n"
+        "DATA\r\nSubject: t\r\n\r\nhi\r\n.\r\n"
+    );
+    ASSERT_EQ(h.delivered().size(), 1U);
+    EXPECT_TRUE(h.delivered()[0].envelope.requiretls);
+    // The tag belongs to one transaction only.
+    h.feed("MAIL FROM:<a@b.example>\r\nRCPT TO:<c@d.example>\r\nDATA\r\nx\r\n.\r\n");
+    ASSERT_EQ(h.delivered().size(), 2U);
+    EXPECT_FALSE(h.delivered()[1].envelope.requiretls);
+}
+
+TEST(ServerEngineRequireTls, ImplicitTlsSession) {
+    auto c = mx_config();
+    c.tls_active = true;
+    SessionHarness h(c);
+    h.feed(kEhlo);
+    EXPECT_NE(h.output().find("250 REQUIRETLS\r\n"), std::string::npos);
+    EXPECT_EQ(
+        after_ehlo(h, "MAIL FROM:<a@b.example> REQUIRETLS\r\n"),
+        std::vector<std::string>{"250 2.1.0 Ok"}
+    );
+}
+
 }  // namespace
 }  // namespace sov::smtp::wire
