@@ -133,6 +133,25 @@ TEST_P(ArcValimailValidation, ChainValidationStatus) {
     EXPECT_EQ(to_string(outcome.cv), c.cv) << "reason: " << outcome.reason;
 }
 
+// The MX verifies against keys fetched ahead (prefetch_arc_keys), on a worker thread: every
+// case must come out the same as against the zone itself, reason included.
+TEST_P(ArcValimailValidation, SameOutcomeFromPrefetchedKeys) {
+    const auto& c = GetParam();
+    StaticDns zone;
+    load_txt_records(c.txt_records, zone);
+    const auto direct = test::run_awaitable(verify_arc(zone, c.message));
+    auto prefetched = test::run_awaitable(prefetch_arc_keys(zone, c.message));
+    const auto queries_before = zone.queries();
+    const auto outcome = prefetched ? test::run_awaitable(verify_arc(*prefetched, c.message))
+                                    : test::run_awaitable(verify_arc(zone, c.message));
+    EXPECT_EQ(to_string(outcome.cv), to_string(direct.cv));
+    EXPECT_EQ(outcome.reason, direct.reason);
+    EXPECT_EQ(outcome.oldest_pass, direct.oldest_pass);
+    if (prefetched) {
+        EXPECT_EQ(zone.queries(), queries_before) << "verification went back to the zone";
+    }
+}
+
 INSTANTIATE_TEST_SUITE_P(
     Arc,
     ArcValimailValidation,

@@ -1,6 +1,7 @@
 #include "mailauth/arc_verify.hpp"
 
 #include <map>
+#include <set>
 #include <utility>
 
 #include <fmt/format.h>
@@ -260,6 +261,50 @@ boost::asio::awaitable<ArcOutcome> verify_arc(
     outcome.cv = ArcResult::Pass;
     outcome.oldest_pass = oldest_pass;
     co_return outcome;
+}
+
+boost::asio::awaitable<std::optional<StaticDns>> prefetch_arc_keys(
+    DnsSource& dns, std::string_view message, const ArcVerifyOptions& options
+) {
+    const auto split = split_message(message, options.header_limits);
+    if (split.status != SplitMessage::Status::Ok) {
+        co_return std::nullopt;
+    }
+    const auto chain = collect_arc_chain(split.fields);
+    std::set<std::string> names;  // <selector>._domainkey.<domain>, as fetch_key asks
+    auto add = [&names](std::string_view selector, std::string_view domain) {
+        if (!selector.empty() && !domain.empty() && names.size() < kMaxArcKeyPrefetch) {
+            names.insert(std::string(selector) + "._domainkey." + std::string(domain));
+        }
+    };
+    for (const auto& set : chain.sets) {
+        const auto ams = parse_arc_message_signature(set.ams.raw);
+        if (ams.status == ArcFieldStatus::Ok) {
+            add(ams.selector, ams.domain);
+        }
+        const auto seal = parse_arc_seal(set.seal.raw);
+        if (seal.status == ArcFieldStatus::Ok) {
+            add(seal.selector, seal.domain);
+        }
+    }
+    if (names.empty()) {
+        co_return std::nullopt;
+    }
+    StaticDns table;
+    for (const auto& name : names) {
+        auto answer = co_await dns.txt(name);
+        if (!answer) {
+            table.fail(name, dns::RrType::TXT);
+            continue;
+        }
+        for (auto& record : answer->records) {
+            table.add_txt(name, std::move(record));
+        }
+        if (answer->records.empty() && !answer->nxdomain) {
+            table.add_name(name);  // no TXT there: "no key", as from the resolver
+        }
+    }
+    co_return table;
 }
 
 }  // namespace sov::mailauth

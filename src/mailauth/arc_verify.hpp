@@ -15,6 +15,7 @@
 #include "mailauth/arc_headers.hpp"
 #include "mailauth/dkim_canon.hpp"
 #include "mailauth/dns_source.hpp"
+#include "mailauth/static_dns.hpp"
 
 namespace sov::mailauth {
 
@@ -46,6 +47,20 @@ struct ArcOutcome {
 /// message must stay alive until the returned awaitable completes.
 boost::asio::awaitable<ArcOutcome> verify_arc(
     DnsSource& dns, std::string_view message, ArcVerifyOptions options = {}
+);
+
+/// At most this many distinct key records are fetched ahead for one chain; a chain naming more
+/// (50 sets may name 100) finds the rest missing and fails, as a lookup limit would make it.
+inline constexpr std::size_t kMaxArcKeyPrefetch = 32;
+
+/// The key records `message`'s ARC chain names (every AMS and AS s=/d=), fetched from `dns`
+/// into a table, so that verify_arc over that table does no I/O and can run on a worker
+/// thread (the body hashes and signature checks are the expensive part). A failed lookup is
+/// kept as a failure, a missing record as NXDOMAIN: verify_arc gives the same outcome as over
+/// `dns` itself. Nullopt when the chain names no key (no chain, or none that parses): then
+/// verify_arc does no lookups and is cheap anyway.
+boost::asio::awaitable<std::optional<StaticDns>> prefetch_arc_keys(
+    DnsSource& dns, std::string_view message, const ArcVerifyOptions& options = {}
 );
 
 }  // namespace sov::mailauth

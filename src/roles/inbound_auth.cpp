@@ -66,6 +66,13 @@ asio::awaitable<std::vector<ma::DkimVerdict>> verify_signatures(
     co_return ma::verify_dkim_with_keys(message, requests, keys, options);
 }
 
+// ARC's counterpart: the chain checked against key records fetched beforehand (no I/O).
+asio::awaitable<ma::ArcOutcome> verify_chain(
+    ma::StaticDns keys, std::string_view message, ma::ArcVerifyOptions options
+) {
+    co_return co_await ma::verify_arc(keys, message, options);
+}
+
 }  // namespace
 
 asio::awaitable<AuthVerdict> InboundAuthenticator::evaluate(
@@ -161,7 +168,21 @@ asio::awaitable<AuthVerdict> InboundAuthenticator::evaluate(
     // The ARC chain (RFC 8617 §5.2), recorded for the mailbox and a later seal of ours.
     ma::ArcVerifyOptions arc_options;
     arc_options.now = core::unix_seconds(core::now());
-    const auto arc = co_await ma::verify_arc(dns_, message, arc_options);
+    ma::ArcOutcome arc;
+    // As for DKIM: the key lookups here, the hashing and signature checks on the worker pool.
+    std::optional<ma::StaticDns> arc_keys;
+    if (settings_.pool != nullptr) {
+        arc_keys = co_await ma::prefetch_arc_keys(dns_, message, arc_options);
+    }
+    if (arc_keys) {
+        arc = co_await asio::co_spawn(
+            *settings_.pool,
+            verify_chain(std::move(*arc_keys), message, arc_options),
+            asio::use_awaitable
+        );
+    } else {
+        arc = co_await ma::verify_arc(dns_, message, arc_options);
+    }
     {
         ma::AuthResult r{
             .method = "arc",

@@ -205,3 +205,29 @@ def test_verify_off_adds_nothing(mx, tmp_path):
     server = mx('[mailauth]\nverify = "off"\n')
     stored = deliver(server, message(), BAD_IP, tmp_path)
     assert b"Authentication-Results" not in stored
+
+
+def arc_forwarded(msg, keys, srv_id=f"fwd.{SENDER}"):
+    """The message as a forwarder at sender.test passes it on: its own Authentication-Results,
+    then an ARC set sealed by dkimpy with the rsa1 key of the test zone."""
+    msg = f"Authentication-Results: {srv_id}; dkim=pass header.d={SENDER}\r\n".encode() + msg
+    arc_set = dkim.arc_sign(msg, b"rsa1", SENDER.encode(), keys["rsa_private"], srv_id.encode())
+    assert len(arc_set) == 3, arc_set
+    return b"".join(arc_set) + msg
+
+
+def test_arc_chain_sealed_by_dkimpy_passes(mx, keys, tmp_path):
+    # The key lookups on the I/O thread, the chain checked on the worker pool (inbound_auth.cpp).
+    server = mx()
+    res = results_of(deliver(server, arc_forwarded(sign(message(), keys), keys), BAD_IP,
+                             tmp_path))
+    [a] = res["arc"]
+    assert a.startswith("arc=pass header.oldest-pass=0"), a
+
+
+def test_arc_chain_broken_after_sealing_fails(mx, keys, tmp_path):
+    server = mx()
+    sealed = arc_forwarded(sign(message(), keys), keys).replace(b"Second line.", b"Second line!")
+    res = results_of(deliver(server, sealed, BAD_IP, tmp_path))
+    [a] = res["arc"]
+    assert a.startswith("arc=fail"), a
