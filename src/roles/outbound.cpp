@@ -176,14 +176,14 @@ std::string add_missing_fields(std::string message, std::string_view hostname, s
     return message;
 }
 
-asio::awaitable<std::vector<Reply>> Outbound::submit(
-    const smtp::server::SessionInfo& session,
-    const smtp::wire::Envelope& envelope,
-    std::vector<smtp::wire::Recipient> recipients,
-    store::Incoming& message
+namespace {
+
+// The queue's copy of an SMTP envelope, for submitted and forwarded messages alike.
+smtp::queue::MessageEnvelope queued_envelope(
+    const smtp::server::SessionInfo& session, const smtp::wire::Envelope& envelope
 ) {
-    smtp::queue::MessageEnvelope queued{
-        .sender = envelope.reverse_path.to_string(),
+    return {
+        .sender = envelope.reverse_path.to_string(),  // "<>" stays "" (the null path)
         .envid = envelope.envid,
         .ret_headers = envelope.ret == smtp::wire::DsnRet::Hdrs,
         .smtputf8 = envelope.smtputf8,
@@ -191,6 +191,17 @@ asio::awaitable<std::vector<Reply>> Outbound::submit(
         .requiretls = envelope.requiretls,  // RFC 8689 §4.1: the tag travels with the message
         .auth = session.auth_identity,
     };
+}
+
+}  // namespace
+
+asio::awaitable<std::vector<Reply>> Outbound::submit(
+    const smtp::server::SessionInfo& session,
+    const smtp::wire::Envelope& envelope,
+    std::vector<smtp::wire::Recipient> recipients,
+    store::Incoming& message
+) {
+    auto queued = queued_envelope(session, envelope);
     std::vector<smtp::queue::NewRecipient> targets;
     for (const auto& r : recipients) {
         targets.push_back(smtp::queue::NewRecipient{
@@ -248,16 +259,7 @@ asio::awaitable<Result<Forwarded>> Outbound::forward(
     store::Incoming& message,
     std::optional<ForwardSeal> seal
 ) {
-    smtp::queue::MessageEnvelope queued{
-        // "<>" stays "<>": to_string() of the null path is "".
-        .sender = envelope.reverse_path.to_string(),
-        .envid = envelope.envid,
-        .ret_headers = envelope.ret == smtp::wire::DsnRet::Hdrs,
-        .smtputf8 = envelope.smtputf8,
-        .eight_bit = envelope.body == smtp::wire::BodyType::EightBitMime,
-        .requiretls = envelope.requiretls,  // RFC 8689 §4.1: a forwarded copy keeps the tag
-        .auth = session.auth_identity,
-    };
+    auto queued = queued_envelope(session, envelope);
     const auto count = targets.size();
     auto work = [this,
                  &message,
