@@ -1,22 +1,41 @@
 #include "net/stream.hpp"
 
+#include <cerrno>
+
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/ssl/error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/beast/core/error.hpp>
+#include <openssl/err.h>
+
+#include "net/socket_bio.hpp"
 
 namespace sov::net {
 
 namespace asio = boost::asio;
 constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 
+Stream::Stream(boost::beast::tcp_stream tcp)
+    : tcp_(std::move(tcp)), read_watch_(tcp_.get_executor()), write_watch_(tcp_.get_executor()) {
+    read_watch_.deadline = std::make_shared<Deadline>(Deadline{.socket = &tcp_.socket()});
+    write_watch_.deadline = std::make_shared<Deadline>(Deadline{.socket = &tcp_.socket()});
+}
+
+Stream::~Stream() {
+    read_watch_.deadline->socket = nullptr;
+    write_watch_.deadline->socket = nullptr;
+}
+
 asio::awaitable<std::pair<ErrorCode, std::size_t>> Stream::read_some(
     asio::mutable_buffer buffer, std::chrono::steady_clock::duration timeout
 ) {
-    tcp_.expires_after(timeout);
-    if (tls_) {
-        auto [ec, n] = co_await tls_->async_read_some(buffer, kTuple);
-        co_return std::pair{ec, n};
+    if (ssl_) {
+        co_return co_await tls_step(
+            TlsCall::Read, buffer.data(), buffer.size(), read_watch_, timeout
+        );
     }
+    tcp_.expires_after(timeout);
     auto [ec, n] = co_await tcp_.async_read_some(buffer, kTuple);
     co_return std::pair{ec, n};
 }
@@ -24,11 +43,20 @@ asio::awaitable<std::pair<ErrorCode, std::size_t>> Stream::read_some(
 asio::awaitable<ErrorCode> Stream::write_all(
     std::string data, std::chrono::steady_clock::duration timeout
 ) {
-    tcp_.expires_after(timeout);
-    if (tls_) {
-        auto [ec, n] = co_await asio::async_write(*tls_, asio::buffer(data), kTuple);
-        co_return ec;
+    if (ssl_) {
+        std::size_t done = 0;
+        while (done < data.size()) {
+            auto [ec, n] = co_await tls_step(
+                TlsCall::Write, data.data() + done, data.size() - done, write_watch_, timeout
+            );
+            if (ec) {
+                co_return ec;
+            }
+            done += n;
+        }
+        co_return ErrorCode{};
     }
+    tcp_.expires_after(timeout);
     auto [ec, n] = co_await asio::async_write(tcp_, asio::buffer(data), kTuple);
     co_return ec;
 }
@@ -36,11 +64,7 @@ asio::awaitable<ErrorCode> Stream::write_all(
 asio::awaitable<ErrorCode> Stream::handshake_server(
     SslContextPtr context, std::chrono::steady_clock::duration timeout
 ) {
-    context_ = std::move(context);
-    tls_ = std::make_unique<TlsStream>(tcp_, *context_);
-    tcp_.expires_after(timeout);
-    auto [ec] = co_await tls_->async_handshake(asio::ssl::stream_base::server, kTuple);
-    co_return ec;
+    co_return co_await start_tls(std::move(context), true, nullptr, timeout);
 }
 
 asio::awaitable<ErrorCode> Stream::handshake_client(
@@ -48,21 +72,174 @@ asio::awaitable<ErrorCode> Stream::handshake_client(
     const std::function<bool(SSL*)>& prepare,
     std::chrono::steady_clock::duration timeout
 ) {
+    co_return co_await start_tls(std::move(context), false, &prepare, timeout);
+}
+
+asio::awaitable<ErrorCode> Stream::start_tls(
+    SslContextPtr context,
+    bool server,
+    const std::function<bool(SSL*)>* prepare,
+    std::chrono::steady_clock::duration timeout
+) {
     context_ = std::move(context);
-    tls_ = std::make_unique<TlsStream>(tcp_, *context_);
-    if (!prepare(tls_->native_handle())) {
-        co_return asio::error::make_error_code(asio::error::invalid_argument);
+    ssl_.reset(SSL_new(context_->native_handle()));
+    ErrorCode ec;
+    tcp_.socket().non_blocking(true, ec);
+    BIO* bio = ssl_ && !ec ? new_socket_bio(tcp_.socket().native_handle()) : nullptr;
+    if (bio == nullptr) {
+        ERR_clear_error();
+        co_return ec ? ec : asio::error::make_error_code(asio::error::no_memory);
     }
-    tcp_.expires_after(timeout);
-    auto [ec] = co_await tls_->async_handshake(asio::ssl::stream_base::client, kTuple);
+    SSL_set_bio(ssl_.get(), bio, bio);  // the SSL object owns the BIO now
+    // Partial writes let write_all() advance record by record; read-ahead fetches a whole record
+    // (or more) per recv() instead of its header and body separately.
+    SSL_set_mode(ssl_.get(), SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_RELEASE_BUFFERS);
+    SSL_set_read_ahead(ssl_.get(), 1);
+    if (server) {
+        SSL_set_accept_state(ssl_.get());
+    } else {
+        SSL_set_connect_state(ssl_.get());
+        if (!(*prepare)(ssl_.get())) {
+            co_return asio::error::make_error_code(asio::error::invalid_argument);
+        }
+    }
+    auto [result, ignored] =
+        co_await tls_step(TlsCall::Handshake, nullptr, 0, read_watch_, timeout);
+    co_return result;
+}
+
+namespace {
+
+// An error from OpenSSL's queue in Asio's SSL category, as asio::ssl::stream reported it.
+ErrorCode ssl_error_code() {
+    const unsigned long code = ERR_get_error();
+    ERR_clear_error();
+    if (ERR_GET_REASON(code) == SSL_R_UNEXPECTED_EOF_WHILE_READING) {
+        return asio::error::eof;  // the peer closed without close_notify: an ordinary end here
+    }
+    return {static_cast<int>(code), asio::error::get_ssl_category()};
+}
+
+}  // namespace
+
+asio::awaitable<std::pair<ErrorCode, std::size_t>> Stream::tls_step(
+    TlsCall call,
+    void* data,
+    std::size_t size,
+    Watch& watch,
+    std::chrono::steady_clock::duration timeout
+) {
+    arm(watch, timeout);
+    const unsigned cancels_at_start = cancels_;
+    if (call == TlsCall::Read && size == 0) {
+        co_return std::pair{ErrorCode{}, std::size_t{0}};
+    }
+    for (;;) {
+        ERR_clear_error();
+        errno = 0;
+        std::size_t n = 0;
+        int ok = 0;
+        switch (call) {
+            case TlsCall::Read:
+                ok = SSL_read_ex(ssl_.get(), data, size, &n);
+                break;
+            case TlsCall::Write:
+                ok = SSL_write_ex(ssl_.get(), data, size, &n);
+                break;
+            case TlsCall::Handshake:
+                ok = SSL_do_handshake(ssl_.get()) == 1 ? 1 : 0;
+                break;
+            case TlsCall::Shutdown:
+                // 0 is "close_notify sent, the peer's not seen yet": all a one-way close needs.
+                ok = SSL_shutdown(ssl_.get()) >= 0 ? 1 : 0;
+                break;
+        }
+        const int reason = ok == 1 ? SSL_ERROR_NONE : SSL_get_error(ssl_.get(), ok);
+        ErrorCode ec;
+        switch (reason) {
+            case SSL_ERROR_NONE:
+                watch.timer.cancel();
+                co_return std::pair{ErrorCode{}, n};
+            case SSL_ERROR_WANT_READ:
+                ec = co_await wait_ready(asio::socket_base::wait_read, watch, cancels_at_start);
+                break;
+            case SSL_ERROR_WANT_WRITE:
+                ec = co_await wait_ready(asio::socket_base::wait_write, watch, cancels_at_start);
+                break;
+            case SSL_ERROR_ZERO_RETURN:  // close_notify
+                ec = asio::error::eof;
+                break;
+            case SSL_ERROR_SYSCALL:
+                // With nothing queued, an I/O error (errno) or an EOF that broke the protocol.
+                if (ERR_peek_error() != 0) {
+                    ec = ssl_error_code();
+                } else {
+                    ec = errno != 0 ? ErrorCode{errno, boost::system::system_category()}
+                                    : ErrorCode{asio::error::eof};
+                }
+                break;
+            default:
+                ec = ssl_error_code();
+                break;
+        }
+        if (ec) {
+            watch.timer.cancel();
+            co_return std::pair{ec, std::size_t{0}};
+        }
+    }
+}
+
+void Stream::arm(Watch& watch, std::chrono::steady_clock::duration timeout) {
+    watch.deadline->expired = false;
+    watch.timer.expires_after(timeout);
+    watch.timer.async_wait([deadline = watch.deadline](const ErrorCode& ec) {
+        if (ec || deadline->socket == nullptr) {
+            return;  // re-armed, finished in time, or the Stream is gone
+        }
+        deadline->expired = true;
+        ErrorCode ignored;
+        deadline->socket->cancel(ignored);
+    });
+}
+
+asio::awaitable<ErrorCode> Stream::wait_ready(
+    asio::socket_base::wait_type type, Watch& watch, unsigned cancels_at_start
+) {
+    for (;;) {
+        auto [ec] = co_await tcp_.socket().async_wait(type, kTuple);
+        if (ec != asio::error::operation_aborted) {
+            co_return ec;
+        }
+        if (watch.deadline->expired) {
+            close();  // as beast::tcp_stream does on expiry
+            co_return boost::beast::error::timeout;
+        }
+        if (cancels_ != cancels_at_start) {
+            co_return ec;
+        }
+        // The other direction's deadline cancelled every wait on the socket; ours still runs.
+    }
+}
+
+asio::awaitable<ErrorCode> Stream::shutdown_send(std::chrono::steady_clock::duration timeout) {
+    if (ssl_) {
+        auto [ec, ignored] =
+            co_await tls_step(TlsCall::Shutdown, nullptr, 0, write_watch_, timeout);
+        if (ec) {
+            co_return ec;
+        }
+    }
+    ErrorCode ec;
+    tcp_.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ec);
     co_return ec;
 }
 
 SSL* Stream::ssl() const {
-    return tls_ ? const_cast<TlsStream&>(*tls_).native_handle() : nullptr;
+    return ssl_.get();
 }
 
 void Stream::cancel() {
+    ++cancels_;
     tcp_.cancel();
 }
 
@@ -73,11 +250,10 @@ void Stream::close() {
 }
 
 std::string Stream::tls_description() const {
-    if (!tls_) {
+    if (!ssl_) {
         return {};
     }
-    SSL* ssl = const_cast<TlsStream&>(*tls_).native_handle();
-    return std::string{SSL_get_version(ssl)} + " " + SSL_get_cipher_name(ssl);
+    return std::string{SSL_get_version(ssl_.get())} + " " + SSL_get_cipher_name(ssl_.get());
 }
 
 namespace {

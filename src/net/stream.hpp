@@ -1,8 +1,14 @@
 #pragma once
 // A client connection that starts in plaintext and may switch to TLS (STARTTLS) or start in TLS
 // (implicit TLS, RFC 8314). Protocol drivers read and write through it without caring which.
-// Every operation has a deadline (beast::tcp_stream::expires_after): on expiry the socket is
-// closed and the operation ends with beast::error::timeout (RFC 5321 §4.5.3.2 behaviour).
+// Every operation has a deadline: on expiry the socket is closed and the operation ends with
+// beast::error::timeout (RFC 5321 §4.5.3.2 behaviour).
+//
+// TLS runs OpenSSL directly on the non-blocking socket and waits for readiness with Asio, instead
+// of Asio's ssl::stream: that one keeps four fixed 17 KB buffers per connection (its own two and
+// a BIO pair), 68 KB for every idle IMAP session. Here an idle connection holds only the SSL
+// object; OpenSSL's record buffers are released between records (SSL_MODE_RELEASE_BUFFERS).
+// One read and one write may be pending at once (IMAP IDLE reads while it reports changes).
 #include <chrono>
 #include <cstddef>
 #include <functional>
@@ -12,8 +18,10 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/buffer.hpp>
-#include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/socket_base.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
+#include <openssl/ssl.h>
 
 #include "net/tls_context.hpp"
 
@@ -23,12 +31,12 @@ using ErrorCode = boost::system::error_code;
 
 class Stream {
 public:
-    explicit Stream(boost::beast::tcp_stream tcp) : tcp_(std::move(tcp)) {}
+    explicit Stream(boost::beast::tcp_stream tcp);
     Stream(Stream&&) = delete;
     Stream& operator=(Stream&&) = delete;
     Stream(const Stream&) = delete;
     Stream& operator=(const Stream&) = delete;
-    ~Stream() = default;
+    ~Stream();
 
     /// Reads what is available (at least one byte) into `buffer`.
     boost::asio::awaitable<std::pair<ErrorCode, std::size_t>> read_some(
@@ -53,6 +61,10 @@ public:
         std::chrono::steady_clock::duration timeout
     );
 
+    /// Ends our direction: TLS close_notify (when TLS is up), then a TCP FIN. Reading goes on, so
+    /// a server can drain what the client still sends and see its close at once (lingering close).
+    boost::asio::awaitable<ErrorCode> shutdown_send(std::chrono::steady_clock::duration timeout);
+
     /// The OpenSSL object once TLS is up (verification results, peer certificate); else null.
     SSL* ssl() const;
 
@@ -61,7 +73,7 @@ public:
     /// Closes the socket; safe to call more than once.
     void close();
 
-    bool is_tls() const { return tls_ != nullptr; }
+    bool is_tls() const { return ssl_ != nullptr; }
     /// "TLSv1.3 TLS_AES_256_GCM_SHA384" once TLS is up, for logs and the Received header.
     std::string tls_description() const;
     std::string remote_ip() const;
@@ -70,11 +82,53 @@ public:
     std::uint16_t local_port() const;
 
 private:
-    using TlsStream = boost::asio::ssl::stream<boost::beast::tcp_stream&>;
+    struct SslFree {
+        void operator()(SSL* ssl) const { SSL_free(ssl); }
+    };
+    /// The deadline of the pending read or write. Its timer's handler may run after the Stream
+    /// is gone, so what it touches is shared and the socket pointer is cleared on destruction.
+    struct Deadline {
+        boost::asio::ip::tcp::socket* socket = nullptr;
+        bool expired = false;
+    };
+    struct Watch {
+        explicit Watch(const boost::asio::any_io_executor& executor) : timer(executor) {}
+        boost::asio::steady_timer timer;
+        std::shared_ptr<Deadline> deadline;
+    };
+    /// Which OpenSSL call a TLS step makes; see tls_step().
+    enum class TlsCall {
+        Read,
+        Write,
+        Handshake,
+        Shutdown
+    };
+
+    boost::asio::awaitable<ErrorCode> start_tls(
+        SslContextPtr context,
+        bool server,
+        const std::function<bool(SSL*)>* prepare,
+        std::chrono::steady_clock::duration timeout
+    );
+    /// Runs `call` until it completes, waiting for the socket as OpenSSL asks.
+    boost::asio::awaitable<std::pair<ErrorCode, std::size_t>> tls_step(
+        TlsCall call,
+        void* data,
+        std::size_t size,
+        Watch& watch,
+        std::chrono::steady_clock::duration timeout
+    );
+    void arm(Watch& watch, std::chrono::steady_clock::duration timeout);
+    boost::asio::awaitable<ErrorCode> wait_ready(
+        boost::asio::socket_base::wait_type type, Watch& watch, unsigned cancels_at_start
+    );
 
     boost::beast::tcp_stream tcp_;
-    SslContextPtr context_;  // kept alive as long as the TLS stream uses it
-    std::unique_ptr<TlsStream> tls_;
+    SslContextPtr context_;  // kept alive as long as the SSL object uses it
+    std::unique_ptr<SSL, SslFree> ssl_;
+    Watch read_watch_;
+    Watch write_watch_;
+    unsigned cancels_ = 0;  // cancel() calls so far: a pending wait then ends, not retries
 };
 
 }  // namespace sov::net
