@@ -32,6 +32,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using Uids = std::vector<std::uint32_t>;
+using Keywords = std::vector<std::string>;
 using Pairs = std::vector<std::pair<std::uint32_t, std::uint32_t>>;
 
 std::string message(const std::string& subject, const std::string& body) {
@@ -287,6 +288,100 @@ TEST_F(ImapOpsTest, ListOptionsAndGetMessages) {
     EXPECT_EQ(get({9, 1, 5, 5}, {.structure = false}), (Uids{1, 5, 9}));
     EXPECT_TRUE(get({}).empty());
     EXPECT_EQ(store_->get_messages(kAcc, "Nope", {1}).error(), Errc::NotFound);
+}
+
+TEST_F(ImapOpsTest, ForEachMessageMatchesGetMessages) {
+    for (std::size_t i = 1; i <= 10; ++i) {
+        deliver(
+            message(numbered("m", i), "body"),
+            "INBOX",
+            0,
+            i == 3 ? Keywords{"$a", "$b"} : Keywords{}
+        );
+    }
+    ASSERT_TRUE(store_->set_render_cache(kAcc, "INBOX", {{4, "cached"}}));
+    for (const bool narrow : {false, true}) {
+        const ListOptions o{.structure = true, .path = false, .cache = true, .narrow = narrow};
+        auto expected = store_->get_messages(kAcc, "INBOX", {1, 3, 4, 7, 99}, o);
+        ASSERT_TRUE(expected);
+        std::size_t i = 0;
+        auto st = store_->for_each_message(
+            kAcc,
+            "INBOX",
+            {7, 4, 3, 1, 99},
+            o,
+            [&](const MessageRow& m) -> Status {
+                EXPECT_LT(i, expected->size());
+                const auto& e = (*expected)[i++];
+                EXPECT_EQ(m.uid, e.uid);
+                EXPECT_EQ(m.modseq, e.modseq);
+                EXPECT_EQ(m.flags, e.flags);
+                EXPECT_EQ(m.keywords, e.uid == 3 ? "$a $b" : "");
+                EXPECT_EQ(m.structure, e.structure);
+                EXPECT_EQ(m.cache, e.uid == 4 ? "cached" : "");
+                if (narrow) {
+                    EXPECT_TRUE(m.file.empty());
+                    EXPECT_EQ(m.size, 0U);
+                } else {
+                    EXPECT_EQ(m.size, e.size);
+                    EXPECT_EQ(m.email_id, e.email_id);
+                    const auto path = fs::path(std::string(m.dir)) / std::string(m.file);
+                    EXPECT_TRUE(fs::exists(path)) << path;
+                    EXPECT_EQ(m.internal_date, e.internal_date);
+                }
+                return {};
+            }
+        );
+        EXPECT_TRUE(st);
+        EXPECT_EQ(i, 4U);
+    }
+    // An error from the callback stops the walk and is returned.
+    int calls = 0;
+    auto stopped =
+        store_->for_each_message(kAcc, "INBOX", {1, 2, 3}, {}, [&](const MessageRow&) -> Status {
+            ++calls;
+            return Errc::Invalid;
+        });
+    EXPECT_EQ(stopped.error(), Errc::Invalid);
+    EXPECT_EQ(calls, 1);
+    EXPECT_EQ(
+        store_
+            ->for_each_message(
+                kAcc, "Nope", {1}, {}, [](const MessageRow&) -> Status { return {}; }
+            )
+            .error(),
+        Errc::NotFound
+    );
+}
+
+TEST_F(ImapOpsTest, ChangesSinceFewAndManyChanges) {
+    for (int i = 1; i <= 40; ++i) {
+        deliver(message("ch", "b"));
+    }
+    const auto base = store_->changes_since(kAcc, "INBOX", 0)->highest_modseq;
+    EXPECT_TRUE(store_->changes_since(kAcc, "INBOX", base)->changed.empty());
+    set_flags({17}, flag::kFlagged);  // few: the modseq index
+    auto few = store_->changes_since(kAcc, "INBOX", base);
+    ASSERT_TRUE(few);
+    ASSERT_EQ(few->changed.size(), 1U);
+    EXPECT_EQ(few->changed[0].uid, 17U);
+    EXPECT_EQ(few->changed[0].flags, flag::kFlagged);
+    Uids all;
+    for (std::uint32_t u = 40; u >= 1; --u) {
+        all.push_back(u);
+    }
+    set_flags(all, flag::kSeen);  // many: the list index, still in UID order
+    auto many = store_->changes_since(kAcc, "INBOX", base);
+    ASSERT_TRUE(many);
+    ASSERT_EQ(many->changed.size(), 40U);
+    for (std::size_t i = 0; i < 40; ++i) {
+        EXPECT_EQ(many->changed[i].uid, i + 1);
+        EXPECT_EQ(many->changed[i].modseq, many->highest_modseq);
+    }
+    EXPECT_EQ(many->changed[16].flags, flag::kFlagged | flag::kSeen);
+    // Since the STORE of UID 17 only what came after it (all 40 again: every flag changed).
+    EXPECT_EQ(store_->changes_since(kAcc, "INBOX", few->highest_modseq)->changed.size(), 40U);
+    EXPECT_TRUE(store_->changes_since(kAcc, "INBOX", many->highest_modseq)->changed.empty());
 }
 
 TEST_F(ImapOpsTest, RenderCacheAndUnseenListing) {

@@ -44,6 +44,18 @@ std::string_view info_columns(const ListOptions& options) {
     return kColumns[(options.structure ? 1 : 0) + (options.cache ? 2 : 0)];
 }
 
+// for_each_message with ListOptions::narrow: what the covering index messages_list holds (and
+// the rowid, for the join), so that the messages rows themselves are not read.
+std::string_view narrow_columns(const ListOptions& options) {
+    static constexpr std::string_view kColumns[] = {
+        "uid, modseq, flags, keywords, 0, 0, 0, NULL, NULL, NULL, NULL",
+        "uid, modseq, flags, keywords, 0, 0, 0, NULL, NULL, d.structure, NULL",
+        "uid, modseq, flags, keywords, 0, 0, 0, NULL, NULL, NULL, d.cache",
+        "uid, modseq, flags, keywords, 0, 0, 0, NULL, NULL, d.structure, d.cache",
+    };
+    return kColumns[(options.structure ? 1 : 0) + (options.cache ? 2 : 0)];
+}
+
 std::string_view info_from(const ListOptions& options) {
     return options.structure || options.cache
                ? "messages LEFT JOIN message_data d ON d.id = messages.id"
@@ -60,6 +72,28 @@ fs::path file_path(const Account& acc, const detail::Stmt& s, int col) {
     full += '/';
     full.append(reinterpret_cast<const char*>(p), n);
     return fs::path(std::move(full));
+}
+
+// Views of a column of the current row: valid until the statement steps or resets.
+std::string_view column_view(const detail::Stmt& s, int col) {
+    const auto* p = sqlite3_column_text(s.raw(), col);
+    if (p == nullptr) {
+        return {};
+    }
+    return {
+        reinterpret_cast<const char*>(p),
+        static_cast<std::size_t>(sqlite3_column_bytes(s.raw(), col))
+    };
+}
+
+std::string_view blob_view(const detail::Stmt& s, int col) {
+    const void* p = sqlite3_column_blob(s.raw(), col);
+    if (p == nullptr) {
+        return {};
+    }
+    return {
+        static_cast<const char*>(p), static_cast<std::size_t>(sqlite3_column_bytes(s.raw(), col))
+    };
 }
 
 MessageInfo info_row(const Account& acc, detail::Stmt& s, const ListOptions& options) {
@@ -277,6 +311,46 @@ Result<std::vector<MessageInfo>> Store::get_messages(
     );
 }
 
+Status Store::for_each_message(
+    std::string_view account,
+    std::string_view mailbox,
+    const std::vector<std::uint32_t>& uids,
+    ListOptions options,
+    const std::function<Status(const MessageRow&)>& on_row
+) {
+    const auto sorted = detail::sorted_unique(uids);
+    return StoreOps::with_reader(*impl_, account, [&](Account& acc, detail::Db& db) -> Status {
+        auto mb = find_mailbox(db, mailbox);
+        if (!mb) {
+            return mb.error();
+        }
+        MessageRow m;
+        m.dir = acc.dir.native();
+        return detail::for_each_listed(
+            db,
+            mb->id,
+            sorted,
+            options.narrow ? narrow_columns(options) : info_columns(options),
+            [&](detail::Stmt& row) -> Status {
+                m.uid = static_cast<std::uint32_t>(row.int64(0));
+                m.modseq = static_cast<std::uint64_t>(row.int64(1));
+                m.flags = static_cast<std::uint32_t>(row.int64(2));
+                m.keywords = column_view(row, 3);
+                m.internal_date = from_unix(row.int64(4));
+                m.save_date = from_unix(row.int64(5));
+                m.size = static_cast<std::uint64_t>(row.int64(6));
+                m.file = column_view(row, 7);
+                m.email_id = column_view(row, 8);
+                m.structure = options.structure ? blob_view(row, 9) : std::string_view();
+                m.cache = options.cache ? blob_view(row, 10) : std::string_view();
+                return on_row(m);
+            },
+            nullptr,
+            info_from(options)
+        );
+    });
+}
+
 Status Store::set_render_cache(
     std::string_view account,
     std::string_view mailbox,
@@ -431,6 +505,13 @@ Result<std::vector<FlagState>> Store::update_flags(
             }
             std::vector<FlagState> out;
             bool any_changed = false;
+            // Flag changes are not message deliveries (ARCHITECTURE.md §4 covers those): their
+            // commit skips the WAL fsync, which would otherwise hold the account lock (every
+            // other STORE, APPEND and SELECT of the account waits) for a disk flush per STORE.
+            // A power failure may undo the last flag changes; the index stays consistent, and
+            // the next durable commit syncs them. Dovecot does not sync its index for flags
+            // either.
+            detail::RelaxedSync relaxed(acc.db);
             auto st = StoreOps::in_transaction(acc, *impl_, [&]() -> Status {
                 out.clear();
                 any_changed = false;
@@ -714,6 +795,33 @@ Result<Changes> Store::changes_since(
         const auto since = static_cast<std::int64_t>(
             std::min<std::uint64_t>(since_modseq, std::numeric_limits<std::int64_t>::max())
         );
+        // Every change (flags, expunge, delivery, copy) raises the mailbox's highest_modseq to
+        // its own mod-sequence: nothing above it means nothing changed. The poll after every
+        // IMAP command ends here.
+        if (mb->highest_modseq <= since_modseq) {
+            return out;
+        }
+        // Few changed rows: the modseq index finds them (then a sort by UID). Many (the poll after
+        // a STORE on the whole mailbox): one walk of the covering list index in UID order reads
+        // them without a row lookup and a sort each.
+        bool many = false;
+        if (since > 0) {
+            auto c = db.prepare(
+                "SELECT count(*) FROM messages INDEXED BY messages_modseq "
+                "WHERE mailbox_id = ?1 AND modseq > ?2"
+            );
+            if (!c) {
+                return c.error();
+            }
+            StmtScope count(**c);
+            count->bind(1, mb->id).bind(2, since);
+            if (!count->step()) {
+                if (auto st = count->error(); !st) {
+                    return st.error();
+                }
+            }
+            many = count->int64(0) * 8 > static_cast<std::int64_t>(mb->messages);
+        }
         {
             // Everything: walk the UID index; otherwise the modseq index, then sort by UID. Named:
             // the planner would rather walk the covering messages_list in UID order, reading
@@ -721,6 +829,9 @@ Result<Changes> Store::changes_since(
             auto s = db.prepare(
                 since == 0 ? "SELECT uid, modseq, flags, keywords FROM messages "
                              "WHERE mailbox_id = ?1 AND ?2 = 0 ORDER BY uid"
+                : many     ? "SELECT uid, modseq, flags, keywords FROM messages "
+                             "INDEXED BY messages_list "
+                             "WHERE mailbox_id = ?1 AND modseq > ?2 ORDER BY uid"
                            : "SELECT uid, modseq, flags, keywords FROM messages "
                              "INDEXED BY messages_modseq "
                              "WHERE mailbox_id = ?1 AND modseq > ?2 ORDER BY uid"

@@ -223,6 +223,25 @@ struct MessageInfo {
     std::string cache;
 };
 
+/// One message as Store::for_each_message() hands it to its callback: views into the store's
+/// current row, valid only during the call (no per-row allocation, for FETCH of 10,000).
+struct MessageRow {
+    std::uint32_t uid = 0;
+    std::uint64_t modseq = 0;
+    std::uint32_t flags = 0;
+    std::string_view keywords;  // as stored: sorted, separated by single spaces
+    core::WallTime internal_date;
+    core::WallTime save_date;
+    std::uint64_t size = 0;
+    std::string_view email_id;
+    std::string_view structure;  // empty unless ListOptions::structure
+    std::string_view cache;      // empty unless ListOptions::cache
+    /// The RFC 5322 file is `dir` + "/" + `file` (ListOptions::path is ignored: no path object
+    /// is built).
+    std::string_view dir;
+    std::string_view file;
+};
+
 struct QuotaUsage {
     Quota limit;
     std::uint64_t used_bytes = 0;
@@ -366,6 +385,18 @@ public:
         const std::vector<std::uint32_t>& uids,
         ListOptions options = {}
     );
+    /// get_messages() without the vector: `on_row` runs for each listed message that exists,
+    /// in UID order, on one read snapshot; an error it returns stops the walk and is returned.
+    /// The walk holds one of the account's read-only connections, not the account lock.
+    /// ListOptions::narrow here: only uid, modseq, flags, keywords (and structure and cache if
+    /// asked for) are read, from an index; dates, size, email_id and file stay empty.
+    Status for_each_message(
+        std::string_view account,
+        std::string_view mailbox,
+        const std::vector<std::uint32_t>& uids,
+        ListOptions options,
+        const std::function<Status(const MessageRow&)>& on_row
+    );
     /// Stores each message's render cache (`uid`, opaque bytes): what IMAP computed from the
     /// message's structure (ENVELOPE, BODYSTRUCTURE text) so that later FETCHes need not decode
     /// it again. Only for data derived from the message itself, which never changes, so it
@@ -382,7 +413,8 @@ public:
     /// Changes flags/keywords of the listed messages in one transaction; each message whose
     /// flags actually change gets a new MODSEQ (RFC 7162 §3.2). Returns the new state of every
     /// listed message that exists, in UID order (missing UIDs are skipped, as STORE does;
-    /// duplicates are reported once).
+    /// duplicates are reported once). Committed without the WAL fsync (see RelaxedSync): a
+    /// power failure may lose the latest flag changes, never a message.
     Result<std::vector<FlagState>> update_flags(
         std::string_view account,
         std::string_view mailbox,

@@ -47,6 +47,31 @@ void write_flags(
     w.end_list();
 }
 
+void write_flags(
+    wire::ResponseWriter& w, std::uint32_t flags, std::string_view keywords, bool recent
+) {
+    w.begin_list();
+    for (const auto& [name, bit] : kSystemFlags) {
+        if ((flags & bit) != 0) {
+            w.atom(name);
+        }
+    }
+    if (recent) {
+        w.atom("\\Recent");
+    }
+    while (!keywords.empty()) {
+        const auto sp = keywords.find(' ');
+        if (sp != 0) {
+            w.atom(keywords.substr(0, sp));
+        }
+        if (sp == std::string_view::npos) {
+            break;
+        }
+        keywords.remove_prefix(sp + 1);
+    }
+    w.end_list();
+}
+
 ParsedFlags parse_flags(const std::vector<std::string>& list) {
     ParsedFlags parsed;
     for (const auto& f : list) {

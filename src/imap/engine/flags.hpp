@@ -17,6 +17,12 @@ void write_flags(
     bool recent
 );
 
+/// The same with the keywords as the store keeps them: one string, separated by single spaces
+/// (store::MessageRow::keywords), so that no list is built per message.
+void write_flags(
+    wire::ResponseWriter& w, std::uint32_t flags, std::string_view keywords, bool recent
+);
+
 struct ParsedFlags {
     std::uint32_t flags = 0;
     std::vector<std::string> keywords;  // sorted, unique

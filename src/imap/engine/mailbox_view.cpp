@@ -1,15 +1,17 @@
 #include "imap/engine/mailbox_view.hpp"
 
 #include <algorithm>
+#include <iterator>
 
 #include "imap/engine/flags.hpp"
 
 namespace sov::imap {
 
 Result<MailboxView> MailboxView::open(
-    store::Store& store, std::string account, std::string mailbox, bool read_only
+    store::Store& store, std::string account, std::string mailbox, bool read_only, UidListPool* pool
 ) {
     MailboxView view;
+    view.pool_ = pool != nullptr ? pool : &UidListPool::shared();
     view.account_ = std::move(account);
     view.name_ = std::move(mailbox);
     view.read_only_ = read_only;
@@ -40,23 +42,25 @@ Result<MailboxView> MailboxView::open(
     if (!messages) {
         return messages.error();
     }
-    view.uids_.reserve(messages->size());
-    view.modseq_.reserve(messages->size());
+    std::vector<std::uint32_t> uids;
+    uids.reserve(messages->size());
     std::uint64_t highest = info->highest_modseq;
     for (const auto& m : *messages) {
         if (view.first_unseen_ == 0 && (m.flags & store::flag::kSeen) == 0) {
-            view.first_unseen_ = static_cast<std::uint32_t>(view.uids_.size()) + 1;
+            view.first_unseen_ = static_cast<std::uint32_t>(uids.size()) + 1;
         }
         for (const auto& k : m.keywords) {
             view.add_keyword(k);
         }
-        view.uids_.push_back(m.uid);
-        view.modseq_.push_back(m.modseq);
+        uids.push_back(m.uid);
         highest = std::max(highest, m.modseq);
     }
+    messages->clear();
+    messages->shrink_to_fit();
+    view.uid_next_ = std::max(info->uid_next, uids.empty() ? 1U : uids.back() + 1);
+    view.uids_ = view.pool_->intern(std::move(uids));
     view.first_recent_uid_ = first_recent;
     view.highest_modseq_ = highest;
-    view.uid_next_ = std::max(info->uid_next, view.uids_.empty() ? 1U : view.uids_.back() + 1);
     return view;
 }
 
@@ -73,24 +77,27 @@ std::uint32_t MailboxView::recent_count() const {
     if (first_recent_uid_ == 0) {
         return 0;
     }
-    const auto it = std::lower_bound(uids_.begin(), uids_.end(), first_recent_uid_);
-    return static_cast<std::uint32_t>(uids_.end() - it);
+    const auto& uids = uids_->uids();
+    const auto it = std::lower_bound(uids.begin(), uids.end(), first_recent_uid_);
+    return static_cast<std::uint32_t>(uids.end() - it);
 }
 
 std::uint32_t MailboxView::seq_of(std::uint32_t uid) const {
-    const auto it = std::lower_bound(uids_.begin(), uids_.end(), uid);
-    if (it == uids_.end() || *it != uid) {
+    const auto& uids = uids_->uids();
+    const auto it = std::lower_bound(uids.begin(), uids.end(), uid);
+    if (it == uids.end() || *it != uid) {
         return 0;
     }
-    return static_cast<std::uint32_t>(it - uids_.begin()) + 1;
+    return static_cast<std::uint32_t>(it - uids.begin()) + 1;
 }
 
 std::vector<std::uint32_t> MailboxView::resolve(const wire::SequenceSet& set, bool by_uid) const {
     std::vector<std::uint32_t> out;
-    if (uids_.empty()) {
+    const auto& uids = uids_->uids();
+    if (uids.empty()) {
         return out;
     }
-    const std::uint32_t largest = by_uid ? uids_.back() : exists();
+    const std::uint32_t largest = by_uid ? uids.back() : exists();
     for (const auto& range : set.ranges) {
         std::uint32_t lo = range.first == wire::kStar ? largest : range.first;
         std::uint32_t hi = range.last == wire::kStar ? largest : range.last;
@@ -98,14 +105,14 @@ std::vector<std::uint32_t> MailboxView::resolve(const wire::SequenceSet& set, bo
             std::swap(lo, hi);
         }
         if (by_uid) {
-            auto it = std::lower_bound(uids_.begin(), uids_.end(), lo);
-            for (; it != uids_.end() && *it <= hi; ++it) {
+            auto it = std::lower_bound(uids.begin(), uids.end(), lo);
+            for (; it != uids.end() && *it <= hi; ++it) {
                 out.push_back(*it);
             }
         } else {
             hi = std::min(hi, exists());
             for (std::uint32_t seq = lo; seq <= hi && seq >= 1; ++seq) {
-                out.push_back(uids_[seq - 1]);
+                out.push_back(uids[seq - 1]);
             }
         }
     }
@@ -114,49 +121,96 @@ std::vector<std::uint32_t> MailboxView::resolve(const wire::SequenceSet& set, bo
     return out;
 }
 
+std::uint64_t MailboxView::reported_modseq(std::uint32_t uid) const {
+    const auto it = std::lower_bound(
+        reported_.begin(),
+        reported_.end(),
+        uid,
+        [](const auto& entry, std::uint32_t u) { return entry.first < u; }
+    );
+    return it != reported_.end() && it->first == uid ? it->second : 0;
+}
+
 void MailboxView::note_reported(const std::vector<store::FlagState>& states) {
+    // Only changes above highest_modseq_ can come back from the next poll (it asks for those).
+    std::vector<std::pair<std::uint32_t, std::uint64_t>> fresh;
     for (const auto& s : states) {
-        if (const auto seq = seq_of(s.uid); seq != 0) {
-            modseq_[seq - 1] = std::max(modseq_[seq - 1], s.modseq);
+        if (s.modseq > highest_modseq_ && seq_of(s.uid) != 0) {
+            fresh.emplace_back(s.uid, s.modseq);
         }
+    }
+    if (fresh.empty()) {
+        return;
+    }
+    std::sort(fresh.begin(), fresh.end());
+    std::vector<std::pair<std::uint32_t, std::uint64_t>> merged;
+    merged.reserve(reported_.size() + fresh.size());
+    std::merge(
+        reported_.begin(), reported_.end(), fresh.begin(), fresh.end(), std::back_inserter(merged)
+    );
+    // Sorted by (uid, modseq): keep the last, highest, entry of each UID.
+    std::size_t n = 0;
+    for (std::size_t i = 0; i < merged.size(); ++i) {
+        if (i + 1 < merged.size() && merged[i + 1].first == merged[i].first) {
+            continue;
+        }
+        merged[n++] = merged[i];
+    }
+    merged.resize(n);
+    reported_ = std::move(merged);
+}
+
+void MailboxView::forget_reported() {
+    std::erase_if(reported_, [this](const auto& e) { return e.second <= highest_modseq_; });
+    if (reported_.empty()) {
+        reported_ = {};  // a STORE 1:* may have left 10,000 entries' worth of capacity
     }
 }
 
 void MailboxView::note_expunged(const std::vector<std::uint32_t>& uids) {
-    for (const auto uid : uids) {
+    std::vector<std::uint32_t> sorted(uids);
+    std::sort(sorted.begin(), sorted.end());
+    sorted.erase(std::unique(sorted.begin(), sorted.end()), sorted.end());
+    uids_ = pool_->apply(uids_, sorted, {});
+    std::erase_if(pending_expunges_, [&](std::uint32_t uid) {
+        return std::binary_search(sorted.begin(), sorted.end(), uid);
+    });
+    std::erase_if(reported_, [&](const auto& e) {
+        return std::binary_search(sorted.begin(), sorted.end(), e.first);
+    });
+    if (pending_expunges_.empty()) {
+        pending_expunges_ = {};
+    }
+}
+
+void MailboxView::write_expunged(
+    const std::vector<std::uint32_t>& gone, bool qresync, wire::ResponseWriter& w
+) const {
+    if (gone.empty()) {
+        return;
+    }
+    if (qresync) {
+        // RFC 7162 §3.2.10: VANISHED replaces EXPUNGE once QRESYNC is enabled.
+        w.begin_untagged().atom("VANISHED").sequence_set(wire::sequence_set_of(gone)).end();
+        return;
+    }
+    // Highest first: each EXPUNGE renumbers the messages after it (RFC 9051 §7.5.1).
+    std::vector<std::uint32_t> seqs;
+    for (const auto uid : gone) {
         if (const auto seq = seq_of(uid); seq != 0) {
-            uids_.erase(uids_.begin() + (seq - 1));
-            modseq_.erase(modseq_.begin() + (seq - 1));
+            seqs.push_back(seq);
         }
-        const auto it = std::lower_bound(pending_expunges_.begin(), pending_expunges_.end(), uid);
-        if (it != pending_expunges_.end() && *it == uid) {
-            pending_expunges_.erase(it);
-        }
+    }
+    std::sort(seqs.rbegin(), seqs.rend());
+    for (const auto seq : seqs) {
+        w.begin_untagged().number(seq).atom("EXPUNGE").end();
     }
 }
 
 void MailboxView::report_expunged(
     const std::vector<std::uint32_t>& uids, bool qresync, wire::ResponseWriter& w
 ) {
-    if (uids.empty()) {
-        return;
-    }
-    if (qresync) {
-        // RFC 7162 §3.2.10: VANISHED replaces EXPUNGE once QRESYNC is enabled.
-        w.begin_untagged().atom("VANISHED").sequence_set(wire::sequence_set_of(uids)).end();
-    } else {
-        // Highest first: each EXPUNGE renumbers the messages after it (RFC 9051 §7.5.1).
-        std::vector<std::uint32_t> seqs;
-        for (const auto uid : uids) {
-            if (const auto seq = seq_of(uid); seq != 0) {
-                seqs.push_back(seq);
-            }
-        }
-        std::sort(seqs.rbegin(), seqs.rend());
-        for (const auto seq : seqs) {
-            w.begin_untagged().number(seq).atom("EXPUNGE").end();
-        }
-    }
+    write_expunged(uids, qresync, w);
     note_expunged(uids);
 }
 
@@ -176,23 +230,39 @@ Status MailboxView::poll(store::Store& store, const PollMode& mode, wire::Respon
             }
         }
     }
+    // Expunges are reported first; the sequence numbers of the FETCH responses after them are
+    // those of the list without the expunged messages (RFC 9051 §7.5.1).
+    std::vector<std::uint32_t> gone;
     if (mode.allow_expunge && !pending_expunges_.empty()) {
-        const auto gone = pending_expunges_;
-        report_expunged(gone, mode.qresync, w);
+        gone.swap(pending_expunges_);
+        write_expunged(gone, mode.qresync, w);
     }
-    const std::uint32_t last_known = uids_.empty() ? 0 : uids_.back();
+    const auto seq_after_expunge = [&](std::uint32_t uid) -> std::uint32_t {
+        const auto seq = seq_of(uid);
+        if (seq == 0 || gone.empty()) {
+            return seq;
+        }
+        const auto it = std::lower_bound(gone.begin(), gone.end(), uid);
+        if (it != gone.end() && *it == uid) {
+            return 0;
+        }
+        return seq - static_cast<std::uint32_t>(it - gone.begin());
+    };
+    const auto& known = uids_->uids();
+    const std::uint32_t last_known = known.empty() ? 0 : known.back();
     std::vector<store::FlagState> added;
     for (const auto& s : changes->changed) {
         if (s.uid > last_known) {
             added.push_back(s);
             continue;
         }
-        const auto seq = seq_of(s.uid);
-        if (seq == 0 || modseq_[seq - 1] >= s.modseq ||
+        const auto seq = seq_after_expunge(s.uid);
+        // Not what this session already reported itself, nor a message it will report as
+        // expunged (its sequence number may not be in use for much longer).
+        if (seq == 0 || reported_modseq(s.uid) >= s.modseq ||
             std::binary_search(pending_expunges_.begin(), pending_expunges_.end(), s.uid)) {
             continue;
         }
-        modseq_[seq - 1] = s.modseq;
         w.begin_untagged().number(seq).atom("FETCH").begin_list();
         if (mode.qresync) {
             w.atom("UID").number(s.uid);  // RFC 7162 §3.2.4: UID is required with QRESYNC
@@ -204,19 +274,30 @@ Status MailboxView::poll(store::Store& store, const PollMode& mode, wire::Respon
         }
         w.end_list().end();
     }
+    std::vector<std::uint32_t> new_uids;
+    bool claimed_new = false;
     if (!added.empty()) {
         std::sort(added.begin(), added.end(), [](auto& a, auto& b) { return a.uid < b.uid; });
-        bool claimed_new = false;
         if (!read_only_) {
             auto claimed = store.claim_recent(account_, name_);
             claimed_new = claimed && *claimed <= added.front().uid;
         }
+        new_uids.reserve(added.size());
         for (const auto& s : added) {
-            uids_.push_back(s.uid);
-            modseq_.push_back(s.modseq);
+            new_uids.push_back(s.uid);
         }
+    }
+    if (!gone.empty() || !new_uids.empty()) {
+        // One new list for all of it, the same one every other session reaching this state
+        // holds.
+        uids_ = pool_->apply(uids_, gone, new_uids);
+        std::erase_if(reported_, [&](const auto& e) {
+            return std::binary_search(gone.begin(), gone.end(), e.first);
+        });
+    }
+    if (!new_uids.empty()) {
         if (claimed_new && first_recent_uid_ == 0) {
-            first_recent_uid_ = added.front().uid;
+            first_recent_uid_ = new_uids.front();
         }
         w.begin_untagged().number(exists()).atom("EXISTS").end();
         if (mode.recent) {
@@ -225,6 +306,7 @@ Status MailboxView::poll(store::Store& store, const PollMode& mode, wire::Respon
     }
     highest_modseq_ = std::max(highest_modseq_, changes->highest_modseq);
     uid_next_ = std::max(uid_next_, changes->uid_next);
+    forget_reported();
     return {};
 }
 

@@ -1,15 +1,22 @@
 #pragma once
 // What one session knows about its selected mailbox: the message sequence numbers it has been
-// told about (RFC 9051 §2.3.1.2), the mod-sequence of each message as last reported, and its
-// \Recent messages. Other sessions and deliveries change the mailbox underneath; poll() turns
+// told about (RFC 9051 §2.3.1.2), the mod-sequence up to which it has been told of changes, and
+// its \Recent messages. Other sessions and deliveries change the mailbox underneath; poll() turns
 // those changes into the untagged EXISTS / EXPUNGE (or VANISHED) / FETCH responses at the
 // moments the RFC allows (§7.5.1: no EXPUNGE during FETCH, STORE or SEARCH, since the client
 // may be using sequence numbers).
+//
+// Memory (issue 3: thousands of idle sessions): the UID list is shared with every other session
+// that knows the same set of UIDs (uid_list.hpp), and instead of a mod-sequence per message the
+// view keeps one HIGHESTMODSEQ plus the few changes above it that this session reported itself
+// (STORE, FETCH setting \Seen), so a session costs O(changes), not O(messages).
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/result.hpp"
+#include "imap/engine/uid_list.hpp"
 #include "imap/wire/response.hpp"
 #include "imap/wire/sequence_set.hpp"
 #include "store/store.hpp"
@@ -26,16 +33,24 @@ struct PollMode {
 class MailboxView {
 public:
     /// Opens the view at SELECT/EXAMINE; SELECT claims the \Recent messages (RFC 3501 §2.3.2).
+    /// The UID list comes from `pool` (UidListPool::shared() if null).
     static Result<MailboxView> open(
-        store::Store& store, std::string account, std::string mailbox, bool read_only
+        store::Store& store,
+        std::string account,
+        std::string mailbox,
+        bool read_only,
+        UidListPool* pool = nullptr
     );
 
     [[nodiscard]] const std::string& account() const { return account_; }
     [[nodiscard]] const std::string& name() const { return name_; }
     [[nodiscard]] bool read_only() const { return read_only_; }
     [[nodiscard]] const store::MailboxInfo& info() const { return info_; }
-    [[nodiscard]] std::uint32_t exists() const { return static_cast<std::uint32_t>(uids_.size()); }
-    [[nodiscard]] const std::vector<std::uint32_t>& uids() const { return uids_; }
+    [[nodiscard]] std::uint32_t exists() const { return static_cast<std::uint32_t>(uids_->size()); }
+    /// Valid until the view next changes (poll, note_expunged, report_expunged).
+    [[nodiscard]] const std::vector<std::uint32_t>& uids() const { return uids_->uids(); }
+    /// The shared list itself (tests: sessions of one mailbox state share it).
+    [[nodiscard]] const UidListPtr& uid_list() const { return uids_; }
     [[nodiscard]] std::uint32_t recent_count() const;
     [[nodiscard]] bool is_recent(std::uint32_t uid) const {
         return first_recent_uid_ != 0 && uid >= first_recent_uid_;
@@ -61,6 +76,8 @@ public:
     /// This session changed these messages itself and already told the client (STORE, FETCH
     /// setting \Seen): poll() will not report them again.
     void note_reported(const std::vector<store::FlagState>& states);
+    /// The mod-sequence this session reported for `uid` itself above highest_modseq(), or 0.
+    [[nodiscard]] std::uint64_t reported_modseq(std::uint32_t uid) const;
     /// This session expunged these UIDs and reported them (EXPUNGE, MOVE, CLOSE).
     void note_expunged(const std::vector<std::uint32_t>& uids);
     /// Writes "* n EXPUNGE" (highest first so numbers stay valid) or "* VANISHED uids".
@@ -70,15 +87,27 @@ public:
 
 private:
     MailboxView() = default;
+    /// Writes the responses for `gone` (ascending, all in the view) without changing the view.
+    void write_expunged(
+        const std::vector<std::uint32_t>& gone, bool qresync, wire::ResponseWriter& w
+    ) const;
+    /// Drops reported_ entries that highest_modseq_ has caught up with.
+    void forget_reported();
 
     std::string account_;
     std::string name_;
     bool read_only_ = false;
     store::MailboxInfo info_;
-    std::vector<std::uint32_t> uids_;    // ascending: message n is uids_[n-1]
-    std::vector<std::uint64_t> modseq_;  // as last reported, parallel to uids_
+    UidListPool* pool_ = nullptr;
+    UidListPtr uids_;  // ascending: message n is uids_->uids()[n-1]; shared, never null
+    // (uid, modseq) ascending by UID: changes above highest_modseq_ that this session reported
+    // itself, so poll() does not report them again (RFC 7162 §3.2: a FETCH for a change the
+    // client already saw would be harmless but noisy). Emptied as highest_modseq_ catches up.
+    std::vector<std::pair<std::uint32_t, std::uint64_t>> reported_;
     std::uint32_t first_recent_uid_ = 0;
-    std::uint64_t highest_modseq_ = 0;  // everything up to here has been reported
+    // Every change up to here has been reported (or was the session's own, in reported_); the
+    // next poll asks the store for what is above it.
+    std::uint64_t highest_modseq_ = 0;
     std::uint32_t uid_next_ = 1;
     std::vector<std::string> keywords_;  // sorted
     std::uint32_t first_unseen_ = 0;

@@ -1,14 +1,20 @@
 // FETCH, STORE, COPY and MOVE (RFC 9051 §6.4, UIDPLUS RFC 4315, MOVE RFC 6851, CONDSTORE
 // and QRESYNC RFC 7162). Content answers come from the structure cached at delivery
 // (imap/fetch); the message file is read only for items that need its bytes.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <ctime>
 #include <optional>
+#include <string>
+#include <system_error>
 
 #include "core/clock.hpp"
 #include "imap/engine/flags.hpp"
 #include "imap/engine/handlers.hpp"
-#include "imap/engine/message_file.hpp"
 #include "imap/fetch/fetch.hpp"
 #include "imap/fetch/render_cache.hpp"
 #include "mime/serialize.hpp"
@@ -55,16 +61,99 @@ std::string set_text(const std::vector<std::uint32_t>& numbers) {
     return out;
 }
 
+/// Sequence numbers of UIDs asked in ascending order (FETCH rows and STORE results come in UID
+/// order): each lookup continues from the last instead of a binary search of the whole list.
+class SeqCursor {
+public:
+    explicit SeqCursor(const std::vector<std::uint32_t>& uids) : uids_(uids) {}
+    /// 0 if the UID is not in the view.
+    std::uint32_t seq_of(std::uint32_t uid) {
+        if (uids_.empty()) {
+            return 0;
+        }
+        if (pos_ >= uids_.size() || uids_[pos_] > uid) {
+            pos_ = 0;  // not ascending after all: start over
+        }
+        if (uids_[pos_] != uid) {
+            const auto it = std::lower_bound(uids_.begin() + pos_, uids_.end(), uid);
+            pos_ = static_cast<std::size_t>(it - uids_.begin());
+            if (it == uids_.end() || *it != uid) {
+                return 0;
+            }
+        }
+        return static_cast<std::uint32_t>(pos_++) + 1;
+    }
+
+private:
+    const std::vector<std::uint32_t>& uids_;
+    std::size_t pos_ = 0;
+};
+
+/// The bytes of a message file for FETCH: read into one buffer that is reused from message to
+/// message, from a path assembled in another (no std::filesystem::path per message). Stored
+/// files are never modified (store.hpp), so no lock is needed; an expunged one fails to load.
+class FileBytes {
+public:
+    /// The file `dir`/`file`, or its first `limit` bytes; false if it is gone or unreadable.
+    bool load(std::string_view dir, std::string_view file, std::uint64_t limit = UINT64_MAX) {
+        size_ = 0;
+        if (file.empty()) {
+            return false;
+        }
+        path_.assign(dir);
+        path_ += '/';
+        path_ += file;
+        const int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0) {
+            return false;
+        }
+        struct stat st{};
+        if (::fstat(fd, &st) != 0) {
+            ::close(fd);
+            return false;
+        }
+        const auto want = static_cast<std::size_t>(
+            std::min<std::uint64_t>(static_cast<std::uint64_t>(st.st_size), limit)
+        );
+        // The buffer only grows (resize zero-fills what it adds), up to kKeep between loads.
+        if (data_.size() < want) {
+            data_.resize(want);
+        } else if (data_.size() > kKeep && want <= kKeep) {
+            data_.resize(kKeep);
+            data_.shrink_to_fit();
+        }
+        std::size_t done = 0;
+        while (done < want) {
+            const auto n = ::read(fd, data_.data() + done, want - done);
+            if (n < 0 && errno == EINTR) {
+                continue;
+            }
+            if (n <= 0) {
+                break;
+            }
+            done += static_cast<std::size_t>(n);
+        }
+        ::close(fd);
+        size_ = done;
+        return done == want;
+    }
+    [[nodiscard]] std::string_view bytes() const { return {data_.data(), size_}; }
+
+private:
+    static constexpr std::size_t kKeep = 1U << 20;
+    std::string path_;
+    std::string data_;  // bytes [0, size_) are the file's
+    std::size_t size_ = 0;
+};
+
 /// The message's structure: the cached one, else parsed from the file (loaded into `file`).
-std::optional<mime::MessageStructure> load_structure(
-    const store::MessageInfo& m, MessageFile& file
-) {
+std::optional<mime::MessageStructure> load_structure(const store::MessageRow& m, FileBytes& file) {
     if (!m.structure.empty()) {
         if (auto parsed = mime::deserialize(m.structure)) {
             return std::move(*parsed);
         }
     }
-    if (!file.loaded() && !file.load(m.path)) {
+    if (!file.load(m.dir, m.file)) {
         return std::nullopt;
     }
     return mime::parse_message(file.bytes());
@@ -81,6 +170,81 @@ bool sets_seen(const wire::FetchAtt& att) {
         default:
             return false;
     }
+}
+
+/// One message's FETCH response. ENVELOPE, BODY and BODYSTRUCTURE come from `rendered` when it
+/// is set; otherwise the content items are written from `structure` and the file's `bytes`.
+/// `seen_now`: this FETCH set \Seen, so FLAGS goes with the answer even if not asked for
+/// (RFC 9051 §6.4.5). False when the response had to stop at UNKNOWN-CTE (RFC 3516 §4.1).
+bool write_message(
+    wire::ResponseWriter& w,
+    const MailboxView& view,
+    std::uint32_t seq,
+    const store::MessageRow& m,
+    const std::vector<wire::FetchAtt>& atts,
+    const fetch::RenderedItems* rendered,
+    const mime::MessageStructure& structure,
+    std::string_view bytes,
+    bool seen_now
+) {
+    w.begin_untagged().number(seq).atom("FETCH").begin_list();
+    bool wrote_flags = false;
+    for (const auto& a : atts) {
+        switch (a.item) {
+            case FetchItem::Uid:
+                w.atom("UID").number(m.uid);
+                break;
+            case FetchItem::Flags:
+                w.atom("FLAGS");
+                write_flags(w, m.flags, m.keywords, view.is_recent(m.uid));
+                wrote_flags = true;
+                break;
+            case FetchItem::InternalDate:
+                w.atom("INTERNALDATE").date_time(to_date_time(m.internal_date));
+                break;
+            case FetchItem::Rfc822Size:
+                w.atom("RFC822.SIZE").number(m.size);
+                break;
+            case FetchItem::ModSeq:
+                w.atom("MODSEQ").begin_list().number(m.modseq).end_list();
+                break;
+            case FetchItem::EmailId:
+                w.atom("EMAILID").begin_list().atom(m.email_id).end_list();
+                break;
+            case FetchItem::ThreadId:
+                w.atom("THREADID").nil();  // RFC 8474 §5.2: threads are not computed
+                break;
+            case FetchItem::SaveDate:
+                w.atom("SAVEDATE").date_time(to_date_time(m.save_date));
+                break;
+            case FetchItem::Envelope:
+            case FetchItem::Body:
+            case FetchItem::BodyStructure:
+                if (rendered != nullptr) {
+                    w.rendered(
+                        a.item == FetchItem::Envelope ? rendered->envelope
+                        : a.item == FetchItem::Body   ? rendered->body
+                                                      : rendered->body_structure
+                    );
+                    break;
+                }
+                [[fallthrough]];
+            default: {
+                const auto status = fetch::write_att(w, a, structure, bytes);
+                if (status == fetch::AttStatus::UnknownCte) {
+                    w.end_list().end();
+                    return false;
+                }
+                break;
+            }
+        }
+    }
+    if (!wrote_flags && seen_now) {
+        w.atom("FLAGS");  // RFC 9051 §6.4.5: the implicit \Seen change is reported
+        write_flags(w, m.flags, m.keywords, view.is_recent(m.uid));
+    }
+    w.end_list().end();
+    return true;
 }
 
 }  // namespace
@@ -172,86 +336,142 @@ void Session::Handlers::fetch(Session& s, const Cmd& c, W& w) {
                 a.section.text == wire::SectionText::HeaderFields ||
                 a.section.text == wire::SectionText::HeaderFieldsNot);
     });
-    auto messages = s.services_.store->get_messages(
-        s.account_,
-        view.name(),
-        uids,
-        cacheable ? store::ListOptions{.structure = false, .path = false, .cache = true}
-                  : store::ListOptions{
-                        .structure = need_structure,
-                        .path = need_bytes || need_structure,
-                        .cache = false,
-                    }
-    );
-    if (!messages) {
-        store_error(s, w, c, messages.error());
-        return;
-    }
-    if (args.changed_since) {
-        std::erase_if(*messages, [&](const store::MessageInfo& m) {
-            return m.modseq <= *args.changed_since;
-        });
-    }
-    // Cache misses (first FETCH of these messages, or a UTF-8 session and an entry rendered
-    // differently for it): their structures, rendered here and the entries stored afterwards.
-    std::vector<std::optional<fetch::RenderedItems>> rendered(messages->size());
-    std::vector<std::optional<mime::MessageStructure>> structures(messages->size());
+    const bool flags_requested = wants(FetchItem::Flags);
+    // Render cache entries made by this FETCH (first FETCH of these messages, or entries of an
+    // older version), stored after the answer.
     std::vector<std::pair<std::uint32_t, std::string>> new_cache;
-    if (cacheable) {
-        std::vector<std::uint32_t> missing;
-        std::vector<bool> stored(messages->size(), false);  // a valid entry is stored already
-        for (std::size_t i = 0; i < messages->size(); ++i) {
-            auto items = fetch::decode_render_cache((*messages)[i].cache);
-            stored[i] = items.has_value();
+    bool unknown_cte = false;
+    // Only items the covering index answers (with the render cache): the rows are not read.
+    const bool narrow = cacheable && std::all_of(atts.begin(), atts.end(), [](const auto& a) {
+                            return a.item == FetchItem::Uid || a.item == FetchItem::Flags ||
+                                   a.item == FetchItem::ModSeq || a.item == FetchItem::Envelope ||
+                                   a.item == FetchItem::Body || a.item == FetchItem::BodyStructure;
+                        });
+    const mime::MessageStructure no_structure;
+    SeqCursor seqs(view.uids());
+    // Per worker thread: a FETCH of one message after another reuses the buffer.
+    thread_local FileBytes file;
+
+    // The answer for one message; false stops the command (UNKNOWN-CTE, answered by the caller).
+    const auto answer = [&](const store::MessageRow& m, bool seen_now) -> bool {
+        const auto seq = seqs.seq_of(m.uid);
+        if (seq == 0) {
+            return true;
+        }
+        if (cacheable) {
+            const auto items = fetch::decode_render_cache(m.cache);
             if (items && !(utf8_session && items->utf8_differs)) {
-                rendered[i] = items;
-            } else {
-                missing.push_back((*messages)[i].uid);
+                return write_message(w, view, seq, m, atts, &*items, no_structure, {}, seen_now);
+            }
+            auto parsed = load_structure(m, file);
+            if (!parsed && m.file.empty()) {
+                // A narrow row has no file name; the store reads the file instead.
+                if (auto bytes = s.services_.store->read_message(s.account_, view.name(), m.uid)) {
+                    parsed = mime::parse_message(*bytes);
+                }
+            }
+            if (!parsed) {
+                return true;  // expunged under us: no data (RFC 9051 §6.4.5 allows that)
+            }
+            std::string entry = fetch::encode_render_cache(*parsed);
+            const auto fresh = fetch::decode_render_cache(entry);
+            const bool ok =
+                fresh && !(utf8_session && fresh->utf8_differs)
+                    ? write_message(w, view, seq, m, atts, &*fresh, no_structure, {}, seen_now)
+                    : write_message(w, view, seq, m, atts, nullptr, *parsed, {}, seen_now);
+            if (!items) {
+                new_cache.emplace_back(m.uid, std::move(entry));  // none stored, or outdated
+            }
+            return ok;
+        }
+        mime::MessageStructure structure;
+        bool have_structure = false;
+        if (need_structure && !m.structure.empty()) {
+            if (auto parsed = mime::deserialize(m.structure)) {
+                structure = std::move(*parsed);
+                have_structure = !structure.parts.empty();
             }
         }
-        if (!missing.empty()) {
-            auto full = s.services_.store->get_messages(
-                s.account_,
-                view.name(),
-                missing,
-                store::ListOptions{.structure = true, .path = true, .cache = false}
-            );
-            if (!full) {
-                store_error(s, w, c, full.error());
-                return;
+        bool loaded = false;
+        if (need_bytes || (need_structure && !have_structure)) {
+            // Header sections of the message need only the bytes up to its body.
+            const std::uint64_t limit =
+                have_structure && header_only ? structure.parts[0].body_offset : UINT64_MAX;
+            if (!file.load(m.dir, m.file, limit)) {
+                return true;  // expunged under us: no data for it (RFC 9051 §6.4.5 allows that)
             }
-            std::size_t j = 0;
-            for (std::size_t i = 0; i < messages->size(); ++i) {
-                auto& m = (*messages)[i];
-                if (rendered[i]) {
-                    continue;
-                }
-                while (j < full->size() && (*full)[j].uid < m.uid) {
-                    ++j;
-                }
-                if (j == full->size() || (*full)[j].uid != m.uid) {
-                    continue;  // expunged meanwhile: no data (RFC 9051 §6.4.5 allows that)
-                }
-                MessageFile file;
-                auto parsed = load_structure((*full)[j], file);
-                if (!parsed) {
-                    continue;
-                }
-                auto entry = fetch::encode_render_cache(*parsed);
-                auto items = fetch::decode_render_cache(entry);
-                if (items && items->utf8_differs && utf8_session) {
-                    structures[i] = std::move(*parsed);
-                }
-                m.cache = std::move(entry);
-                rendered[i] = fetch::decode_render_cache(m.cache);
-                if (!stored[i]) {
-                    new_cache.emplace_back(m.uid, m.cache);
-                }
-            }
+            loaded = true;
         }
-    }
-    std::vector<std::uint32_t> seen_now;  // \Seen set by this FETCH: FLAGS goes with the answer
-    if (set_seen) {
+        if (need_structure && !have_structure) {
+            structure = mime::parse_message(file.bytes());
+        }
+        return write_message(
+            w,
+            view,
+            seq,
+            m,
+            atts,
+            nullptr,
+            structure,
+            loaded ? file.bytes() : std::string_view(),
+            seen_now
+        );
+    };
+
+    if (!set_seen) {
+        // The usual case: rows are answered as they are read, nothing is kept per message.
+        const auto st = s.services_.store->for_each_message(
+            s.account_,
+            view.name(),
+            uids,
+            store::ListOptions{
+                .structure = need_structure,
+                .path = false,
+                .cache = cacheable,
+                .narrow = narrow,
+            },
+            [&](const store::MessageRow& m) -> Status {
+                if (args.changed_since && m.modseq <= *args.changed_since) {
+                    return {};
+                }
+                if (!answer(m, false)) {
+                    unknown_cte = true;
+                    return make_error_code(std::errc::operation_canceled);
+                }
+                return {};
+            }
+        );
+        if (unknown_cte) {
+            no(w, c, "UNKNOWN-CTE", "Unknown Content-Transfer-Encoding");
+            return;
+        }
+        if (!st) {
+            store_error(s, w, c, st.error());
+            return;
+        }
+    } else {
+        // BODY[] and the like set \Seen first (RFC 9051 §6.4.5), so the rows are listed, the
+        // flags changed, then answered with the new flags.
+        auto messages = s.services_.store->get_messages(
+            s.account_,
+            view.name(),
+            uids,
+            store::ListOptions{
+                .structure = need_structure,
+                .path = need_bytes || need_structure,
+                .cache = cacheable,
+            }
+        );
+        if (!messages) {
+            store_error(s, w, c, messages.error());
+            return;
+        }
+        if (args.changed_since) {
+            std::erase_if(*messages, [&](const store::MessageInfo& m) {
+                return m.modseq <= *args.changed_since;
+            });
+        }
+        std::vector<std::uint32_t> seen_now;  // \Seen set by this FETCH: FLAGS goes with it
         std::vector<std::uint32_t> unseen;
         for (const auto& m : *messages) {
             if ((m.flags & store::flag::kSeen) == 0) {
@@ -271,115 +491,53 @@ void Session::Handlers::fetch(Session& s, const Cmd& c, W& w) {
             );
             if (states) {
                 view.note_reported(*states);
+                std::size_t j = 0;  // both in UID order
                 for (auto& m : *messages) {
-                    const auto it = std::find_if(states->begin(), states->end(), [&](auto& st) {
-                        return st.uid == m.uid;
-                    });
-                    if (it != states->end() && it->changed) {
-                        m.flags = it->flags;
-                        m.modseq = it->modseq;
+                    while (j < states->size() && (*states)[j].uid < m.uid) {
+                        ++j;
+                    }
+                    if (j < states->size() && (*states)[j].uid == m.uid && (*states)[j].changed) {
+                        m.flags = (*states)[j].flags;
+                        m.modseq = (*states)[j].modseq;
                         seen_now.push_back(m.uid);
                     }
                 }
             }
         }
-    }
-    const bool flags_requested = wants(FetchItem::Flags);
-    for (std::size_t index = 0; index < messages->size(); ++index) {
-        const auto& m = (*messages)[index];
-        const auto seq = view.seq_of(m.uid);
-        if (seq == 0) {
-            continue;
-        }
-        mime::MessageStructure structure;
-        MessageFile file;
-        if (cacheable) {
-            if (!rendered[index]) {
-                continue;  // expunged under us
-            }
-            if (structures[index]) {
-                structure = std::move(*structures[index]);
-            }
-        } else {
-            bool have_structure = false;
-            if (need_structure && !m.structure.empty()) {
-                if (auto parsed = mime::deserialize(m.structure)) {
-                    structure = std::move(*parsed);
-                    have_structure = !structure.parts.empty();
+        std::string keywords;
+        for (const auto& info : *messages) {
+            keywords.clear();
+            for (const auto& k : info.keywords) {
+                if (!keywords.empty()) {
+                    keywords += ' ';
                 }
+                keywords += k;
             }
-            if (need_bytes || (need_structure && !have_structure)) {
-                // Header sections of the message need only the bytes up to its body.
-                const std::uint64_t limit =
-                    have_structure && header_only ? structure.parts[0].body_offset : UINT64_MAX;
-                if (!file.load(m.path, limit)) {
-                    continue;  // expunged under us: no data for it (RFC 9051 §6.4.5 allows that)
-                }
-            }
-            if (need_structure && !have_structure) {
-                structure = mime::parse_message(file.bytes());
-            }
-        }
-        const bool from_cache = cacheable && structure.parts.empty();
-        w.begin_untagged().number(seq).atom("FETCH").begin_list();
-        bool wrote_flags = false;
-        for (const auto& a : atts) {
-            switch (a.item) {
-                case FetchItem::Uid:
-                    w.atom("UID").number(m.uid);
-                    break;
-                case FetchItem::Flags:
-                    w.atom("FLAGS");
-                    write_flags(w, m.flags, m.keywords, view.is_recent(m.uid));
-                    wrote_flags = true;
-                    break;
-                case FetchItem::InternalDate:
-                    w.atom("INTERNALDATE").date_time(to_date_time(m.internal_date));
-                    break;
-                case FetchItem::Rfc822Size:
-                    w.atom("RFC822.SIZE").number(m.size);
-                    break;
-                case FetchItem::ModSeq:
-                    w.atom("MODSEQ").begin_list().number(m.modseq).end_list();
-                    break;
-                case FetchItem::EmailId:
-                    w.atom("EMAILID").begin_list().atom(m.email_id).end_list();
-                    break;
-                case FetchItem::ThreadId:
-                    w.atom("THREADID").nil();  // RFC 8474 §5.2: threads are not computed
-                    break;
-                case FetchItem::SaveDate:
-                    w.atom("SAVEDATE").date_time(to_date_time(m.save_date));
-                    break;
-                case FetchItem::Envelope:
-                case FetchItem::Body:
-                case FetchItem::BodyStructure:
-                    if (from_cache) {
-                        w.rendered(
-                            a.item == FetchItem::Envelope ? rendered[index]->envelope
-                            : a.item == FetchItem::Body   ? rendered[index]->body
-                                                          : rendered[index]->body_structure
-                        );
-                        break;
-                    }
-                    [[fallthrough]];
-                default: {
-                    const auto status = fetch::write_att(w, a, structure, file.bytes());
-                    if (status == fetch::AttStatus::UnknownCte) {
-                        w.end_list().end();
-                        no(w, c, "UNKNOWN-CTE", "Unknown Content-Transfer-Encoding");
-                        return;
-                    }
-                    break;
-                }
+            const std::string& path = info.path.native();
+            const auto slash = path.rfind('/');
+            store::MessageRow m{
+                .uid = info.uid,
+                .modseq = info.modseq,
+                .flags = info.flags,
+                .keywords = keywords,
+                .internal_date = info.internal_date,
+                .save_date = info.save_date,
+                .size = info.size,
+                .email_id = info.email_id,
+                .structure = info.structure,
+                .cache = info.cache,
+                .dir = slash == std::string::npos ? std::string_view()
+                                                  : std::string_view(path).substr(0, slash),
+                .file = slash == std::string::npos ? std::string_view(path)
+                                                   : std::string_view(path).substr(slash + 1),
+            };
+            const bool now =
+                !flags_requested && std::binary_search(seen_now.begin(), seen_now.end(), info.uid);
+            if (!answer(m, now)) {
+                no(w, c, "UNKNOWN-CTE", "Unknown Content-Transfer-Encoding");
+                return;
             }
         }
-        if (!wrote_flags && !flags_requested &&
-            std::binary_search(seen_now.begin(), seen_now.end(), m.uid)) {
-            w.atom("FLAGS");  // RFC 9051 §6.4.5: the implicit \Seen change is reported
-            write_flags(w, m.flags, m.keywords, view.is_recent(m.uid));
-        }
-        w.end_list().end();
     }
     if (!new_cache.empty()) {
         // Derived data: a failure only means the next FETCH renders again.
@@ -451,8 +609,9 @@ void Session::Handlers::store(Session& s, const Cmd& c, W& w) {
         write_flag_list(pw, view.keywords(), true);
         w.untagged(Condition::Ok, "PERMANENTFLAGS " + perm, "Flags permitted");
     }
+    SeqCursor seqs(view.uids());
     for (const auto& st : states) {
-        const auto seq = view.seq_of(st.uid);
+        const auto seq = seqs.seq_of(st.uid);
         // .SILENT suppresses the echo, except that a CONDSTORE client must learn the new
         // MODSEQ of what it changed (RFC 7162 §3.2).
         if (seq == 0 || (args.silent && !(s.condstore_ && st.changed))) {

@@ -333,11 +333,13 @@ public:
                 return st.error();
             }
         }
-        if (auto st = db->exec("BEGIN"); !st) {
+        // Cached statements: sqlite3_exec would compile BEGIN and COMMIT for every read, and the
+        // poll after every IMAP command is one.
+        if (auto st = run_cached(*db, "BEGIN"); !st) {
             return st.error();
         }
         auto result = f(a, *db);
-        if (!db->exec("COMMIT")) {
+        if (!run_cached(*db, "COMMIT")) {
             return result;  // the connection is dropped, not reused
         }
         std::lock_guard lock(a.readers_mu);
@@ -345,6 +347,15 @@ public:
             a.readers.push_back(std::move(db));
         }
         return result;
+    }
+
+    static Status run_cached(Db& db, std::string_view sql) {
+        auto s = db.prepare(sql);
+        if (!s) {
+            return s.error();
+        }
+        StmtScope scope(**s);
+        return scope->run();
     }
 
     /// Runs `body` in one index transaction: committed if it succeeds, rolled back otherwise.
