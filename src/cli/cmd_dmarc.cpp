@@ -3,30 +3,20 @@
 // the reports we send ourselves (<data>/reports/dmarc.db, beside the running server).
 #include <iostream>
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/thread_pool.hpp>
-#include <boost/asio/use_future.hpp>
 #include <fmt/format.h>
 
 #include "cli/command_support.hpp"
 #include "cli/commands_list.hpp"
 #include "cli/open_services.hpp"
-#include "core/clock.hpp"
-#include "dns/resolver.hpp"
+#include "cli/report_commands.hpp"
 #include "mailauth/dmarc_report.hpp"
-#include "mailauth/dns_source.hpp"
 #include "roles/dmarc_reporting.hpp"
-#include "roles/outbound.hpp"
-#include "roles/outbound_setup.hpp"
-#include "smtp/queue/queue_store.hpp"
 #include "smtp/wire/trace_headers.hpp"
 
 namespace sov::cli {
 
 namespace {
 
-namespace asio = boost::asio;
 namespace ma = sov::mailauth;
 
 std::string date(std::int64_t t) {
@@ -179,126 +169,42 @@ int run_reports(const Command& command, const Args& args) {
     return kExitOk;
 }
 
-OrExit<std::unique_ptr<roles::DmarcReportStore>> open_reports(
-    const Command& command, const core::Config& config
-) {
-    auto store = roles::DmarcReportStore::open(config.data_dir / "reports");
-    if (!store) {
-        return OrExit<std::unique_ptr<roles::DmarcReportStore>>::exit_with(
-            fail(command, (config.data_dir / "reports").string(), store.error())
-        );
-    }
-    return std::move(*store);
-}
-
 int run_pending(const Command& command, const Args& args) {
-    auto config = load_command_config(args);
-    if (!config) {
-        return config.exit_code();
-    }
-    auto store = open_reports(command, *config);
-    if (!store) {
-        return store.exit_code();
-    }
-    auto pending = (*store)->pending(std::nullopt);
-    if (!pending) {
-        return fail(command, pending.error());
-    }
-    const auto today = roles::utc_day(core::unix_seconds(core::now()));
-    for (const auto& p : *pending) {
-        std::cout << fmt::format(
-            "{}  {:<30} {:>6} row(s) {:>8} message(s){}\n",
-            date(p.day).substr(5, 11),
-            p.domain,
-            p.rows,
-            p.messages,
-            p.day >= today ? "  (today: sent after midnight UTC)" : ""
-        );
-    }
-    if (pending->empty()) {
-        std::cout << "no evaluations waiting for a report\n";
-    }
-    return kExitOk;
+    return run_report_pending<roles::DmarcReportStore>(
+        command,
+        args,
+        "no evaluations waiting for a report",
+        [](const roles::PendingReport& p, const std::string& day, std::string_view note) {
+            return fmt::format(
+                "{}  {:<30} {:>6} row(s) {:>8} message(s){}",
+                day,
+                p.domain,
+                p.rows,
+                p.messages,
+                note
+            );
+        }
+    );
 }
 
 int run_send_now(const Command& command, const Args& args) {
-    auto opened = load_config_and_directory(args);
-    if (!opened) {
-        return opened.exit_code();
+    auto run = ReportRun::open(command, args);
+    if (!run) {
+        return run.exit_code();
     }
-    const auto& config = opened->config;
-    auto domains = opened->directory->list_domains();
-    const std::string reporting_domain =
-        domains && !domains->empty() ? domains->front().name : config.hostname;
-    auto store = open_reports(command, config);
+    auto& r = **run;
+    auto store = open_report_store<roles::DmarcReportStore>(command, r.config());
     if (!store) {
         return store.exit_code();
     }
-    auto queue = smtp::queue::QueueStore::open(config.queue_dir());
-    if (!queue) {
-        return fail(command, config.queue_dir().string(), queue.error());
-    }
-    // Signed like the server signs: RFC 9990 §3.5.2 wants report mail to pass DMARC.
-    roles::DkimKeys keys{config.keys_dir() / "dkim"};
-    keys.reload();
-    auto signer = keys.signer();
-    asio::io_context io;
-    asio::thread_pool pool{1};
-    auto resolver = dns::Resolver::create(io.get_executor(), dns::resolver_options(config.dns));
-    if (!resolver) {
-        return fail(command, "resolver", resolver.error());
-    }
-    ma::ResolverDnsSource dns(**resolver);
-    auto* q = queue->get();
-    const std::string hostname = config.hostname;
-    roles::ReportEnqueue enqueue =
-        [q, &signer, hostname](
-            std::string sender, std::vector<std::string> to, std::string message
-        ) -> asio::awaitable<Result<std::string>> {
-        const auto now = core::now();
-        auto fixed =
-            roles::add_missing_fields(std::move(message), hostname, core::unix_seconds(now));
-        if (signer) {
-            fixed.insert(0, signer(roles::author_domain(fixed), fixed));
-        }
-        std::vector<smtp::queue::NewRecipient> targets;
-        for (auto& r : to) {
-            smtp::queue::NewRecipient target;
-            target.address = std::move(r);
-            targets.push_back(std::move(target));
-        }
-        smtp::queue::MessageEnvelope envelope;
-        envelope.sender = std::move(sender);
-        co_return q->enqueue(envelope, targets, fixed, now);
-    };
     roles::DmarcReportSender sender(
         **store,
-        dns,
-        pool,
-        roles::ReportSenderSettings{
-            .hostname = config.hostname,
-            .reporting_address = "postmaster@" + reporting_domain,
-            .interval = std::chrono::hours(1),
-            .max_retry_days = 3,
-        },
-        std::move(enqueue)
+        r.dns(),
+        r.pool(),
+        roles::dmarc_report_settings(r.config(), r.mail_domain()),
+        r.enqueue()
     );
-    auto future = asio::co_spawn(io, sender.send_due(args.has("include-today")), asio::use_future);
-    io.run();
-    pool.join();
-    const auto summary = future.get();
-    std::cout << fmt::format(
-        "{} report(s), {} message(s) queued, {} destination(s) refused, {} deferred, {} failed\n",
-        summary.reports,
-        summary.messages,
-        summary.skipped,
-        summary.deferred,
-        summary.failed
-    );
-    if (summary.messages > 0) {
-        std::cout << "the running server delivers them at its next look at the queue\n";
-    }
-    return summary.failed == 0 ? kExitOk : kExitRuntime;
+    return r.run(sender.send_due(args.has("include-today")), "refused");
 }
 
 int run_dmarc(const Command& command, int argc, char** argv, int first) {

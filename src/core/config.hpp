@@ -127,6 +127,7 @@ struct MailAuthSettings {
     bool verify = true;       // off: no checks and no header (a trusted gateway did them)
     std::string authserv_id;  // empty: the hostname
     DmarcEnforcement dmarc_enforcement = DmarcEnforcement::Record;
+    std::string dmarc_report_contact;  // our aggregate reports' "email"; empty: postmaster@
 };
 
 /// SMTP TLS Reporting (RFC 8460): the daily reports we send about our TLS sessions to the
@@ -134,6 +135,7 @@ struct MailAuthSettings {
 struct TlsRptSettings {
     bool enabled = true;
     std::string organization;  // "organization-name" of the reports; empty: the hostname
+    std::string contact;       // "contact-info" (§4.4); empty: postmaster@<first hosted domain>
 };
 
 /// [queue.smarthost]: every remote message through one relay with AUTH (issue 5).

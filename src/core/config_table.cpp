@@ -157,7 +157,8 @@ constexpr std::array kSections{
         "tlsrpt",
         "SMTP TLS Reporting (RFC 8460): every TLS session with a remote MX is counted per "
         "recipient domain and UTC day (`<data>/reports/tlsrpt.db`); after midnight UTC a JSON "
-        "report goes to each `mailto:` address in the domain's `_smtp._tls` TXT record. "
+        "report goes to each `mailto:` address in the domain's `_smtp._tls` TXT record, and "
+        "is POSTed to each `https:` one. "
         "`sovereign tlsrpt pending|send-now` shows and sends them. See docs/tls-rpt.md."
     },
     Section{
@@ -628,6 +629,17 @@ constexpr std::array kSettings{
                 t.config->mailauth.dmarc_enforcement = static_cast<DmarcEnforcement>(v.number);
             },
     },
+    Setting{
+        .key = "mailauth.dmarc_report_contact",
+        .kind = Kind::Text,
+        .default_literal = "\"\"",
+        .flags = kAllowEmpty,
+        .doc = "The contact address in the DMARC aggregate reports we send (`email` of "
+               "report_metadata, RFC 9990 §3.1.1.2); empty: postmaster@ the first hosted "
+               "domain, which is also the reports' sender.",
+        .set = [](const Target& t,
+                  const Value& v) { t.config->mailauth.dmarc_report_contact = v.text; },
+    },
     // [tlsrpt]
     Setting{
         .key = "tlsrpt.enabled",
@@ -645,6 +657,16 @@ constexpr std::array kSettings{
         .doc = "The `organization-name` of our reports (RFC 8460 §4.4), as a domain name; "
                "empty: `hostname`. Reports come from postmaster@ the first hosted domain.",
         .set = [](const Target& t, const Value& v) { t.config->tlsrpt.organization = v.text; },
+    },
+    Setting{
+        .key = "tlsrpt.contact",
+        .kind = Kind::Text,
+        .default_literal = "\"\"",
+        .flags = kAllowEmpty,
+        .doc = "The `contact-info` of our reports (RFC 8460 §4.4): an address or URI where the "
+               "report's recipients reach us; empty: postmaster@ the first hosted domain, which "
+               "is also the reports' sender.",
+        .set = [](const Target& t, const Value& v) { t.config->tlsrpt.contact = v.text; },
     },
     // [queue]
     Setting{

@@ -224,6 +224,10 @@ TEST(Config, MailAuthSettings) {
     EXPECT_FALSE(set.config.mailauth.verify);
     EXPECT_EQ(set.config.authserv_id(), "mx.example.org");
     EXPECT_EQ(set.config.mailauth.dmarc_enforcement, DmarcEnforcement::Reject);
+    EXPECT_EQ(defaults.config.mailauth.dmarc_report_contact, "");
+    auto contact = parse(minimal("[mailauth]\ndmarc_report_contact = \"dmarc@example.org\"\n"));
+    ASSERT_TRUE(contact.ok());
+    EXPECT_EQ(contact.config.mailauth.dmarc_report_contact, "dmarc@example.org");
 
     // The id goes into a header field: only a host name is accepted.
     const auto bad = parse(minimal("[mailauth]\nauthserv_id = \"mx; dkim=pass\"\n"));
@@ -241,6 +245,11 @@ TEST(Config, TlsRptSettings) {
     ASSERT_TRUE(set.ok()) << all_diagnostics(set);
     EXPECT_FALSE(set.config.tlsrpt.enabled);
     EXPECT_EQ(set.config.tlsrpt.organization, "example.org");
+    EXPECT_EQ(defaults.config.tlsrpt.contact, "");
+    auto contact = parse(minimal("[tlsrpt]\ncontact = \"tls-admin@example.org\"\n"));
+    ASSERT_TRUE(contact.ok());
+    EXPECT_EQ(contact.config.tlsrpt.contact, "tls-admin@example.org");
+    EXPECT_FALSE(parse(minimal("[tlsrpt]\ncontact = \"a\\nb\"\n")).ok());
 
     EXPECT_FALSE(parse(minimal("[tlsrpt]\nenabled = \"maybe\"\n")).ok());
     EXPECT_FALSE(parse(minimal("[tlsrpt]\norganisation = \"x\"\n")).ok());

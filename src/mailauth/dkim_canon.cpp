@@ -113,36 +113,46 @@ SplitMessage split_message(std::string_view message, const HeaderLimits& limits)
 }
 
 std::string canonicalize_header(Canon canon, std::string_view raw_field) {
-    if (canon == Canon::Simple) {
-        // RFC 6376 §3.4.1: no change at all.
-        return std::string(raw_field);
-    }
-    // RFC 6376 §3.4.2.
     std::string out;
     out.reserve(raw_field.size());
+    append_canonical_header(canon, raw_field, out);
+    return out;
+}
+
+void append_canonical_header(Canon canon, std::string_view raw_field, std::string& out) {
+    if (canon == Canon::Simple) {
+        // RFC 6376 §3.4.1: no change at all.
+        out.append(raw_field);
+        return;
+    }
+    // RFC 6376 §3.4.2.
     const auto colon = raw_field.find(':');
     auto name = raw_field.substr(0, colon);
     while (!name.empty() && is_wsp(name.back())) {
         name.remove_suffix(1);  // "Delete any WSP characters remaining before ... the colon"
     }
-    for (char c : name) {
-        out += ascii_lower(c);  // "Convert all header field names ... to lowercase"
+    const std::size_t name_start = out.size();
+    out.append(name);
+    for (std::size_t i = name_start; i < out.size(); ++i) {
+        out[i] = ascii_lower(out[i]);  // "Convert all header field names ... to lowercase"
     }
     if (colon == std::string_view::npos) {
-        return out;
+        return;
     }
     out += ':';
     bool pending_wsp = false;
     bool any_value = false;
     const auto value = raw_field.substr(colon + 1);
-    for (std::size_t i = 0; i < value.size(); ++i) {
+    std::size_t i = 0;
+    while (i < value.size()) {
         const char c = value[i];
         if (c == '\r' && i + 1 < value.size() && value[i + 1] == '\n') {
-            ++i;  // "Unfold all header field continuation lines": delete the CRLF
+            i += 2;  // "Unfold all header field continuation lines": delete the CRLF
             continue;
         }
         if (is_wsp(c)) {
             pending_wsp = true;  // "Convert all sequences of one or more WSP ... to a single SP"
+            ++i;
             continue;
         }
         // WSP after the colon and at the end of the value is deleted: only WSP between two
@@ -152,32 +162,58 @@ std::string canonicalize_header(Canon canon, std::string_view raw_field) {
         }
         pending_wsp = false;
         any_value = true;
-        out += c;
+        // The run up to the next WSP or CR is copied as it is (a CR starts a run only when it is
+        // not part of a CRLF: then it is data).
+        std::size_t run_end = i + 1;
+        while (run_end < value.size() && !is_wsp(value[run_end]) && value[run_end] != '\r') {
+            ++run_end;
+        }
+        out.append(value.substr(i, run_end - i));
+        i = run_end;
     }
-    return out;
 }
 
 std::string canonical_header_data(
     Canon canon, const std::vector<HeaderField>& fields, const std::vector<std::string>& names
 ) {
+    const std::vector<std::string_view> views(names.begin(), names.end());
     std::string out;
-    std::vector<bool> used(fields.size(), false);
+    std::vector<std::uint8_t> used;
+    append_canonical_header_data(canon, fields, views, out, used);
+    return out;
+}
+
+void append_canonical_header_data(
+    Canon canon,
+    std::span<const HeaderField> fields,
+    std::span<const std::string_view> names,
+    std::string& out,
+    std::vector<std::uint8_t>& used
+) {
+    used.assign(fields.size(), 0);
     auto same_name = [](std::string_view a, std::string_view b) {
         return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
             return ascii_lower(x) == ascii_lower(y);
         });
     };
-    for (const auto& name : names) {
+    for (const auto name : names) {
         for (std::size_t i = fields.size(); i-- > 0;) {
-            if (!used[i] && same_name(fields[i].name, name)) {
-                used[i] = true;
-                out += canonicalize_header(canon, fields[i].raw);
+            if (used[i] == 0 && same_name(fields[i].name, name)) {
+                used[i] = 1;
+                append_canonical_header(canon, fields[i].raw, out);
                 out += "\r\n";
                 break;
             }
         }
     }
-    return out;
+}
+
+const EVP_MD* sha256_md() noexcept {
+    static const EVP_MD* const md = [] {
+        const EVP_MD* fetched = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+        return fetched != nullptr ? fetched : EVP_sha256();  // kept for the process's life
+    }();
+    return md;
 }
 
 namespace {
@@ -364,7 +400,7 @@ BodyHasher::BodyHasher(Canon canon, std::optional<std::uint64_t> length_limit)
       limit_(length_limit),
       ctx_(EVP_MD_CTX_new()),
       buffer_(std::make_unique_for_overwrite<char[]>(kBufferSize)) {
-    if (!ctx_ || EVP_DigestInit_ex(ctx_.get(), EVP_sha256(), nullptr) != 1) {
+    if (!ctx_ || EVP_DigestInit_ex(ctx_.get(), sha256_md(), nullptr) != 1) {
         ctx_.reset();  // finish() then returns zeros; only reachable when OpenSSL is out of memory
     }
 }

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -62,6 +63,8 @@ struct SplitMessage {
 /// the final CRLF (§3.7: the DKIM-Signature field itself is hashed without it; callers append
 /// "\r\n" for the other fields).
 [[nodiscard]] std::string canonicalize_header(Canon canon, std::string_view raw_field);
+/// canonicalize_header appending to `out` (a reused buffer: no allocation once it has grown).
+void append_canonical_header(Canon canon, std::string_view raw_field, std::string& out);
 
 /// The header data a signature covers (RFC 6376 §5.4.2, §3.7): for each name of the h= list in
 /// order, the next unused instance of that field counted from the *bottom* of the header,
@@ -70,6 +73,20 @@ struct SplitMessage {
 [[nodiscard]] std::string canonical_header_data(
     Canon canon, const std::vector<HeaderField>& fields, const std::vector<std::string>& names
 );
+/// canonical_header_data appending to `out`; `used` is scratch space (one flag per field), passed
+/// in so that a caller signing many messages reuses it.
+void append_canonical_header_data(
+    Canon canon,
+    std::span<const HeaderField> fields,
+    std::span<const std::string_view> names,
+    std::string& out,
+    std::vector<std::uint8_t>& used
+);
+
+/// SHA-256 as an EVP_MD fetched from the default provider once per process. EVP_sha256() makes
+/// every EVP_DigestInit_ex look the implementation up again (OpenSSL 3), which costs more than
+/// hashing a header; with this it does not. Never null.
+[[nodiscard]] const EVP_MD* sha256_md() noexcept;
 
 // ------------------------------------------------------------------------------------------- body
 

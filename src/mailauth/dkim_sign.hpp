@@ -14,6 +14,7 @@
 //   mailing lists may legitimately add List-* fields (and their footers break the body anyway).
 #include <chrono>
 #include <map>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -83,6 +84,10 @@ struct SignOptions {
 [[nodiscard]] std::vector<std::string> signed_header_names(
     const std::vector<HeaderField>& fields, bool oversign
 );
+/// The same list appended to `out`, as views of kSignedFields (no allocation once `out` has room).
+void append_signed_header_names(
+    std::span<const HeaderField> fields, bool oversign, std::vector<std::string_view>& out
+);
 
 class Signer {
 public:
@@ -98,9 +103,14 @@ public:
     [[nodiscard]] const std::vector<SigningKey>& keys() const noexcept { return keys_; }
 
 private:
+    // Per key, prepared once: OpenSSL signing contexts ready for reuse, and the folded start of
+    // the field (dkim_sign.cpp). Shared by copies of the Signer; safe to use from many threads.
+    struct KeyState;
+
     std::string domain_;
     std::vector<SigningKey> keys_;
     SignOptions options_;
+    std::vector<std::shared_ptr<KeyState>> states_;  // one per key, same order
 };
 
 /// Every hosted domain's active keys, as the submission path signs with them ("signed once,

@@ -1,5 +1,9 @@
 #include "mailauth/dkim_sign.hpp"
 
+#include <atomic>
+#include <thread>
+#include <vector>
+
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
@@ -142,6 +146,46 @@ TEST_F(DkimSign, BothSignaturesVerify) {
     EXPECT_TRUE(verifies(signed_message, 0, keys().rsa));
     EXPECT_TRUE(verifies(signed_message, 1, keys().ed));
     EXPECT_FALSE(verifies(signed_message, 0, keys().ed));
+}
+
+TEST_F(DkimSign, ReusedContextsKeepSigningAcrossMessagesAndThreads) {
+    // Each key's OpenSSL signing context is set up once and reused, pooled between threads, and
+    // the header buffers are per thread: every signature must still verify, from any thread,
+    // through copies of the Signer too.
+    const Signer signer = make_signer();
+    const Signer copy = signer;  // NOLINT(performance-unnecessary-copy-initialization)
+    const std::vector<std::string> messages = {
+        std::string(kMessage),
+        "From: a@example.test\r\n\r\nx\r\n",
+        "From: b@example.test\r\nSubject: a longer subject, to change the header size\r\n"
+        "To: c@example.org\r\n\r\n",
+    };
+    for (int round = 0; round < 3; ++round) {
+        for (const auto& m : messages) {
+            auto fields = signer.sign(m);
+            ASSERT_TRUE(fields) << fields.error().message();
+            EXPECT_TRUE(verifies(*fields + m, 0, keys().rsa)) << round;
+            EXPECT_TRUE(verifies(*fields + m, 1, keys().ed)) << round;
+        }
+    }
+    std::atomic<int> good{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t) {
+        threads.emplace_back([&, t] {
+            for (int i = 0; i < 10; ++i) {
+                const auto& m = messages[static_cast<std::size_t>(t + i) % messages.size()];
+                auto fields = (t % 2 == 0 ? signer : copy).sign(m);
+                if (fields && verifies(*fields + m, 0, keys().rsa) &&
+                    verifies(*fields + m, 1, keys().ed)) {
+                    ++good;
+                }
+            }
+        });
+    }
+    for (auto& thread : threads) {
+        thread.join();
+    }
+    EXPECT_EQ(good.load(), 40);
 }
 
 TEST_F(DkimSign, TagsAndFolding) {

@@ -18,6 +18,7 @@
 #include "mailauth/dmarc_policy.hpp"
 #include "mailauth/dmarc_record.hpp"
 #include "mime/header.hpp"
+#include "roles/report_sender.hpp"
 #include "smtp/wire/trace_headers.hpp"
 
 namespace sov::roles {
@@ -50,13 +51,6 @@ CREATE TABLE IF NOT EXISTS rows (
     count INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS rows_domain_day ON rows(domain, day);
-CREATE TABLE IF NOT EXISTS sent (
-    domain TEXT NOT NULL,
-    day INTEGER NOT NULL,
-    report_id TEXT NOT NULL,
-    queued_at INTEGER NOT NULL,
-    PRIMARY KEY (domain, day, report_id)
-);
 )";
 
 // ---- enum <-> text (the names the report schema uses) -----------------------------------
@@ -240,14 +234,6 @@ std::optional<std::string> opt_name(const std::optional<E>& v) {
 
 }  // namespace
 
-std::int64_t utc_day(std::int64_t unix_time) noexcept {
-    auto day = unix_time / kSecondsPerDay;
-    if (unix_time < 0 && unix_time % kSecondsPerDay != 0) {
-        --day;
-    }
-    return day * kSecondsPerDay;
-}
-
 // ---- store -------------------------------------------------------------------------------
 
 Result<std::unique_ptr<DmarcReportStore>> DmarcReportStore::open(const fs::path& dir) {
@@ -259,41 +245,7 @@ Result<std::unique_ptr<DmarcReportStore>> DmarcReportStore::open(const fs::path&
 }
 
 Status DmarcReportStore::init(const fs::path& dir) {
-    std::error_code ec;
-    fs::create_directories(dir, ec);
-    if (ec) {
-        log::error("dmarc_report.store_open", {{"path", dir.string()}, {"error", ec.message()}});
-        return ec;
-    }
-    // Evaluation rows name correspondents and addresses: readable by the server's user only.
-    fs::permissions(dir, fs::perms::owner_all, fs::perm_options::replace, ec);
-    if (auto st = db_.open(dir / "dmarc.db", true); !st) {
-        return st;
-    }
-    // NORMAL: a crash may lose the last rows (a report undercounts by a few messages), never
-    // corrupt the database; FULL would cost an fsync per received message.
-    if (auto st = db_.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"); !st) {
-        return st;
-    }
-    auto version = db_.prepare("PRAGMA user_version");
-    if (!version) {
-        return version.error();
-    }
-    std::int64_t found = 0;
-    {
-        core::StmtScope scope(**version);
-        if (scope->step()) {
-            found = scope->int64(0);
-        }
-    }
-    if (found > kSchemaVersion) {
-        log::error("dmarc_report.schema_newer", {{"found", found}, {"supported", kSchemaVersion}});
-        return std::make_error_code(std::errc::not_supported);
-    }
-    if (auto st = db_.exec(kSchema); !st) {
-        return st;
-    }
-    return db_.exec(fmt::format("PRAGMA user_version = {}", kSchemaVersion).c_str());
+    return open_report_db(db_, dir, "dmarc.db", kSchema, kSchemaVersion, "dmarc_report");
 }
 
 Status DmarcReportStore::insert(const StoredEvaluation& e) {
@@ -438,18 +390,11 @@ Result<ReportBatch> DmarcReportStore::load(std::string_view domain, std::int64_t
             return st.error();
         }
     }
-    auto sent = db_.prepare("SELECT COUNT(*) FROM sent WHERE domain = ?1 AND day = ?2");
+    auto sent = count_sent(db_, domain, day);
     if (!sent) {
         return sent.error();
     }
-    core::StmtScope s(**sent);
-    s->bind(1, domain).bind(2, day);
-    if (s->step()) {
-        batch.reports_sent = static_cast<std::uint64_t>(s->int64(0));
-    }
-    if (auto st = s->error(); !st) {
-        return st.error();
-    }
+    batch.reports_sent = *sent;
     return batch;
 }
 
@@ -473,29 +418,12 @@ Status DmarcReportStore::finish(
     std::int64_t now
 ) {
     std::lock_guard lock(mutex_);
-    if (auto st = db_.begin(); !st) {
-        return st;
-    }
-    auto done = [&]() -> Status {
+    return in_transaction(db_, [&]() -> Status {
         if (auto st = delete_rows(domain, day, last_row_id); !st) {
             return st;
         }
-        auto stmt = db_.prepare(
-            "INSERT OR REPLACE INTO sent (domain, day, report_id, queued_at) VALUES (?1, ?2, ?3, "
-            "?4)"
-        );
-        if (!stmt) {
-            return stmt.error();
-        }
-        core::StmtScope s(**stmt);
-        s->bind(1, domain).bind(2, day).bind(3, report_id).bind(4, now);
-        return s->run();
-    }();
-    if (!done) {
-        db_.rollback();
-        return done;
-    }
-    return db_.commit();
+        return record_sent(db_, domain, day, report_id, now);
+    });
 }
 
 Status DmarcReportStore::discard(
@@ -723,7 +651,8 @@ ma::AggregateReport build_report(
 ) {
     ma::AggregateReport report;
     report.metadata.org_name = settings.hostname;
-    report.metadata.email = settings.reporting_address;
+    report.metadata.email =
+        settings.contact.empty() ? settings.reporting_address : settings.contact;
     report.metadata.report_id = ma::make_report_id(day, domain, settings.hostname);
     if (batch.reports_sent > 0) {
         // Rows that arrived after a report for this day was queued: a second report, with an
@@ -802,53 +731,41 @@ ReportEmail compose_report_email(
     return out;
 }
 
-void DmarcReportSender::start(asio::io_context& ioc) {
-    asio::co_spawn(ioc, run(std::chrono::seconds(60)), [](const std::exception_ptr& error) {
-        if (error) {
-            log::error("dmarc_report.sender_stopped", {});
-        }
-    });
+ReportSenderSettings dmarc_report_settings(
+    const core::Config& config, std::string_view mail_domain
+) {
+    const auto address = "postmaster@" + std::string(mail_domain);
+    return ReportSenderSettings{
+        .hostname = config.hostname,
+        .reporting_address = address,
+        .contact = config.mailauth.dmarc_report_contact.empty()
+                       ? address
+                       : config.mailauth.dmarc_report_contact,
+        .interval = std::chrono::hours(1),
+        .max_retry_days = 3,
+    };
 }
 
-asio::awaitable<void> DmarcReportSender::run(std::chrono::seconds first_delay) {
-    // The timer lives in the frame: destroying the frame (io_context shutdown) never touches
-    // the sender.
-    asio::steady_timer timer(co_await asio::this_coro::executor);
-    auto delay = first_delay;
-    for (;;) {
-        timer.expires_after(delay);
-        co_await timer.async_wait(asio::use_awaitable);
-        delay = settings_.interval;
-        const auto summary = co_await send_due(false);
-        if (summary.reports > 0 || summary.failed > 0) {
-            log::info(
-                "dmarc_report.run",
-                {{"reports", summary.reports},
-                 {"messages", summary.messages},
-                 {"skipped", summary.skipped},
-                 {"deferred", summary.deferred},
-                 {"failed", summary.failed}}
-            );
-        }
-    }
+void DmarcReportSender::start(asio::io_context& ioc) {
+    start_report_loop(
+        ioc,
+        std::chrono::seconds(60),
+        settings_.interval,
+        "dmarc_report",
+        [this](bool include_today) { return send_due(include_today); }
+    );
 }
 
 asio::awaitable<SendSummary> DmarcReportSender::send_due(bool include_today) {
-    SendSummary summary;
-    const auto today = utc_day(core::unix_seconds(core::now()));
-    auto list_job = [&store = store_, include_today, today] {
-        return store.pending(include_today ? std::nullopt : std::optional(today));
-    };
-    auto due = co_await core::offload(pool_.get_executor(), std::move(list_job));
-    if (!due) {
-        log::error("dmarc_report.list_failed", {{"error", due.error().message()}});
-        ++summary.failed;
-        co_return summary;
-    }
-    for (const auto& pending : *due) {
-        co_await send_one(pending, summary);
-    }
-    co_return summary;
+    return send_pending_reports<PendingReport>(
+        pool_,
+        [this](std::optional<std::int64_t> before) { return store_.pending(before); },
+        [this](const PendingReport& pending, SendSummary& summary) {
+            return send_one(pending, summary);
+        },
+        include_today,
+        "dmarc_report"
+    );
 }
 
 asio::awaitable<void> DmarcReportSender::send_one(

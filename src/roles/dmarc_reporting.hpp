@@ -20,18 +20,15 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/thread_pool.hpp>
 
+#include "core/config.hpp"
 #include "core/result.hpp"
 #include "core/sqlite.hpp"
 #include "mailauth/dmarc_report.hpp"
 #include "mailauth/dns_source.hpp"
 #include "roles/inbound_auth.hpp"
+#include "roles/report_store.hpp"
 
 namespace sov::roles {
-
-inline constexpr std::int64_t kSecondsPerDay = 86400;
-
-/// The start (00:00 UTC) of the day holding `unix_time`.
-[[nodiscard]] std::int64_t utc_day(std::int64_t unix_time) noexcept;
 
 /// One evaluation as stored: the policy in force and where reports go, plus the row itself.
 struct StoredEvaluation {
@@ -120,34 +117,22 @@ private:
     boost::asio::thread_pool& pool_;
 };
 
-/// Queues a generated message: (envelope sender, recipients, message) -> queue id. The server's
-/// version DKIM-signs and wakes the queue runner (Outbound::enqueue_generated).
-using ReportEnqueue = std::function<boost::asio::awaitable<Result<std::string>>(
-    std::string sender, std::vector<std::string> recipients, std::string message
-)>;
-
 struct ReportSenderSettings {
     std::string hostname;           // org_name, Submitter and the receiver in file names
     std::string reporting_address;  // From: and envelope sender (postmaster@first domain)
+    /// report_metadata "email" (RFC 9990 §3.1.1.2); empty: reporting_address.
+    std::string contact;
     std::chrono::seconds interval{3600};
     /// Rows whose destinations had only temporary DNS failures are kept and retried; after this
     /// many days they are dropped.
     std::int64_t max_retry_days = 3;
 };
 
-struct SendSummary {
-    std::size_t reports = 0;   // reports built
-    std::size_t messages = 0;  // report emails queued
-    std::size_t skipped = 0;   // destinations refused (external check, size limit)
-    std::size_t deferred = 0;  // reports kept for a retry (temporary DNS failure)
-    std::size_t failed = 0;    // store or queue failures
-};
-
-/// The parts of a report email (RFC 9990 §3.5.2), for tests and the sender.
-struct ReportEmail {
-    std::string filename;
-    std::string message;
-};
+/// The settings from the config ([mailauth] dmarc_report_contact) and the hostname; reports come
+/// from postmaster@`mail_domain` (the first hosted domain).
+[[nodiscard]] ReportSenderSettings dmarc_report_settings(
+    const core::Config& config, std::string_view mail_domain
+);
 
 /// Builds the report of one batch (report_metadata from `settings`, date_range = the UTC day).
 [[nodiscard]] mailauth::AggregateReport build_report(
@@ -190,7 +175,6 @@ public:
     boost::asio::awaitable<SendSummary> send_due(bool include_today);
 
 private:
-    boost::asio::awaitable<void> run(std::chrono::seconds first_delay);
     boost::asio::awaitable<void> send_one(const PendingReport& pending, SendSummary& summary);
 
     DmarcReportStore& store_;

@@ -294,6 +294,7 @@ protected:
             ReportSenderSettings{
                 .hostname = "mx.receiver.example",
                 .reporting_address = "postmaster@receiver.example",
+                .contact = "postmaster@receiver.example",
                 .interval = std::chrono::hours(1),
                 .max_retry_days = 3,
             },

@@ -38,6 +38,7 @@
 #include "roles/web_listener.hpp"
 #include "smtp/server/session.hpp"
 #include "store/store.hpp"
+#include "tls/client_context.hpp"
 
 namespace sov::roles {
 
@@ -269,12 +270,7 @@ int serve(core::Config config, const ServeOptions& options) {
                 *dmarc_reports,
                 *auth_dns,
                 workers,
-                ReportSenderSettings{
-                    .hostname = config.hostname,
-                    .reporting_address = "postmaster@" + postmaster_domain,
-                    .interval = std::chrono::hours(1),
-                    .max_retry_days = 3,
-                },
+                dmarc_report_settings(config, postmaster_domain),
                 [queue](std::string sender, std::vector<std::string> to, std::string message) {
                     return queue->enqueue_generated(
                         std::move(sender), std::move(to), std::move(message)
@@ -313,6 +309,15 @@ int serve(core::Config config, const ServeOptions& options) {
                     );
                 }
             );
+            // RFC 8460 §5.4: https: rua get the report by POST, PKIX-checked like MTA-STS.
+            std::string https_error;
+            if (auto context = tls::make_client_context(config.tls.trusted_cas, https_error)) {
+                tls_sender->set_upload(
+                    https_report_upload(*outbound->resolver, *context, std::chrono::seconds(60))
+                );
+            } else {
+                log::warn("tlsrpt.https_unavailable", {{"error", https_error}});
+            }
             tls_sender->start(ioc);
         } else {
             log::warn(

@@ -19,7 +19,10 @@
 #include "core/offload.hpp"
 #include "mailauth/base64.hpp"
 #include "mime/header.hpp"
+#include "roles/report_sender.hpp"
 #include "smtp/wire/trace_headers.hpp"
+#include "tls/errors.hpp"
+#include "tls/https_client.hpp"
 #include "tls/tlsrpt_record.hpp"
 
 namespace sov::roles {
@@ -50,13 +53,6 @@ CREATE TABLE IF NOT EXISTS results (
     count INTEGER NOT NULL,
     UNIQUE (day, domain, policy_type, policy_strings, mx_patterns, mx_host, sending_ip,
             receiving_ip, result, reason)
-);
-CREATE TABLE IF NOT EXISTS sent (
-    domain TEXT NOT NULL,
-    day INTEGER NOT NULL,
-    report_id TEXT NOT NULL,
-    queued_at INTEGER NOT NULL,
-    PRIMARY KEY (domain, day, report_id)
 );
 )";
 
@@ -91,6 +87,10 @@ std::string day_stamp(std::int64_t day) {
         static_cast<unsigned>(ymd.month()),
         static_cast<unsigned>(ymd.day())
     );
+}
+
+const std::string& sender_of(const TlsReportSettings& settings) {
+    return settings.sender.empty() ? settings.contact : settings.sender;
 }
 
 // RFC 8460 §4.4 report-id; a later report for the same (domain, day) gets a sequence number so
@@ -143,40 +143,7 @@ Result<std::unique_ptr<TlsReportStore>> TlsReportStore::open(const fs::path& dir
 }
 
 Status TlsReportStore::init(const fs::path& dir) {
-    std::error_code ec;
-    fs::create_directories(dir, ec);
-    if (ec) {
-        log::error("tlsrpt.store_open", {{"path", dir.string()}, {"error", ec.message()}});
-        return ec;
-    }
-    fs::permissions(dir, fs::perms::owner_all, fs::perm_options::replace, ec);
-    if (auto st = db_.open(dir / "tlsrpt.db", true); !st) {
-        return st;
-    }
-    // NORMAL: a crash may lose the last counts (a report undercounts by a few sessions), never
-    // corrupt the database.
-    if (auto st = db_.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"); !st) {
-        return st;
-    }
-    auto version = db_.prepare("PRAGMA user_version");
-    if (!version) {
-        return version.error();
-    }
-    std::int64_t found = 0;
-    {
-        core::StmtScope scope(**version);
-        if (scope->step()) {
-            found = scope->int64(0);
-        }
-    }
-    if (found > kSchemaVersion) {
-        log::error("tlsrpt.schema_newer", {{"found", found}, {"supported", kSchemaVersion}});
-        return std::make_error_code(std::errc::not_supported);
-    }
-    if (auto st = db_.exec(kSchema); !st) {
-        return st;
-    }
-    return db_.exec(fmt::format("PRAGMA user_version = {}", kSchemaVersion).c_str());
+    return open_report_db(db_, dir, "tlsrpt.db", kSchema, kSchemaVersion, "tlsrpt");
 }
 
 Status TlsReportStore::add(const TlsResultRow& row) {
@@ -276,18 +243,11 @@ Result<TlsReportBatch> TlsReportStore::load(std::string_view domain, std::int64_
             return st.error();
         }
     }
-    auto sent = db_.prepare("SELECT COUNT(*) FROM sent WHERE domain = ?1 AND day = ?2");
+    auto sent = count_sent(db_, domain, day);
     if (!sent) {
         return sent.error();
     }
-    core::StmtScope s(**sent);
-    s->bind(1, domain).bind(2, day);
-    if (s->step()) {
-        batch.reports_sent = static_cast<std::uint64_t>(s->int64(0));
-    }
-    if (auto st = s->error(); !st) {
-        return st.error();
-    }
+    batch.reports_sent = *sent;
     return batch;
 }
 
@@ -299,10 +259,7 @@ Status TlsReportStore::finish(
     std::int64_t now
 ) {
     std::lock_guard lock(mutex_);
-    if (auto st = db_.begin(); !st) {
-        return st;
-    }
-    auto done = [&]() -> Status {
+    return in_transaction(db_, [&]() -> Status {
         for (const auto& row : batch.rows) {
             auto stmt = db_.prepare("UPDATE results SET count = count - ?2 WHERE id = ?1");
             if (!stmt) {
@@ -329,22 +286,8 @@ Status TlsReportStore::finish(
         if (report_id.empty()) {
             return {};
         }
-        auto stmt = db_.prepare(
-            "INSERT OR REPLACE INTO sent (domain, day, report_id, queued_at) VALUES (?1, ?2, ?3, "
-            "?4)"
-        );
-        if (!stmt) {
-            return stmt.error();
-        }
-        core::StmtScope s(**stmt);
-        s->bind(1, domain).bind(2, day).bind(3, report_id).bind(4, now);
-        return s->run();
-    }();
-    if (!done) {
-        db_.rollback();
-        return done;
-    }
-    return db_.commit();
+        return record_sent(db_, domain, day, report_id, now);
+    });
 }
 
 // ---- recorder --------------------------------------------------------------------------------
@@ -364,11 +307,13 @@ void TlsReportRecorder::record(smtp::queue::TlsAttempt attempt) {
 // ---- report ----------------------------------------------------------------------------------
 
 TlsReportSettings tls_report_settings(const core::Config& config, std::string_view mail_domain) {
+    const auto postmaster = "postmaster@" + std::string(mail_domain);
     return TlsReportSettings{
         .organization =
             config.tlsrpt.organization.empty() ? config.hostname : config.tlsrpt.organization,
         .submitter = config.hostname,
-        .contact = "postmaster@" + std::string(mail_domain),
+        .contact = config.tlsrpt.contact.empty() ? postmaster : config.tlsrpt.contact,
+        .sender = postmaster,
         .interval = std::chrono::hours(1),
         .max_retry_days = 3,
     };
@@ -472,7 +417,7 @@ ReportEmail compose_tls_report_email(
     }
     const auto boundary = "=_sov_tlsrpt_" + core::random_id(16);
     auto& m = out.message;
-    m += fmt::format("From: <{}>\r\n", settings.contact);
+    m += fmt::format("From: <{}>\r\n", sender_of(settings));
     m += fmt::format("To: <{}>\r\n", to);
     m += fmt::format("Subject: {}\r\n", subject_text);
     m += fmt::format("Date: {}\r\n", smtp::wire::format_rfc5322_date(unix_time, 0));
@@ -517,58 +462,102 @@ ReportEmail compose_tls_report_email(
 
 // ---- sender ----------------------------------------------------------------------------------
 
-void TlsReportSender::start(asio::io_context& ioc) {
-    // §4.1 asks for reports shortly after the UTC day ends; a jitter of up to ten minutes keeps
-    // many servers started together from reporting in the same second.
-    std::uint64_t jitter = 0;
-    for (const char c : core::random_id(4)) {
-        jitter = jitter * 36 + static_cast<std::uint64_t>(c >= 'a' ? c - 'a' + 10 : c - '0');
-    }
-    const auto first = std::chrono::seconds(120 + static_cast<std::int64_t>(jitter % 600));
-    asio::co_spawn(ioc, run(first), [](const std::exception_ptr& error) {
-        if (error) {
-            log::error("tlsrpt.sender_stopped", {});
+ReportUpload https_report_upload(
+    dns::Resolver& resolver, net::SslContextPtr context, std::chrono::milliseconds timeout
+) {
+    return [&resolver,
+            context = std::move(context),
+            timeout](std::string uri, std::string body) -> asio::awaitable<Result<void>> {
+        auto target = tls::parse_https_uri(uri);
+        if (!target) {
+            co_return target.error();
         }
-    });
+        std::string detail;
+        // Named, not built inside the co_await: GCC 12 destroys temporaries of a co_await's
+        // argument list twice.
+        auto executor = co_await asio::this_coro::executor;
+        tls::PostOptions options{.timeout = timeout, .user_agent = "Sovereign TLS-RPT"};
+        std::string content_type = "application/tlsrpt+gzip";  // §5.4 with §5.2 compression
+        auto posted = co_await tls::post_https(
+            executor,
+            resolver,
+            context,
+            std::move(*target),
+            std::move(content_type),
+            std::move(body),
+            std::move(options),
+            &detail
+        );
+        if (!posted) {
+            log::info("tlsrpt.upload_error", {{"rua", uri}, {"error", detail}});
+            co_return posted.error();
+        }
+        // §5.4: the receiver "MUST return a 'successful' response ... typically a 200 or 201".
+        if (posted->status / 100 != 2) {
+            log::info("tlsrpt.upload_refused", {{"rua", uri}, {"status", posted->status}});
+            co_return make_error_code(tls::Errc::BadStatus);
+        }
+        co_return Result<void>{};
+    };
 }
 
-asio::awaitable<void> TlsReportSender::run(std::chrono::seconds first_delay) {
-    asio::steady_timer timer(co_await asio::this_coro::executor);
-    auto delay = first_delay;
-    for (;;) {
-        timer.expires_after(delay);
-        co_await timer.async_wait(asio::use_awaitable);
-        delay = settings_.interval;
-        const auto summary = co_await send_due(false);
-        if (summary.reports > 0 || summary.failed > 0) {
-            log::info(
-                "tlsrpt.run",
-                {{"reports", summary.reports},
-                 {"messages", summary.messages},
-                 {"skipped", summary.skipped},
-                 {"deferred", summary.deferred},
-                 {"failed", summary.failed}}
-            );
-        }
-    }
+void TlsReportSender::start(asio::io_context& ioc) {
+    // §4.1 asks for reports shortly after the UTC day ends.
+    start_report_loop(
+        ioc,
+        jittered_first_delay(),
+        settings_.interval,
+        "tlsrpt",
+        [this](bool include_today) { return send_due(include_today); }
+    );
 }
 
 asio::awaitable<SendSummary> TlsReportSender::send_due(bool include_today) {
-    SendSummary summary;
-    const auto today = utc_day(core::unix_seconds(core::now()));
-    auto list_job = [&store = store_, include_today, today] {
-        return store.pending(include_today ? std::nullopt : std::optional(today));
-    };
-    auto due = co_await core::offload(pool_.get_executor(), std::move(list_job));
-    if (!due) {
-        log::error("tlsrpt.list_failed", {{"error", due.error().message()}});
+    return send_pending_reports<TlsPendingReport>(
+        pool_,
+        [this](std::optional<std::int64_t> before) { return store_.pending(before); },
+        [this](const TlsPendingReport& pending, SendSummary& summary) {
+            return send_one(pending, summary);
+        },
+        include_today,
+        "tlsrpt"
+    );
+}
+
+asio::awaitable<bool> TlsReportSender::upload(
+    const tls::Report& report,
+    const std::string& domain,
+    const std::string& uri,
+    SendSummary& summary
+) {
+    if (!upload_) {
+        log::info(
+            "tlsrpt.https_unsupported",
+            {{"domain", domain}, {"rua", uri}, {"note", "no HTTPS client configured"}}
+        );
+        ++summary.skipped;
+        co_return false;
+    }
+    // §5.2: gzip for HTTPS as for email; §5.4: one POST per report.
+    auto body = tls::gzip(tls::to_json(report));
+    auto done = co_await upload_(uri, std::move(body));
+    if (!done) {
+        log::error(
+            "tlsrpt.upload_failed",
+            {{"domain", domain}, {"rua", uri}, {"error", done.error().message()}}
+        );
         ++summary.failed;
-        co_return summary;
+        co_return false;
     }
-    for (const auto& pending : *due) {
-        co_await send_one(pending, summary);
-    }
-    co_return summary;
+    ++summary.messages;
+    log::info(
+        "tlsrpt.uploaded",
+        {{"domain", domain},
+         {"report_id", report.report_id},
+         {"rua", uri},
+         {"policies", report.policies.size()}}
+    );
+    co_return true;
 }
 
 asio::awaitable<void> TlsReportSender::send_one(
@@ -598,8 +587,8 @@ asio::awaitable<void> TlsReportSender::send_one(
     } else if (auto selected = tls::select_tlsrpt_record(txt->records)) {
         record = std::move(*selected);
     }
-    std::size_t queued = 0;
-    std::size_t enqueue_failures = 0;
+    std::size_t delivered = 0;  // report emails queued and uploads accepted
+    std::size_t failures = 0;   // queue or upload failures
     tls::Report report;
     if (record) {
         report = build_tls_report(*batch, pending.domain, pending.day, settings_);
@@ -609,14 +598,14 @@ asio::awaitable<void> TlsReportSender::send_one(
         std::set<std::string> done;
         for (const auto& uri : record->rua) {
             if (uri.scheme == tls::UriScheme::Https) {
-                // §5.4 HTTPS upload is not implemented: the mailto: destinations still get it.
-                log::info(
-                    "tlsrpt.https_unsupported",
-                    {{"domain", pending.domain},
-                     {"rua", uri.uri},
-                     {"note", "https rua not supported"}}
-                );
-                ++summary.skipped;
+                if (!done.insert(uri.uri).second) {
+                    continue;
+                }
+                if (co_await upload(report, pending.domain, uri.uri, summary)) {
+                    ++delivered;
+                } else if (upload_) {
+                    ++failures;
+                }
                 continue;
             }
             auto addresses = tls::mailto_recipients(uri);
@@ -634,7 +623,7 @@ asio::awaitable<void> TlsReportSender::send_one(
                 std::vector<std::string> recipients;
                 recipients.push_back(address);
                 auto id = co_await enqueue_(
-                    settings_.contact, std::move(recipients), std::move(email.message)
+                    sender_of(settings_), std::move(recipients), std::move(email.message)
                 );
                 if (!id) {
                     log::error(
@@ -644,10 +633,10 @@ asio::awaitable<void> TlsReportSender::send_one(
                          {"error", id.error().message()}}
                     );
                     ++summary.failed;
-                    ++enqueue_failures;
+                    ++failures;
                     continue;
                 }
-                ++queued;
+                ++delivered;
                 ++summary.messages;
                 log::info(
                     "tlsrpt.queued",
@@ -660,12 +649,16 @@ asio::awaitable<void> TlsReportSender::send_one(
             }
         }
     }
-    if (queued == 0 && enqueue_failures > 0) {
-        co_return;  // the queue failed: keep the counts, the next run tries again
+    if (delivered == 0 && failures > 0 &&
+        pending.day + settings_.max_retry_days * kSecondsPerDay > utc_day(now)) {
+        // Every destination failed (queue or upload, §5.4 "may be retried as per local sender
+        // policy"): keep the counts for the next run, for a few days at most.
+        ++summary.deferred;
+        co_return;
     }
     // Sent (at least once: marked only after the queue has it), or nobody asked for it (no
     // TLSRPT record, §3): the counts are done with.
-    const std::string report_id = queued > 0 ? report.report_id : std::string();
+    const std::string report_id = delivered > 0 ? report.report_id : std::string();
     auto finish_job = [&store = store_, &pending, &batch, report_id, now] {
         return store.finish(*batch, pending.domain, pending.day, report_id, now);
     };

@@ -3,12 +3,13 @@
 // negotiation with a remote MX went (smtp::queue::TlsAttempt); the counts go into
 // <data>/reports/tlsrpt.db per recipient domain, UTC day and policy; once an hour the days that
 // have ended are folded into one JSON report per domain (§4), gzipped (§5.2) and mailed to each
-// mailto: rua of the domain's "_smtp._tls" TXT record (§3, §5.3) through the queue. Domains
-// without a TLSRPT record get no report; https: rua are not supported yet (logged).
+// mailto: rua of the domain's "_smtp._tls" TXT record (§3, §5.3) through the queue, and POSTed
+// to each https: rua (§5.4). Domains without a TLSRPT record get no report.
 // `sovereign tlsrpt` reads the same database (SQLite WAL) while the server runs.
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -23,8 +24,10 @@
 #include "core/config.hpp"
 #include "core/result.hpp"
 #include "core/sqlite.hpp"
+#include "dns/resolver.hpp"
 #include "mailauth/dns_source.hpp"
-#include "roles/dmarc_reporting.hpp"
+#include "net/tls_context.hpp"
+#include "roles/report_store.hpp"
 #include "smtp/queue/runner.hpp"
 #include "tls/tlsrpt_report.hpp"
 
@@ -106,14 +109,16 @@ private:
 struct TlsReportSettings {
     std::string organization;  // "organization-name"
     std::string submitter;     // our hostname: TLS-Report-Submitter, file names, report ids
-    std::string contact;       // "contact-info", From: and envelope sender
+    std::string contact;       // "contact-info"
+    std::string sender;        // From: and envelope sender; empty: `contact`
     std::chrono::seconds interval{3600};
     /// Reports whose TXT lookup failed temporarily are retried; after this many days dropped.
     std::int64_t max_retry_days = 3;
 };
 
 /// The settings from [tlsrpt] and the hostname; reports come from postmaster@`mail_domain`
-/// (the first hosted domain).
+/// (the first hosted domain), which is also the contact-info unless [tlsrpt] contact says
+/// otherwise.
 [[nodiscard]] TlsReportSettings tls_report_settings(
     const core::Config& config, std::string_view mail_domain
 );
@@ -138,6 +143,18 @@ struct TlsReportSettings {
     std::int64_t unix_time
 );
 
+/// Uploads a gzipped report to an https: rua (RFC 8460 §5.4): (uri, body) -> done, or the
+/// reason it failed (a transport error or a non-2xx status).
+using ReportUpload =
+    std::function<boost::asio::awaitable<Result<void>>(std::string uri, std::string body)>;
+
+/// The real upload: tls::post_https() with Content-Type application/tlsrpt+gzip, the host's
+/// addresses from `resolver`, PKIX against `context` ([tls] trusted_cas or the system store).
+/// Both must outlive the uploads.
+[[nodiscard]] ReportUpload https_report_upload(
+    dns::Resolver& resolver, net::SslContextPtr context, std::chrono::milliseconds timeout
+);
+
 class TlsReportSender {
 public:
     TlsReportSender(
@@ -153,6 +170,9 @@ public:
           settings_(std::move(settings)),
           enqueue_(std::move(enqueue)) {}
 
+    /// Reports to https: rua are POSTed with `upload`; without one they are skipped and logged.
+    void set_upload(ReportUpload upload) { upload_ = std::move(upload); }
+
     /// Runs send_due() every settings.interval on `ioc`, the first time a few minutes (with
     /// jitter) after start.
     void start(boost::asio::io_context& ioc);
@@ -162,14 +182,21 @@ public:
     boost::asio::awaitable<SendSummary> send_due(bool include_today);
 
 private:
-    boost::asio::awaitable<void> run(std::chrono::seconds first_delay);
     boost::asio::awaitable<void> send_one(const TlsPendingReport& pending, SendSummary& summary);
+    /// POSTs the report to one https: rua; true when the receiver accepted it.
+    boost::asio::awaitable<bool> upload(
+        const tls::Report& report,
+        const std::string& domain,
+        const std::string& uri,
+        SendSummary& summary
+    );
 
     TlsReportStore& store_;
     mailauth::DnsSource& dns_;
     boost::asio::thread_pool& pool_;
     TlsReportSettings settings_;
     ReportEnqueue enqueue_;
+    ReportUpload upload_;
 };
 
 }  // namespace sov::roles

@@ -54,6 +54,7 @@ TlsReportSettings settings() {
         .organization = "Sender Org",
         .submitter = "mx.sender.example",
         .contact = "postmaster@sender.example",
+        .sender = "postmaster@sender.example",
         .interval = std::chrono::hours(1),
         .max_retry_days = 3,
     };
@@ -303,6 +304,128 @@ TEST_F(TlsReportTest, NoRecordDropsTempFailureDefersQueueFailureKeeps) {
     summary = test::run_awaitable(failing.send_due(false));
     EXPECT_EQ(summary.failed, 1U);
     EXPECT_EQ(store_->pending(std::nullopt)->size(), 1U);  // kept for the next run
+}
+
+TEST_F(TlsReportTest, HttpsRuaGetsTheGzippedReportByPost) {
+    const auto day = today() - kSecondsPerDay;
+    add(dane_attempt("mx1.example.net"), day, 2);
+    dns_.add_txt(
+        "_smtp._tls.example.net",
+        "v=TLSRPTv1; rua=https://reports.example/tlsrpt,mailto:tls@reports.example"
+    );
+    std::vector<std::pair<std::string, std::string>> uploads;
+    auto s = sender();
+    s.set_upload([&uploads](std::string uri, std::string body) -> asio::awaitable<Result<void>> {
+        uploads.emplace_back(std::move(uri), std::move(body));
+        co_return Result<void>{};
+    });
+    const auto summary = test::run_awaitable(s.send_due(false));
+    EXPECT_EQ(summary.reports, 1U);
+    EXPECT_EQ(summary.messages, 2U);  // one POST, one email
+    EXPECT_EQ(summary.skipped, 0U);
+    ASSERT_EQ(uploads.size(), 1U);
+    EXPECT_EQ(uploads[0].first, "https://reports.example/tlsrpt");
+    // §5.2: the same gzipped JSON as the email's attachment.
+    auto json = tls::gunzip(uploads[0].second, tls::kMaxReportBytes);
+    ASSERT_TRUE(json);
+    auto report = tls::parse_report(*json);
+    ASSERT_TRUE(report) << report.error().message();
+    EXPECT_EQ(report->policies[0].summary.total_successful_session_count, 2U);
+    ASSERT_EQ(queued_.size(), 1U);
+    EXPECT_EQ(read_back(queued_[0].message)->report_id, report->report_id);
+    EXPECT_TRUE(store_->pending(std::nullopt)->empty());
+}
+
+TEST_F(TlsReportTest, FailedUploadKeepsTheCountsUnlessAnotherDestinationTookIt) {
+    const auto day = today() - kSecondsPerDay;
+    add(dane_attempt("mx1.example.net"), day);
+    dns_.add_txt("_smtp._tls.example.net", "v=TLSRPTv1; rua=https://reports.example/tlsrpt");
+    int attempts = 0;
+    auto failing = [&attempts](std::string, std::string) -> asio::awaitable<Result<void>> {
+        ++attempts;
+        co_return std::make_error_code(std::errc::connection_refused);
+    };
+    auto s = sender();
+    s.set_upload(failing);
+    auto summary = test::run_awaitable(s.send_due(false));
+    EXPECT_EQ(summary.failed, 1U);
+    EXPECT_EQ(summary.deferred, 1U);
+    EXPECT_EQ(store_->pending(std::nullopt)->size(), 1U);  // tried again at the next run
+
+    // With a mailto: that takes it, the report is done although the upload failed.
+    ma::StaticDns both;
+    both.add_txt(
+        "_smtp._tls.example.net",
+        "v=TLSRPTv1; rua=https://reports.example/tlsrpt,mailto:tls@reports.example"
+    );
+    TlsReportSender mixed(
+        *store_,
+        both,
+        pool_,
+        settings(),
+        [this](
+            std::string from, std::vector<std::string> to, std::string message
+        ) -> asio::awaitable<Result<std::string>> {
+            queued_.push_back({std::move(from), std::move(to), std::move(message)});
+            co_return std::string("Q1");
+        }
+    );
+    mixed.set_upload(failing);
+    summary = test::run_awaitable(mixed.send_due(false));
+    EXPECT_EQ(attempts, 2);
+    EXPECT_EQ(summary.messages, 1U);
+    EXPECT_EQ(summary.deferred, 0U);
+    EXPECT_TRUE(store_->pending(std::nullopt)->empty());
+
+    // Too old to retry: dropped rather than kept for ever.
+    add(dane_attempt("mx1.example.net"), today() - 5 * kSecondsPerDay);
+    summary = test::run_awaitable(s.send_due(false));
+    EXPECT_EQ(summary.deferred, 0U);
+    EXPECT_TRUE(store_->pending(std::nullopt)->empty());
+}
+
+TEST_F(TlsReportTest, ContactInfoAndSenderComeFromTheSettings) {
+    core::Config config;
+    config.hostname = "mx.sender.example";
+    auto defaults = tls_report_settings(config, "sender.example");
+    EXPECT_EQ(defaults.contact, "postmaster@sender.example");
+    EXPECT_EQ(defaults.sender, "postmaster@sender.example");
+    config.tlsrpt.contact = "https://sender.example/tls-contact";
+    auto set = tls_report_settings(config, "sender.example");
+    EXPECT_EQ(set.contact, "https://sender.example/tls-contact");
+    EXPECT_EQ(set.sender, "postmaster@sender.example");
+    const auto day = today() - kSecondsPerDay;
+    add(dane_attempt("mx1.example.net"), day);
+    auto batch = store_->load("example.net", day);
+    ASSERT_TRUE(batch);
+    const auto report = build_tls_report(*batch, "example.net", day, set);
+    EXPECT_EQ(report.contact_info, "https://sender.example/tls-contact");
+    const auto email = compose_tls_report_email(report, "example.net", "", "a@b.example", set, 0);
+    EXPECT_NE(email.message.find("From: <postmaster@sender.example>\r\n"), std::string::npos);
+}
+
+TEST(TlsReportRow, StsPolicyFailureWithoutPolicyStrings) {
+    smtp::queue::TlsAttempt a;
+    a.policy_domain = "example.net";
+    a.policy_type = tls::PolicyType::Sts;
+    a.mx_host = "mx.example.net";
+    a.receiving_ip = "192.0.2.25";
+    a.failure = tls::ResultType::StsPolicyFetchError;
+    a.failure_reason = "HTTP status not 200: HTTP 404";
+    TlsReportBatch batch;
+    batch.rows.push_back(row_of(a, today()));
+    const auto report = build_tls_report(batch, "example.net", today(), settings());
+    ASSERT_EQ(report.policies.size(), 1U);
+    const auto& p = report.policies[0];
+    EXPECT_EQ(p.policy.type, tls::PolicyType::Sts);
+    EXPECT_TRUE(p.policy.policy_string.empty());
+    ASSERT_EQ(p.failure_details.size(), 1U);
+    EXPECT_EQ(p.failure_details[0].result_type, tls::ResultType::StsPolicyFetchError);
+    EXPECT_EQ(p.failure_details[0].receiving_mx_hostname, "mx.example.net");
+    // And it survives our own §4.4 reader.
+    auto parsed = tls::parse_report(tls::to_json(report));
+    ASSERT_TRUE(parsed) << parsed.error().message();
+    EXPECT_EQ(*parsed, report);
 }
 
 }  // namespace

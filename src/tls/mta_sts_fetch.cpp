@@ -22,6 +22,7 @@
 
 #include "tls/client_context.hpp"
 #include "tls/errors.hpp"
+#include "tls/https_client.hpp"
 
 namespace sov::tls {
 
@@ -69,16 +70,7 @@ std::string printable(std::string_view text, std::size_t limit = 200) {
 }
 
 std::error_code transport_error(const boost::system::error_code& ec, FetchDiagnostics& diag) {
-    if (ec == beast::error::timeout) {
-        diag.detail = "timed out";
-        return make_error_code(Errc::FetchTimeout);
-    }
-    if (ec == http::error::body_limit) {
-        diag.detail = fmt::format("policy body larger than {} bytes", kMaxPolicyBytes);
-        return make_error_code(Errc::TooLarge);
-    }
-    diag.detail = ec.message();
-    return make_error_code(Errc::FetchFailed);
+    return http_transport_error(ec, kMaxPolicyBytes, diag.detail);
 }
 
 }  // namespace
@@ -139,81 +131,20 @@ asio::awaitable<Result<FetchedPolicy>> fetch_policy(
         co_return make_error_code(Errc::Invalid);
     }
 
-    // The Policy Host's addresses through the validating resolver: a bogus answer is an error
-    // like any other failed lookup (RFC 4035 §5.5), and /etc/hosts plays no part.
-    auto a = co_await resolver.a(host);
-    auto aaaa = co_await resolver.aaaa(host);
-    std::vector<asio::ip::address> addresses;
-    std::string lookup_errors;
-    for (const auto* answer : {&a, &aaaa}) {
-        if (!*answer) {
-            lookup_errors += fmt::format(
-                "{}{}: {}",
-                lookup_errors.empty() ? "" : ", ",
-                answer == &a ? "A" : "AAAA",
-                answer->error().message()
-            );
-            continue;
-        }
-        const auto& records = (*answer)->records;
-        addresses.insert(addresses.end(), records.begin(), records.end());
-    }
-    if (addresses.empty()) {
-        diag.detail = lookup_errors.empty() ? "no address records for " + host
-                                            : "address lookup failed: " + lookup_errors;
-        co_return make_error_code(Errc::FetchFailed);
-    }
-
-    // §3.3 suggests a timeout for the whole fetch; one deadline covers every step below.
+    // §3.3 suggests a timeout for the whole fetch; one deadline covers every step below. The
+    // certificate must be valid for the Policy Host (wildcards only as the whole left-most
+    // label) and chain to a root we trust; the addresses come from the validating resolver.
     const auto deadline = Clock::now() + options.timeout;
-    std::optional<beast::tcp_stream> tcp;
-    boost::system::error_code connect_error;
-    for (const auto& address : addresses) {
-        if (Clock::now() >= deadline) {
-            connect_error = beast::error::timeout;
-            break;
-        }
-        tcp.emplace(executor);
-        tcp->expires_at(deadline);
-        const asio::ip::tcp::endpoint endpoint(address, options.port);
-        auto [ec] = co_await tcp->async_connect(endpoint, kTuple);
-        if (!ec) {
-            diag.address = address.to_string();
-            connect_error = {};
-            break;
-        }
-        connect_error = ec;
-        tcp.reset();  // a failed socket is not reused for the next address
+    HttpsDiagnostics connected;
+    auto opened = co_await connect_https(
+        executor, resolver, context, host, options.port, deadline, connected
+    );
+    diag.address = connected.address;
+    if (!opened) {
+        diag.detail = connected.detail;
+        co_return opened.error();
     }
-    if (!tcp) {
-        const auto error = transport_error(connect_error, diag);
-        diag.detail = "connect: " + diag.detail;
-        co_return error;
-    }
-
-    beast::ssl_stream<beast::tcp_stream> stream(std::move(*tcp), *context);
-    // §3.3: the certificate must be valid for the Policy Host (a DNS-ID, RFC 6125, wildcard only
-    // as the whole left-most label) and chain to a root we trust. Verification failure aborts
-    // the handshake: no request goes to a host we could not authenticate.
-    if (!prepare_pkix(stream.native_handle(), host)) {
-        diag.detail = "TLS set-up failed";
-        co_return make_error_code(Errc::FetchFailed);
-    }
-    beast::get_lowest_layer(stream).expires_at(deadline);
-    auto [handshake_error] =
-        co_await stream.async_handshake(asio::ssl::stream_base::client, kTuple);
-    if (handshake_error) {
-        const long verify = SSL_get_verify_result(stream.native_handle());
-        if (verify != X509_V_OK) {
-            diag.detail = fmt::format(
-                "certificate of {} not valid: {}", host, X509_verify_cert_error_string(verify)
-            );
-            co_return make_error_code(Errc::CertificateInvalid);
-        }
-        const auto error = transport_error(handshake_error, diag);
-        diag.detail = "TLS handshake: " + diag.detail;
-        co_return error;
-    }
+    auto& stream = **opened;
 
     http::request<http::empty_body> request{http::verb::get, kPolicyPath, 11};
     request.set(http::field::host, host);  // RFC 9110 §7.2; port 443 is the default, left out

@@ -12,6 +12,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
 #include <boost/asio/read_until.hpp>
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -24,6 +25,7 @@
 #include "support/temp_dir.hpp"
 #include "tls/client_context.hpp"
 #include "tls/errors.hpp"
+#include "tls/https_client.hpp"
 #include "tls/mta_sts_cache.hpp"
 #include "tls/mta_sts_resolver.hpp"
 
@@ -101,6 +103,21 @@ private:
             if (read_error) {
                 continue;
             }
+            // A POST (the TLS-RPT upload): read its body too.
+            const auto head_end = request.find("\r\n\r\n") + 4;
+            const auto length_at = request.find("Content-Length: ");
+            if (length_at != std::string::npos && length_at < head_end) {
+                const auto length = std::stoul(request.substr(length_at + 16));
+                if (request.size() < head_end + length) {
+                    std::string more(head_end + length - request.size(), '\0');
+                    auto [body_error, m] =
+                        co_await asio::async_read(tls, asio::buffer(more), kTuple);
+                    if (body_error) {
+                        continue;
+                    }
+                    request += more;
+                }
+            }
             last_request = request;
             if (silent) {
                 asio::steady_timer wait(acceptor_.get_executor(), 30s);
@@ -170,6 +187,25 @@ protected:
         return run(
             io_,
             fetch_policy(io_.get_executor(), *resolver_, client_, std::move(domain), options, &diag)
+        );
+    }
+
+    Result<PostResult> post(
+        std::uint16_t port, std::string path, std::string body, std::string& detail
+    ) {
+        HttpsTarget target{.host = "mta-sts.example.test", .port = port, .path = std::move(path)};
+        return run(
+            io_,
+            post_https(
+                io_.get_executor(),
+                *resolver_,
+                client_,
+                std::move(target),
+                "application/tlsrpt+gzip",
+                std::move(body),
+                PostOptions{},
+                &detail
+            )
         );
     }
 
@@ -399,6 +435,78 @@ TEST_F(StsFetch, ResolverFallsBackToTheCacheWhenARefetchFails) {
     EXPECT_EQ(host.connections, 1);
 }
 
+TEST_F(StsFetch, ResolverReportsAFailedFetchWithoutACachedPolicy) {
+    auto cache = PolicyCache::open(PolicyCache::path_in(dir_.path()));
+    ASSERT_TRUE(cache);
+    PolicyHost host(io_, cert_, key_);
+    host.answer = response("404 Not Found", "text/plain", "");
+    StsOptions options;
+    options.fetch.port = host.port();
+    StsResolver sts(*resolver_, client_, cache->get(), options);
+    auto lookup = run(io_, sts.current_policy("example.test"));
+    ASSERT_TRUE(lookup);
+    EXPECT_FALSE(lookup->policy);  // RFC 8461 §5: delivery goes on without MTA-STS
+    ASSERT_TRUE(lookup->failure) << lookup->note;
+    EXPECT_EQ(lookup->failure->type, ResultType::StsPolicyFetchError);
+    EXPECT_NE(lookup->failure->reason.find("HTTP 404"), std::string::npos)
+        << lookup->failure->reason;
+
+    // Not retried within five minutes (§3.3), but still reported with the recorded reason.
+    auto again = run(io_, sts.current_policy("example.test"));
+    ASSERT_TRUE(again);
+    EXPECT_FALSE(again->policy);
+    ASSERT_TRUE(again->failure);
+    EXPECT_EQ(again->failure->type, ResultType::StsPolicyFetchError);
+    EXPECT_EQ(again->failure->reason, lookup->failure->reason);
+    EXPECT_EQ(host.connections, 1);
+}
+
+TEST_F(StsFetch, ResolverReportsAnInvalidPolicyAndAnUntrustedHost) {
+    PolicyHost host(io_, cert_, key_);
+    host.answer = response("200 OK", "text/html", kPolicy);
+    StsOptions options;
+    options.fetch.port = host.port();
+    options.retry_after_failure = 0s;
+    StsResolver sts(*resolver_, client_, nullptr, options);
+    auto invalid = run(io_, sts.current_policy("example.test"));
+    ASSERT_TRUE(invalid && invalid->failure);
+    EXPECT_EQ(invalid->failure->type, ResultType::StsPolicyInvalid);
+
+    // A client trusting nothing we serve: the Policy Host fails PKIX.
+    std::string error;
+    const auto other_cert = dir_.path() / "other.crt";
+    const auto other_key = dir_.path() / "other.key";
+    ASSERT_TRUE(net::write_self_signed_certificate("other.test", other_cert, other_key, error));
+    auto untrusting = make_client_context(other_cert, error);
+    ASSERT_TRUE(untrusting) << error;
+    StsResolver strict(*resolver_, *untrusting, nullptr, options);
+    auto webpki = run(io_, strict.current_policy("example.test"));
+    ASSERT_TRUE(webpki && webpki->failure);
+    EXPECT_EQ(webpki->failure->type, ResultType::StsWebpkiInvalid);
+}
+
+TEST(StsFailureType, FromErrorCodesAndRecordedText) {
+    EXPECT_EQ(
+        sts_failure_type(make_error_code(Errc::FetchFailed)), ResultType::StsPolicyFetchError
+    );
+    EXPECT_EQ(
+        sts_failure_type(make_error_code(Errc::FetchTimeout)), ResultType::StsPolicyFetchError
+    );
+    EXPECT_EQ(sts_failure_type(make_error_code(Errc::BadStatus)), ResultType::StsPolicyFetchError);
+    EXPECT_EQ(
+        sts_failure_type(make_error_code(Errc::CertificateInvalid)), ResultType::StsWebpkiInvalid
+    );
+    EXPECT_EQ(
+        sts_failure_type(make_error_code(Errc::BadContentType)), ResultType::StsPolicyInvalid
+    );
+    EXPECT_EQ(sts_failure_type(make_error_code(Errc::BadMode)), ResultType::StsPolicyInvalid);
+    const auto webpki = make_error_code(Errc::CertificateInvalid).message() + ": expired";
+    EXPECT_EQ(sts_failure_type(webpki), ResultType::StsWebpkiInvalid);
+    const auto invalid = make_error_code(Errc::MissingField).message() + ": no mx";
+    EXPECT_EQ(sts_failure_type(invalid), ResultType::StsPolicyInvalid);
+    EXPECT_EQ(sts_failure_type("something else"), ResultType::StsPolicyFetchError);
+}
+
 TEST_F(StsFetch, ResolverWithoutRecordOrCacheHasNoPolicy) {
     StsOptions options;
     StsResolver sts(*resolver_, client_, nullptr, options);
@@ -406,6 +514,72 @@ TEST_F(StsFetch, ResolverWithoutRecordOrCacheHasNoPolicy) {
     ASSERT_TRUE(lookup);
     EXPECT_FALSE(lookup->policy);
     EXPECT_EQ(lookup->note, "no _mta-sts record");
+}
+
+// ---- the HTTPS client shared with the TLS-RPT upload (https_client.hpp)
+
+TEST(HttpsUri, Parses) {
+    auto t = parse_https_uri("HTTPS://Reports.Example.COM./v1/tlsrpt?x=1#frag");
+    ASSERT_TRUE(t);
+    EXPECT_EQ(t->host, "reports.example.com");
+    EXPECT_EQ(t->port, 443);
+    EXPECT_EQ(t->path, "/v1/tlsrpt?x=1");
+    auto p = parse_https_uri("https://r.example:8443");
+    ASSERT_TRUE(p);
+    EXPECT_EQ(p->port, 8443);
+    EXPECT_EQ(p->path, "/");
+    EXPECT_EQ(parse_https_uri("https://r.example?q")->path, "/?q");
+    for (const auto* bad :
+         {"http://r.example/",
+          "https://",
+          "https://user@r.example/",
+          "https://[::1]/",
+          "https://r.example:0/",
+          "https://r.example:70000/",
+          "https://r.example:x/",
+          "https://r.example/a b",
+          "mailto:x@r.example"}) {
+        EXPECT_FALSE(parse_https_uri(bad)) << bad;
+    }
+}
+
+TEST_F(StsFetch, PostSendsTheBodyAndReturnsTheStatus) {
+    PolicyHost host(io_, cert_, key_);
+    host.answer = response("201 Created", "text/plain", "thanks");
+    std::string detail;
+    auto posted = post(host.port(), "/r?a=1", std::string("\x1f\x8b report", 9), detail);
+    ASSERT_TRUE(posted) << posted.error().message() << ": " << detail;
+    EXPECT_EQ(posted->status, 201U);
+    EXPECT_EQ(posted->address, "127.0.0.1");
+    const auto& r = host.last_request;
+    EXPECT_EQ(r.rfind("POST /r?a=1 HTTP/1.1\r\n", 0), 0U) << r;
+    EXPECT_NE(
+        r.find(fmt::format("Host: mta-sts.example.test:{}\r\n", host.port())), std::string::npos
+    ) << r;
+    EXPECT_NE(r.find("Content-Type: application/tlsrpt+gzip\r\n"), std::string::npos) << r;
+    EXPECT_NE(r.find("Content-Length: 9\r\n"), std::string::npos) << r;
+    EXPECT_EQ(r.substr(r.size() - 9), std::string("\x1f\x8b report", 9));
+
+    host.answer = response("500 Internal Server Error", "text/plain", "no");
+    auto refused = post(host.port(), "/r?a=1", "x", detail);
+    ASSERT_TRUE(refused);  // a status is an answer, not a transport error
+    EXPECT_EQ(refused->status, 500U);
+    EXPECT_EQ(detail, "HTTP 500");
+}
+
+TEST_F(StsFetch, PostRefusesAHostFailingPkix) {
+    std::string error;
+    const auto stranger = dir_.path() / "stranger.crt";
+    const auto stranger_key = dir_.path() / "stranger.key";
+    ASSERT_TRUE(
+        net::write_self_signed_certificate("mta-sts.example.test", stranger, stranger_key, error)
+    );
+    PolicyHost host(io_, stranger, stranger_key);
+    std::string detail;
+    auto posted = post(host.port(), "/", "x", detail);
+    ASSERT_FALSE(posted);
+    EXPECT_EQ(posted.error(), Errc::CertificateInvalid);
+    EXPECT_TRUE(host.last_request.empty()) << "nothing is sent to an unauthenticated host";
 }
 
 }  // namespace

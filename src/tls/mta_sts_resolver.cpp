@@ -30,6 +30,38 @@ std::int64_t seconds_until(core::WallTime t, core::WallTime now) {
 
 }  // namespace
 
+ResultType sts_failure_type(std::error_code fetch_error) noexcept {
+    if (fetch_error.category() != tls_category()) {
+        return ResultType::StsPolicyFetchError;
+    }
+    switch (static_cast<Errc>(fetch_error.value())) {
+        case Errc::CertificateInvalid:
+            return ResultType::StsWebpkiInvalid;  // "could not be authenticated using PKIX"
+        case Errc::FetchFailed:
+        case Errc::FetchTimeout:
+        case Errc::BadStatus:
+        case Errc::CacheFailed:
+            return ResultType::StsPolicyFetchError;  // e.g. "the policy host is unreachable"
+        default:
+            // BadContentType, TooLarge and the policy parser's codes: something was served,
+            // but it is not a valid policy.
+            return ResultType::StsPolicyInvalid;
+    }
+}
+
+ResultType sts_failure_type(std::string_view recorded_error) {
+    // The cache keeps the error's message, not its code: find the code whose message leads.
+    for (int e = static_cast<int>(Errc::NoRecord); e <= static_cast<int>(Errc::CacheFailed); ++e) {
+        const auto code = make_error_code(static_cast<Errc>(e));
+        const auto message = code.message();
+        if (recorded_error.starts_with(message) &&
+            (recorded_error.size() == message.size() || recorded_error[message.size()] == ':')) {
+            return sts_failure_type(code);
+        }
+    }
+    return ResultType::StsPolicyFetchError;
+}
+
 Discovery discover(const Result<dns::Records<std::string>>& txt) {
     Discovery out;
     if (!txt) {
@@ -148,6 +180,14 @@ asio::awaitable<Result<StsLookup>> StsResolver::current_policy(std::string domai
                 co_return txt_answer.error();
             }
             out.note = txt.state == TxtState::NoRecord ? txt.why : std::string(decision.reason);
+            if (txt.state == TxtState::Record && failure && failure->id == txt.id) {
+                // A policy is published but its fetch failed a moment ago (not retried yet,
+                // §3.3): the sessions still count as failures of that policy (RFC 8460 §4.3.2).
+                out.failure = StsFailure{
+                    .type = sts_failure_type(failure->error),
+                    .reason = failure->error,
+                };
+            }
             log::debug("mta_sts.none", {{"domain", key}, {"reason", out.note}});
             co_return out;
         case StsStep::Fetch:
@@ -205,7 +245,12 @@ asio::awaitable<Result<StsLookup>> StsResolver::current_policy(std::string domai
         co_return out;
     }
     // §3.3: no policy fetched and none cached: deliver as though the domain had no MTA-STS.
+    // TLS-RPT still reports the policy failure (RFC 8460 §4.3.2.2).
     out.note = why;
+    out.failure = StsFailure{
+        .type = sts_failure_type(fetched.error()),
+        .reason = fmt::format("{}: {}", fetched.error().message(), diag.detail),
+    };
     co_return out;
 }
 

@@ -33,6 +33,7 @@
 #include "tls/mta_sts_cache.hpp"
 #include "tls/mta_sts_fetch.hpp"
 #include "tls/mta_sts_policy.hpp"
+#include "tls/tlsrpt_report.hpp"
 
 namespace sov::tls {
 
@@ -62,10 +63,31 @@ struct ActivePolicy {
     [[nodiscard]] bool applies() const noexcept { return policy.mode != Mode::None; }
 };
 
+/// Why a policy the domain publishes (its `_mta-sts` TXT record is there) could not be applied:
+/// the fetch failed, or was not retried yet after a failure (§3.3), and no cached policy was
+/// left. Delivery goes on as if there were no MTA-STS (§5), but SMTP TLS Reporting counts the
+/// sessions as failures of the "sts" policy (RFC 8460 §4.3.2.2).
+struct StsFailure {
+    ResultType type = ResultType::StsPolicyFetchError;  // or StsPolicyInvalid, StsWebpkiInvalid
+    std::string reason;                                 // "failure-reason-code"
+};
+
 struct StsLookup {
     std::optional<ActivePolicy> policy;  // nullopt: the domain has no usable policy
     std::string note;  // how that was decided, for logs and `tls probe` ("no _mta-sts record")
+    /// Set only without `policy`: the published policy could not be had (see StsFailure).
+    std::optional<StsFailure> failure;
 };
+
+/// The RFC 8460 §4.3.2.2 result type of a failed fetch_policy(): sts-webpki-invalid for a
+/// certificate failing PKIX, sts-policy-invalid for an answer that is not a valid policy (media
+/// type, size, syntax), sts-policy-fetch-error for everything else (no address, connection,
+/// timeout, HTTP status).
+[[nodiscard]] ResultType sts_failure_type(std::error_code fetch_error) noexcept;
+
+/// The same for a failure recorded in the cache (FetchFailure::error, "<message>: <detail>"),
+/// used while a failed fetch is not retried yet.
+[[nodiscard]] ResultType sts_failure_type(std::string_view recorded_error);
 
 // ---- the decision of §5.1, separated from I/O so it can be tested on its own
 

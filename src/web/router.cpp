@@ -145,9 +145,20 @@ Response route(const Request& request, const Site& site) {
         // sender follows no redirect, so this host name is answered directly or not at all.
         const std::string_view host = location.host;
         if (host.starts_with(kMtaStsPrefix) && host.size() > kMtaStsPrefix.size() &&
-            site.is_hosted_domain && site.is_hosted_domain(host.substr(kMtaStsPrefix.size()))) {
-            // §3.3: "the HTTP response body ... MUST be of the media type 'text/plain'".
-            return text(200, site.mta_sts_policy);
+            site.is_hosted_domain) {
+            const auto hosted = site.is_hosted_domain(host.substr(kMtaStsPrefix.size()));
+            if (!hosted) {
+                // We could not tell whether the domain is ours: a temporary failure (RFC 9110
+                // §15.6.4), so that a sender's fetch fails as "try later" and monitoring sees a
+                // server error, rather than a 404 claiming the policy does not exist.
+                auto response = text(503, "Service Unavailable: try again later\n");
+                response.headers.push_back({"Retry-After", "60"});
+                return response;
+            }
+            if (*hosted) {
+                // §3.3: "the HTTP response body ... MUST be of the media type 'text/plain'".
+                return text(200, site.mta_sts_policy);
+            }
         }
     }
     return text(404, "Not Found\n");

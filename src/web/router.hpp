@@ -6,13 +6,15 @@
 //   GET/HEAD /.well-known/mta-sts.txt at Host mta-sts.<hosted domain>  → our MTA-STS policy
 //                                                                        (RFC 8461 §3.3)
 //   GET/HEAD /healthz (any Host)                                       → 200 "ok" (monitoring)
-// Anything else is 404; methods other than GET and HEAD are 405; a request with a body is 413.
+// Anything else is 404; methods other than GET and HEAD are 405; a request with a body is 413;
+// the policy of a host we cannot look up (database error) is 503 with Retry-After.
 #include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "core/clock.hpp"
+#include "core/result.hpp"
 
 namespace sov::web {
 
@@ -41,9 +43,10 @@ struct Response {
 /// What the site serves and the one lookup it needs.
 struct Site {
     std::string mta_sts_policy;  // the policy file's bytes: tls::to_text(tls::our_policy(config))
-    /// True for a hosted domain or domain alias (any case). May block (SQLite): route() is run
-    /// on the worker pool by the driver.
-    std::function<bool(std::string_view domain)> is_hosted_domain;
+    /// True for a hosted domain or domain alias (any case); an error when the directory cannot
+    /// be read (answered 503: a temporary failure, not "no policy here"). May block (SQLite):
+    /// route() is run on the worker pool by the driver.
+    std::function<Result<bool>(std::string_view domain)> is_hosted_domain;
 };
 
 inline constexpr std::string_view kMtaStsPath = "/.well-known/mta-sts.txt";

@@ -197,6 +197,21 @@ TEST(Router, LookupOnlyForTheMtaStsName) {
     EXPECT_EQ(asked, std::set<std::string>{"example.test"});
 }
 
+TEST(Router, DirectoryErrorIsATemporaryFailureNot404) {
+    Site site;
+    site.mta_sts_policy = kPolicy;
+    site.is_hosted_domain = [](std::string_view) -> Result<bool> {
+        return {boost::system::in_place_error, std::make_error_code(std::errc::io_error)};
+    };
+    const auto response = route(get("/.well-known/mta-sts.txt", "mta-sts.example.test"), site);
+    EXPECT_EQ(response.status, 503);
+    ASSERT_EQ(response.headers.size(), 2U) << "Content-Type and Retry-After";
+    EXPECT_EQ(response.headers[1].name, "Retry-After");
+    EXPECT_FALSE(response.close);  // the connection is fine; only the lookup failed
+    // Other paths do not depend on the lookup.
+    EXPECT_EQ(route(get("/healthz", "mta-sts.example.test"), site).status, 200);
+}
+
 TEST(NormalizeHost, Forms) {
     EXPECT_EQ(normalize_host("Example.COM"), "example.com");
     EXPECT_EQ(normalize_host("example.com:443"), "example.com");

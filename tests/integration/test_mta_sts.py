@@ -120,11 +120,15 @@ def mx_peer(tmp_path, dns_fixture):
     """Starts the Postfix playing mx.peer.test (127.0.0.2:25) with a given certificate (stopping
     the one started before, which holds the address)."""
     started = []
+    count = [0]
 
     def start(cert):
         while started:
             stop_postfix(started.pop())
-        pf = Postfix(tmp_path / f"postfix{len(started)}", {"peer.test": "discard:"},
+        # A directory of its own for each: `len(started)` (0 after the pops) made a second
+        # Postfix in one test reuse the first one's queue, pid file and data directory.
+        count[0] += 1
+        pf = Postfix(tmp_path / f"postfix{count[0]}", {"peer.test": "discard:"},
                      listen=[f"{dns_fixture.plan['peer.test'].mx_ip}:25"], tls=cert).start()
         started.append(pf)
         return pf

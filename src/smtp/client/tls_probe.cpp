@@ -45,9 +45,28 @@ tls::ResultType certificate_failure(long verify_result) {
     }
 }
 
+// A session with no policy of its own, while the domain's published MTA-STS policy could not be
+// fetched: RFC 8460 §4.3.2.2 counts it as that policy's failure (one result per session, so the
+// policy failure replaces e.g. starttls-not-supported).
+bool sts_unavailable(const HostProbe& probe, const HostPolicy& policy) {
+    return probe.sts_unavailable && report_policy(policy) == tls::PolicyType::NoPolicyFound;
+}
+
+TlsOutcome sts_unavailable_outcome(const HostProbe& probe) {
+    return TlsOutcome{
+        .policy = tls::PolicyType::Sts,
+        .failure = probe.sts_unavailable->type,
+        .reason = probe.sts_unavailable->reason,
+    };
+}
+
 void tls_failed(
     HostProbe& probe, const HostPolicy& policy, tls::ResultType type, std::string reason
 ) {
+    if (sts_unavailable(probe, policy)) {
+        probe.tls_outcome = sts_unavailable_outcome(probe);
+        return;
+    }
     probe.tls_outcome =
         TlsOutcome{.policy = report_policy(policy), .failure = type, .reason = std::move(reason)};
 }
@@ -55,6 +74,10 @@ void tls_failed(
 void tls_succeeded(HostProbe& probe, const HostPolicy& policy) {
     if (probe.tls_outcome && probe.tls_outcome->failure) {
         return;  // an MTA-STS testing failure on this host is what gets reported
+    }
+    if (sts_unavailable(probe, policy)) {
+        probe.tls_outcome = sts_unavailable_outcome(probe);
+        return;
     }
     probe.tls_outcome = TlsOutcome{.policy = report_policy(policy), .failure = {}, .reason = {}};
 }
@@ -78,11 +101,13 @@ asio::awaitable<HostProbe> probe_host(
     net::SslContextPtr tls_context,
     const tls::ActivePolicy* sts,
     dns::MxRecord mx,
-    const ProbeOptions& options
+    const ProbeOptions& options,
+    const std::optional<tls::StsFailure>& sts_unavailable
 ) {
     HostProbe probe;
     probe.host = mx.exchange;
     probe.preference = mx.preference;
+    probe.sts_unavailable = sts_unavailable;
     auto resolved = co_await resolve_host(resolver, sts, mx, options.port, probe);
     if (!resolved) {
         co_return probe;
@@ -384,13 +409,16 @@ asio::awaitable<DomainProbe> probe_domain(
         if (lookup) {
             out.sts_policy = std::move(lookup->policy);
             out.sts_note = std::move(lookup->note);
+            out.sts_failure = std::move(lookup->failure);
         } else {
             out.sts_note = "TXT lookup failed: " + lookup.error().message();
         }
     }
     const tls::ActivePolicy* policy = out.sts_policy ? &*out.sts_policy : nullptr;
     for (const auto& host : hosts) {
-        out.hosts.push_back(co_await probe_host(resolver, tls_context, policy, host, options));
+        out.hosts.push_back(
+            co_await probe_host(resolver, tls_context, policy, host, options, out.sts_failure)
+        );
     }
     co_return out;
 }

@@ -66,6 +66,10 @@ struct HostProbe {
     /// Unset when no negotiation was reached (no address, connect or greeting failure); a
     /// later failure under MTA-STS testing overrides a success (§4.3.2.2 reports those too).
     std::optional<TlsOutcome> tls_outcome;
+    /// Set by the caller when the domain publishes an MTA-STS policy that could not be fetched
+    /// (StsLookup::failure): a session that no DANE policy governs is then reported as that
+    /// "sts" failure (RFC 8460 §4.3.2.2), although it goes on opportunistically (RFC 8461 §5).
+    std::optional<tls::StsFailure> sts_unavailable;
 };
 
 struct DomainProbe {
@@ -74,6 +78,7 @@ struct DomainProbe {
     std::string error;  // the domain as a whole failed (no MX, null MX, lookup error)
     std::optional<tls::ActivePolicy> sts_policy;  // the MTA-STS policy found (mode none too)
     std::string sts_note;                         // how it was found, or why there is none
+    std::optional<tls::StsFailure> sts_failure;   // a published policy that could not be had
     std::vector<HostProbe> hosts;
 
     bool ok() const;

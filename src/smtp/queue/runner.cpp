@@ -108,6 +108,21 @@ bool tls_required_no(std::string_view message) noexcept {
     return false;
 }
 
+MessageEnvelope dsn_envelope(const MessageEnvelope& original) {
+    return MessageEnvelope{
+        .sender = "",  // RFC 5321 §4.5.5, RFC 3461 §6.2: a DSN never causes another one
+        .envid = "",
+        .ret_headers = false,
+        .smtputf8 = original.smtputf8,
+        .eight_bit = original.eight_bit,
+        // RFC 8689 §5: "All non-delivery messages resulting from messages with the REQUIRETLS
+        // SMTP option ... MUST also specify the REQUIRETLS SMTP option" (sent so by
+        // send_message, which lets a bounce through a hop that cannot honour it).
+        .requiretls = original.requiretls,
+        .auth = "",
+    };
+}
+
 Runner::Runner(
     asio::any_io_executor io,
     asio::thread_pool::executor_type pool,
@@ -358,11 +373,14 @@ asio::awaitable<void> Runner::deliver_remote(
         return a.preference < b.preference;
     });
     std::optional<tls::ActivePolicy> sts_policy;
+    std::optional<tls::StsFailure> sts_failure;  // a published policy we could not fetch
     if (sts_ != nullptr) {
         // RFC 8461 §5.1: the policy is settled before any host is tried. Without a TXT answer
         // and no cached policy there is none to apply.
         if (auto lookup = co_await sts_->current_policy(domain); lookup && lookup->policy) {
             sts_policy = std::move(lookup->policy);
+        } else if (lookup) {
+            sts_failure = std::move(lookup->failure);  // TLS-RPT counts it (RFC 8460 §4.3.2.2)
         }
     }
     const tls::ActivePolicy* policy = sts_policy ? &*sts_policy : nullptr;
@@ -378,6 +396,7 @@ asio::awaitable<void> Runner::deliver_remote(
         }
         client::HostProbe probe;
         probe.host = host.exchange;
+        probe.sts_unavailable = sts_failure;
         auto resolved = co_await client::resolve_host(resolver_, policy, host, options.port, probe);
         if (!resolved) {
             report_tls(domain, probe, tls::DanePolicy{}, policy);
@@ -402,34 +421,26 @@ asio::awaitable<void> Runner::deliver_remote(
                 );
                 continue;
             }
-            const bool authenticated =
-                resolved->policy.dane.status == tls::DaneStatus::Authenticate ||
-                probe.sts == client::StsCheck::Valid;
-            const bool usable = co_await send_batches(
-                *connection, batches, next, host.exchange, probe.tls, authenticated
-            );
-            if (usable) {
-                (void)co_await connection->command("QUIT");
-            }
+            const Hop hop{
+                .host = host.exchange,
+                .tls = probe.tls,
+                .authenticated = resolved->policy.dane.status == tls::DaneStatus::Authenticate ||
+                                 probe.sts == client::StsCheck::Valid,
+            };
+            co_await send_over(*connection, hop, batches, next);
         }
     }
-    if (next < batches.size()) {
-        std::vector<DueBatch> rest(
-            batches.begin() + static_cast<std::ptrdiff_t>(next), batches.end()
-        );
-        auto failure = local_outcome(451, "451 4.4.1 " + last_error);
-        co_await apply_all(rest, std::move(failure));
-    }
+    co_await defer_rest(batches, next, last_error);
 }
 
-asio::awaitable<bool> Runner::send_batches(
+asio::awaitable<void> Runner::send_over(
     client::Connection& connection,
+    const Hop& hop,
     std::vector<DueBatch>& batches,
-    std::size_t& next,
-    const std::string& host,
-    const std::string& tls,
-    bool authenticated
+    std::size_t& next
 ) {
+    const std::string& host = hop.host;
+    const std::string& tls = hop.tls;
     bool usable = true;
     while (usable && next < batches.size()) {
         const auto& batch = batches[next];
@@ -454,10 +465,16 @@ asio::awaitable<bool> Runner::send_batches(
             .message = &*message,
             .recipients = recipients,
             .content = *content,
-            .tls_authenticated = authenticated,
+            .tls_authenticated = hop.authenticated,
         };
         auto outcome = co_await send_message(connection, std::move(input));
         usable = outcome.connection_usable;
+        if (outcome.requiretls_waived) {
+            log::warn(
+                "queue.requiretls_waived",
+                {{"message", batch.message_id}, {"host", host}, {"reason", "null-sender bounce"}}
+            );
+        }
         log::info(
             "queue.attempt",
             {{"message", batch.message_id},
@@ -469,7 +486,20 @@ asio::awaitable<bool> Runner::send_batches(
         );
         co_await apply(batch, *message, outcome.recipients, host);
     }
-    co_return usable;
+    if (usable) {
+        (void)co_await connection.command("QUIT");
+    }
+}
+
+asio::awaitable<void> Runner::defer_rest(
+    std::vector<DueBatch>& batches, std::size_t next, const std::string& reason
+) {
+    if (next >= batches.size()) {
+        co_return;
+    }
+    std::vector<DueBatch> rest(batches.begin() + static_cast<std::ptrdiff_t>(next), batches.end());
+    auto failure = local_outcome(451, "451 4.4.1 " + reason);
+    co_await apply_all(rest, std::move(failure));
 }
 
 asio::awaitable<void> Runner::deliver_smarthost(std::vector<DueBatch>& batches) {
@@ -547,21 +577,12 @@ asio::awaitable<void> Runner::deliver_smarthost(std::vector<DueBatch>& batches) 
             }
             continue;
         }
-        const bool usable = co_await send_batches(
-            *connection, batches, next, relay.host, probe.tls, /*authenticated=*/true
-        );
-        if (usable) {
-            (void)co_await connection->command("QUIT");
-        }
+        // establish_smarthost insists on a verified certificate (smarthost.hpp).
+        const Hop hop{.host = relay.host, .tls = probe.tls, .authenticated = true};
+        co_await send_over(*connection, hop, batches, next);
     }
-    if (next < batches.size()) {
-        // Never a fallback to MX delivery, never a bounce for a relay problem: retry later.
-        std::vector<DueBatch> rest(
-            batches.begin() + static_cast<std::ptrdiff_t>(next), batches.end()
-        );
-        auto failure = local_outcome(451, "451 4.4.1 " + last_error);
-        co_await apply_all(rest, std::move(failure));
-    }
+    // Never a fallback to MX delivery, never a bounce for a relay problem: retry later.
+    co_await defer_rest(batches, next, last_error);
 }
 
 asio::awaitable<void> Runner::apply_all(std::vector<DueBatch>& batches, RecipientOutcome outcome) {
@@ -722,15 +743,7 @@ asio::awaitable<void> Runner::send_notices(std::string message_id) {
             .message_id = "<" + core::random_id(20) + "@" + settings_.hostname + ">",
         };
         auto dsn = build_dsn(input);
-        MessageEnvelope envelope{
-            .sender = "",
-            .envid = "",
-            .ret_headers = false,
-            .smtputf8 = message->envelope.smtputf8,
-            .eight_bit = message->envelope.eight_bit,
-            .requiretls = false,
-            .auth = "",
-        };
+        const MessageEnvelope envelope = dsn_envelope(message->envelope);
         auto enqueue = [this, envelope, dsn = std::move(dsn), to = message->envelope.sender, now] {
             return store_.enqueue(
                 envelope,

@@ -96,6 +96,11 @@ inline constexpr std::string_view kSmarthostKey = "[smarthost]";
 /// failures not stop delivery). Looks at the header section only.
 [[nodiscard]] bool tls_required_no(std::string_view message) noexcept;
 
+/// The envelope of a DSN about a message with envelope `original`: from the null reverse-path,
+/// SMTPUTF8 / 8BITMIME as the original (the DSN quotes its header), and REQUIRETLS when the
+/// original had it (RFC 8689 §5).
+[[nodiscard]] MessageEnvelope dsn_envelope(const MessageEnvelope& original);
+
 class Runner {
 public:
     Runner(
@@ -126,15 +131,24 @@ private:
     );
     boost::asio::awaitable<void> deliver_local(std::vector<DueBatch>& batches);
     boost::asio::awaitable<void> deliver_smarthost(std::vector<DueBatch>& batches);
-    /// Sends batches [next, end) over `connection` until it breaks; advances `next`. Returns
-    /// whether the connection is still usable (then the caller sends QUIT).
-    boost::asio::awaitable<bool> send_batches(
+    /// The peer of an established connection, as the per-connection send step needs it.
+    struct Hop {
+        std::string host;            // MX host name or smarthost, recorded as last_host
+        std::string tls;             // negotiated TLS ("" for none), for the log
+        bool authenticated = false;  // DANE / MTA-STS / smarthost-verified peer (REQUIRETLS)
+    };
+    /// The one send step of MX and smarthost delivery: sends batches [next, end) over
+    /// `connection` (connection reuse) until it breaks, advancing `next` and recording every
+    /// outcome, then QUITs if the connection is still usable.
+    boost::asio::awaitable<void> send_over(
         client::Connection& connection,
+        const Hop& hop,
         std::vector<DueBatch>& batches,
-        std::size_t& next,
-        const std::string& host,
-        const std::string& tls,
-        bool authenticated
+        std::size_t& next
+    );
+    /// Batches [next, end) that no connection carried: deferred (451 4.4.1 `reason`).
+    boost::asio::awaitable<void> defer_rest(
+        std::vector<DueBatch>& batches, std::size_t next, const std::string& reason
     );
     /// Records the outcome of one attempt for one batch, then owes DSNs and cleans up.
     boost::asio::awaitable<void> apply(

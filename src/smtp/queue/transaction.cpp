@@ -102,7 +102,14 @@ boost::asio::awaitable<TransactionOutcome> send_message(
             n, local(554, "554 5.6.3 The next hop does not accept 8-bit content (RFC 6152)"), true
         );
     }
-    if (env.requiretls && (!input.tls_authenticated || !c.offers("REQUIRETLS"))) {
+    // RFC 8689 §4.2.1: a REQUIRETLS message goes only to an authenticated peer that offers
+    // REQUIRETLS. §5: a bounce of one (null reverse-path) carries REQUIRETLS too, but the option
+    // "SHOULD NOT cause a bounce message to be discarded" — and a failed bounce is discarded (it
+    // gets no DSN of its own) — so where the hop cannot honour it the bounce (headers only, §5)
+    // goes without it.
+    const bool requiretls_met = input.tls_authenticated && c.offers("REQUIRETLS");
+    const bool requiretls = env.requiretls && (requiretls_met || !env.sender.empty());
+    if (requiretls && !requiretls_met) {
         co_return everyone(
             n,
             local(
@@ -137,7 +144,7 @@ boost::asio::awaitable<TransactionOutcome> send_message(
     if (env.smtputf8) {
         mail += " SMTPUTF8";
     }
-    if (env.requiretls) {
+    if (requiretls) {
         mail += " REQUIRETLS";
     }
     const bool dsn = c.offers("DSN");
@@ -159,6 +166,7 @@ boost::asio::awaitable<TransactionOutcome> send_message(
     const bool pipelining = c.offers("PIPELINING");
     TransactionOutcome out;
     out.recipients.resize(n);
+    out.requiretls_waived = env.requiretls && !requiretls;
     // A network failure: recipients already refused keep their reply; the others are retried.
     const auto lost = [&out](const std::error_code& why) {
         for (auto& r : out.recipients) {

@@ -25,6 +25,9 @@ struct RecipientOutcome {
 struct TransactionOutcome {
     std::vector<RecipientOutcome> recipients;  // in the order given
     bool connection_usable = true;  // false after a network error: do not send more on it
+    /// A REQUIRETLS bounce went out without REQUIRETLS: the hop could not honour it and RFC 8689
+    /// §5 says a null-sender message is not to be discarded for that.
+    bool requiretls_waived = false;
 };
 
 struct TransactionInput {

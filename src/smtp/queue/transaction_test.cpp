@@ -173,7 +173,12 @@ struct Run {
     bool ehlo_ok = false;
 };
 
-Run run(FakeServer& server, const QueuedMessage& message, std::string_view content) {
+Run run(
+    FakeServer& server,
+    const QueuedMessage& message,
+    std::string_view content,
+    bool tls_authenticated = false
+) {
     asio::io_context io;
     tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::address_v4::loopback(), 0));
     const auto endpoint = acceptor.local_endpoint();
@@ -204,6 +209,7 @@ Run run(FakeServer& server, const QueuedMessage& message, std::string_view conte
                 input.recipients.push_back(&r);
             }
             input.content = content;
+            input.tls_authenticated = tls_authenticated;
             result.outcome = co_await send_message(conn, std::move(input));
             (void)co_await conn.command("QUIT");
         },
@@ -352,6 +358,76 @@ TEST(SendMessage, DataRefusedAfterContent) {
     for (const auto& o : r.outcome.recipients) {
         EXPECT_EQ(o.code, 554);
         EXPECT_EQ(o.reply, "554 5.6.0 Content rejected");
+    }
+}
+
+// ---- REQUIRETLS (RFC 8689) ----
+
+std::string mail_command(const FakeServer& server) {
+    for (const auto& c : server.commands) {
+        if (c.starts_with("MAIL FROM:")) {
+            return c;
+        }
+    }
+    return {};
+}
+
+TEST(SendMessage, RequireTlsSentToAnAuthenticatedPeerThatOffersIt) {
+    FakeServer server;
+    server.extensions = {"REQUIRETLS"};
+    auto message = make_message({"bob@example.com"});
+    message.envelope.requiretls = true;
+    const auto r = run(server, message, kContent, /*tls_authenticated=*/true);
+    ASSERT_EQ(r.outcome.recipients.size(), 1u);
+    EXPECT_EQ(r.outcome.recipients[0].code, 250);
+    EXPECT_FALSE(r.outcome.requiretls_waived);
+    EXPECT_EQ(mail_command(server), "MAIL FROM:<alice@example.org> REQUIRETLS");
+}
+
+TEST(SendMessage, RequireTlsRefusedWhenThePeerIsNotAuthenticatedOrLacksIt) {
+    for (const bool authenticated : {false, true}) {
+        FakeServer server;
+        server.extensions = authenticated ? std::vector<std::string>{"PIPELINING"}
+                                          : std::vector<std::string>{"REQUIRETLS"};
+        auto message = make_message({"bob@example.com"});
+        message.envelope.requiretls = true;
+        const auto r = run(server, message, kContent, authenticated);
+        ASSERT_EQ(r.outcome.recipients.size(), 1u);
+        EXPECT_EQ(r.outcome.recipients[0].code, 550);
+        EXPECT_TRUE(r.outcome.recipients[0].reply.starts_with("550 5.7.30")) << authenticated;
+        EXPECT_TRUE(r.outcome.recipients[0].local);
+        EXPECT_EQ(mail_command(server), "") << authenticated;
+    }
+}
+
+TEST(SendMessage, RequireTlsBounceKeepsTheOptionWhereTheHopHonoursIt) {
+    // RFC 8689 §5: the DSN of a REQUIRETLS message is sent with REQUIRETLS.
+    FakeServer server;
+    server.extensions = {"REQUIRETLS", "DSN"};
+    auto message = make_message({"alice@example.com"});
+    message.envelope.sender = "";
+    message.envelope.requiretls = true;
+    const auto r = run(server, message, kContent, /*tls_authenticated=*/true);
+    ASSERT_EQ(r.outcome.recipients.size(), 1u);
+    EXPECT_EQ(r.outcome.recipients[0].code, 250);
+    EXPECT_FALSE(r.outcome.requiretls_waived);
+    EXPECT_EQ(mail_command(server), "MAIL FROM:<> REQUIRETLS RET=FULL");
+}
+
+TEST(SendMessage, RequireTlsBounceIsNotDiscardedAtAHopWithoutIt) {
+    // RFC 8689 §5: the option "SHOULD NOT cause a bounce message to be discarded".
+    for (const bool authenticated : {false, true}) {
+        FakeServer server;
+        server.extensions = authenticated ? std::vector<std::string>{"PIPELINING"}
+                                          : std::vector<std::string>{"REQUIRETLS"};
+        auto message = make_message({"alice@example.com"});
+        message.envelope.sender = "";
+        message.envelope.requiretls = true;
+        const auto r = run(server, message, kContent, authenticated);
+        ASSERT_EQ(r.outcome.recipients.size(), 1u);
+        EXPECT_EQ(r.outcome.recipients[0].code, 250) << authenticated;
+        EXPECT_TRUE(r.outcome.requiretls_waived);
+        EXPECT_EQ(mail_command(server), "MAIL FROM:<>") << authenticated;
     }
 }
 

@@ -9,6 +9,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/beast/core/error.hpp>
 
+#include "accounts/address.hpp"
 #include "accounts/directory.hpp"
 #include "core/clock.hpp"
 #include "core/log.hpp"
@@ -34,6 +35,31 @@ std::string_view clip(std::string_view value) {
     return value.substr(0, std::min(value.size(), kMaxLoggedValue));
 }
 
+/// Whether `domain` is a hosted domain or domain alias. Directory::is_local_domain() answers
+/// false on a database error too; list_domains() tells the two apart, so that an unreadable
+/// directory is answered 503 (router.hpp), not 404.
+Result<bool> is_hosted(accounts::Directory* directory, std::string_view domain) {
+    if (directory == nullptr) {
+        return false;
+    }
+    if (directory->is_local_domain(domain)) {
+        return true;
+    }
+    auto name = accounts::normalize_domain(domain);
+    if (!name) {
+        return false;  // not a domain name at all: certainly not ours
+    }
+    auto domains = directory->list_domains();
+    if (!domains) {
+        log::error("http.directory_failed", {{"error", domains.error().message()}});
+        // error_code converts to bool too: the error is spelled out.
+        return {boost::system::in_place_error, domains.error()};
+    }
+    return std::any_of(domains->begin(), domains->end(), [&name](const accounts::Domain& d) {
+        return d.name == name->ascii;
+    });
+}
+
 /// Shared with the shutdown callback (another thread); touched only on the connection's strand.
 struct Signals {
     bool stop = false;
@@ -55,7 +81,7 @@ public:
           reader_(settings_.limits) {
         site_.mta_sts_policy = settings_.mta_sts_policy;
         site_.is_hosted_domain = [directory = services_.directory](std::string_view domain) {
-            return directory != nullptr && directory->is_local_domain(domain);
+            return is_hosted(directory, domain);
         };
     }
 
@@ -164,6 +190,11 @@ asio::awaitable<bool> Connection::send(const Response& response, bool head_only)
 
 asio::awaitable<void> Connection::linger() {
     const auto deadline = Clock::now() + settings_.linger_timeout;
+    // Our close_notify and FIN first: a client waiting for more of the response sees the end now
+    // and closes its side, which ends the drain below instead of its deadline.
+    if (co_await stream_.shutdown_send(settings_.linger_timeout)) {
+        co_return;
+    }
     std::size_t dropped = 0;
     while (dropped < kMaxLingerBytes && !signals_->stop) {
         const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now());
