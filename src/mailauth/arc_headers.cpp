@@ -3,19 +3,11 @@
 #include <algorithm>
 #include <array>
 
+#include "core/ascii.hpp"
+
 namespace sov::mailauth {
 
 namespace {
-
-char lower(char c) noexcept {
-    return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-bool iequals(std::string_view a, std::string_view b) noexcept {
-    return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
-        return lower(x) == lower(y);
-    });
-}
 
 bool is_digit(char c) noexcept {
     return c >= '0' && c <= '9';
@@ -89,7 +81,7 @@ std::optional<std::string_view> field_value(std::string_view raw, std::string_vi
     while (!field_name.empty() && is_wsp(field_name.back())) {
         field_name.remove_suffix(1);
     }
-    if (!iequals(field_name, name)) {
+    if (!core::ascii_iequals(field_name, name)) {
         return std::nullopt;
     }
     return raw.substr(colon + 1);
@@ -258,13 +250,13 @@ std::optional<TagList> signature_tags(
 }  // namespace
 
 std::optional<ArcFieldKind> arc_field_kind(std::string_view name) noexcept {
-    if (iequals(name, kArcSealName)) {
+    if (core::ascii_iequals(name, kArcSealName)) {
         return ArcFieldKind::Seal;
     }
-    if (iequals(name, kArcMessageSignatureName)) {
+    if (core::ascii_iequals(name, kArcMessageSignatureName)) {
         return ArcFieldKind::MessageSignature;
     }
-    if (iequals(name, kArcAuthenticationResultsName)) {
+    if (core::ascii_iequals(name, kArcAuthenticationResultsName)) {
         return ArcFieldKind::AuthenticationResults;
     }
     return std::nullopt;
@@ -405,7 +397,7 @@ ArcMessageSignature parse_arc_message_signature(std::string_view raw_field) noex
         if (!name.empty()) {
             // §4.1.2: ARC-Seal fields MUST NOT be covered by the AMS. (The other ARC fields
             // are tolerated: chains sealed under the drafts sign their own AAR.)
-            if (iequals(name, kArcSealName)) {
+            if (core::ascii_iequals(name, kArcSealName)) {
                 return fail(ArcFieldStatus::ForbiddenTag, "h");
             }
             if (out.signed_headers.size() >= 1000) {
@@ -453,11 +445,11 @@ ArcSeal parse_arc_seal(std::string_view raw_field) noexcept {
         out.detail = "cv";
         return out;
     }
-    if (iequals(*cv, "none")) {
+    if (core::ascii_iequals(*cv, "none")) {
         out.cv = ArcCv::None;
-    } else if (iequals(*cv, "pass")) {
+    } else if (core::ascii_iequals(*cv, "pass")) {
         out.cv = ArcCv::Pass;
-    } else if (iequals(*cv, "fail")) {
+    } else if (core::ascii_iequals(*cv, "fail")) {
         out.cv = ArcCv::Fail;
     } else {
         out.status = ArcFieldStatus::BadValue;

@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "core/ascii.hpp"
 #include "core/clock.hpp"
 #include "mailauth/auth_results.hpp"
 #include "mailauth/base64.hpp"
@@ -12,22 +13,6 @@
 namespace sov::mailauth {
 
 namespace {
-
-char lower(char c) noexcept {
-    return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-bool iequals(std::string_view a, std::string_view b) noexcept {
-    return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
-        return lower(x) == lower(y);
-    });
-}
-
-std::string lowercase(std::string_view s) {
-    std::string out(s);
-    std::transform(out.begin(), out.end(), out.begin(), lower);
-    return out;
-}
 
 std::string_view trim_fws(std::string_view s) noexcept {
     auto fws = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
@@ -42,7 +27,7 @@ std::string_view trim_fws(std::string_view s) noexcept {
 
 // Fields an AMS must not cover (§4.1.2): the ARC fields and Authentication-Results.
 bool unsignable(std::string_view name) noexcept {
-    return arc_field_kind(name).has_value() || iequals(name, "authentication-results");
+    return arc_field_kind(name).has_value() || core::ascii_iequals(name, "authentication-results");
 }
 
 // A CR or LF is only acceptable as part of a fold (CRLF followed by WSP): anything else would
@@ -167,7 +152,7 @@ std::vector<std::string> arc_signed_header_names(const std::vector<HeaderField>&
     // §4.1.2: "the signature of the AMS header field SHOULD include any DKIM-Signature header
     // fields already present in the message".
     for (const auto& f : fields) {
-        if (iequals(f.name, "dkim-signature")) {
+        if (core::ascii_iequals(f.name, "dkim-signature")) {
             names.emplace_back("dkim-signature");
         }
     }
@@ -209,7 +194,7 @@ Result<std::string> arc_seal(std::string_view message, const ArcSealRequest& req
     const std::int64_t t = request.timestamp ? *request.timestamp : core::unix_seconds(core::now());
     const bool rfc_order = request.tag_order == ArcTagOrder::Rfc;
     const auto algorithm = signing_algorithm(request.key.key.algorithm());
-    const std::string domain = lowercase(request.domain);
+    const std::string domain = core::ascii_lowercase(request.domain);
 
     // §5.1 step 4.A: the AAR.
     const std::string aar =
@@ -222,7 +207,7 @@ Result<std::string> arc_seal(std::string_view message, const ArcSealRequest& req
     } else {
         for (const auto& name : request.signed_headers) {
             if (!unsignable(name)) {
-                names.push_back(lowercase(name));
+                names.push_back(core::ascii_lowercase(name));
             }
         }
     }
@@ -354,19 +339,19 @@ std::string merge_authentication_results(std::string_view message, std::string_v
     const auto split = split_message(message);
     std::vector<std::string_view> results;
     for (const auto& f : split.fields) {
-        if (!iequals(f.name, "authentication-results")) {
+        if (!core::ascii_iequals(f.name, "authentication-results")) {
             continue;
         }
         const auto value = f.raw.substr(f.raw.find(':') + 1);
         const auto id = authserv_id_of(value);
-        if (!id || !iequals(*id, authserv_id)) {
+        if (!id || !core::ascii_iequals(*id, authserv_id)) {
             continue;
         }
         // The first part is the authserv-id (and version); every further part is one result.
         const auto parts = split_results(value);
         for (std::size_t i = 1; i < parts.size(); ++i) {
             const auto result = trim_fws(parts[i]);
-            if (!result.empty() && !iequals(result, "none")) {
+            if (!result.empty() && !core::ascii_iequals(result, "none")) {
                 results.push_back(result);
             }
         }

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "core/ascii.hpp"
+
 namespace sov::mailauth {
 
 namespace {
@@ -11,16 +13,6 @@ constexpr std::string_view kFieldName = "Authentication-Results";
 
 bool is_wsp(char c) {
     return c == ' ' || c == '\t';
-}
-
-char lower(char c) {
-    return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return lower(x) == lower(y);
-           });
 }
 
 // RFC 2045 §5.1 token: printable ASCII except SPACE and tspecials.
@@ -214,14 +206,14 @@ std::string remove_authentication_results(
         const auto field = message.substr(pos, end - pos);
         bool ours = false;
         if (field.size() > kFieldName.size() &&
-            iequals(field.substr(0, kFieldName.size()), kFieldName)) {
+            core::ascii_iequals(field.substr(0, kFieldName.size()), kFieldName)) {
             std::size_t colon = kFieldName.size();
             while (colon < field.size() && is_wsp(field[colon])) {
                 ++colon;
             }
             if (colon < field.size() && field[colon] == ':') {
                 const auto id = authserv_id_of(field.substr(colon + 1));
-                ours = id && iequals(*id, authserv_id);
+                ours = id && core::ascii_iequals(*id, authserv_id);
             }
         }
         if (ours) {

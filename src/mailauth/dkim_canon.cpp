@@ -3,16 +3,14 @@
 #include <algorithm>
 #include <cstring>
 
+#include "core/ascii.hpp"
+
 namespace sov::mailauth {
 
 namespace {
 
 bool is_wsp(char c) noexcept {
     return c == ' ' || c == '\t';
-}
-
-char ascii_lower(char c) noexcept {
-    return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
 }
 
 // RFC 5322 §3.6.8: ftext = %d33-57 / %d59-126.
@@ -30,7 +28,7 @@ std::string_view to_string(Canon canon) noexcept {
 std::optional<Canon> canon_from_string(std::string_view name) noexcept {
     auto equals = [&](std::string_view want) {
         return std::equal(name.begin(), name.end(), want.begin(), want.end(), [](char a, char b) {
-            return ascii_lower(a) == b;
+            return core::ascii_lower(a) == b;
         });
     };
     if (equals("simple")) {
@@ -134,7 +132,7 @@ void append_canonical_header(Canon canon, std::string_view raw_field, std::strin
     const std::size_t name_start = out.size();
     out.append(name);
     for (std::size_t i = name_start; i < out.size(); ++i) {
-        out[i] = ascii_lower(out[i]);  // "Convert all header field names ... to lowercase"
+        out[i] = core::ascii_lower(out[i]);  // "Convert all header field names ... to lowercase"
     }
     if (colon == std::string_view::npos) {
         return;
@@ -193,7 +191,7 @@ void append_canonical_header_data(
     used.assign(fields.size(), 0);
     auto same_name = [](std::string_view a, std::string_view b) {
         return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
-            return ascii_lower(x) == ascii_lower(y);
+            return core::ascii_lower(x) == core::ascii_lower(y);
         });
     };
     for (const auto name : names) {

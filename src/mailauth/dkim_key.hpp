@@ -42,6 +42,7 @@ struct PkeyFree {
     void operator()(EVP_PKEY* key) const noexcept { EVP_PKEY_free(key); }
 };
 using PkeyPtr = std::unique_ptr<EVP_PKEY, PkeyFree>;
+class SigningContexts;  // a key's reusable OpenSSL signing contexts (dkim_key.cpp)
 }  // namespace detail
 
 class PrivateKey {
@@ -67,14 +68,16 @@ public:
 
     /// Signs the SHA-256 digest of the canonicalised header data: RSASSA-PKCS1-v1_5 with
     /// SHA-256 (RFC 6376 §3.3.1), or PureEdDSA Ed25519 over the 32 digest octets (RFC 8463 §3).
+    /// Thread-safe; signing contexts are set up once per key and reused.
     Result<std::string> sign_digest(const Sha256Digest& digest) const;
 
 private:
-    PrivateKey(detail::PkeyPtr key, KeyAlgorithm algorithm)
-        : key_(std::move(key)), algorithm_(algorithm) {}
+    PrivateKey(detail::PkeyPtr key, KeyAlgorithm algorithm);
 
-    std::shared_ptr<EVP_PKEY> key_;  // shared: a Keyring hands the same key to many signers
+    // Shared: a Keyring hands the same key to many signers, and copies share the contexts.
+    std::shared_ptr<EVP_PKEY> key_;
     KeyAlgorithm algorithm_;
+    std::shared_ptr<detail::SigningContexts> contexts_;
 };
 
 /// The public half, as published in DNS.

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <fstream>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -70,6 +71,46 @@ TEST(DkimKey, SignAndVerifyDigest) {
         );
         EXPECT_TRUE(pub->verify_digest(digest, bytes)) << to_string(algorithm);
         EXPECT_FALSE(pub->verify_digest(sha256("other data"), bytes)) << to_string(algorithm);
+    }
+}
+
+// Signing contexts are pooled and reused (dkim_key.cpp): every reuse, from several threads and
+// through copies of the key, must still sign the digest it is given.
+TEST(DkimKey, ReusedSigningContextsAcrossThreadsAndCopies) {
+    for (const auto algorithm : {KeyAlgorithm::Rsa, KeyAlgorithm::Ed25519}) {
+        auto key = PrivateKey::generate(algorithm, 1024);
+        ASSERT_TRUE(key);
+        auto pub = PublicKey::from_record(key->dns_record());
+        ASSERT_TRUE(pub);
+        const PrivateKey copy = *key;
+        std::atomic<int> verified{0};
+        std::atomic<int> deterministic{0};
+        constexpr int kThreads = 4;
+        constexpr int kRounds = 25;
+        std::vector<std::thread> threads;
+        for (int t = 0; t < kThreads; ++t) {
+            threads.emplace_back([&, t] {
+                for (int i = 0; i < kRounds; ++i) {
+                    const auto digest = sha256("header " + std::to_string(t * kRounds + i));
+                    const auto first = (t % 2 == 0 ? *key : copy).sign_digest(digest);
+                    const auto second = (t % 2 == 0 ? copy : *key).sign_digest(digest);
+                    if (!first || !second) {
+                        continue;
+                    }
+                    // RSASSA-PKCS1-v1_5 and Ed25519 are both deterministic.
+                    deterministic += *first == *second ? 1 : 0;
+                    const std::span<const std::uint8_t> bytes(
+                        reinterpret_cast<const std::uint8_t*>(first->data()), first->size()
+                    );
+                    verified += pub->verify_digest(digest, bytes) ? 1 : 0;
+                }
+            });
+        }
+        for (auto& thread : threads) {
+            thread.join();
+        }
+        EXPECT_EQ(verified.load(), kThreads * kRounds) << to_string(algorithm);
+        EXPECT_EQ(deterministic.load(), kThreads * kRounds) << to_string(algorithm);
     }
 }
 

@@ -3,15 +3,10 @@
 #include <algorithm>
 #include <array>
 #include <iterator>
-#include <mutex>
 
 #include <fmt/format.h>
-#include <openssl/bio.h>
-#include <openssl/crypto.h>
-#include <openssl/err.h>
-#include <openssl/pem.h>
-#include <openssl/rsa.h>
 
+#include "core/ascii.hpp"
 #include "core/clock.hpp"
 #include "core/log.hpp"
 #include "mailauth/base64.hpp"
@@ -21,25 +16,6 @@
 namespace sov::mailauth {
 
 namespace {
-
-bool iequals(std::string_view a, std::string_view b) noexcept {
-    return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
-        auto lower = [](char c) {
-            return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-        };
-        return lower(x) == lower(y);
-    });
-}
-
-std::string lowercase(std::string_view s) {
-    std::string out(s);
-    for (char& c : out) {
-        if (c >= 'A' && c <= 'Z') {
-            c = static_cast<char>(c - 'A' + 'a');
-        }
-    }
-    return out;
-}
 
 // Builds a folded header field: tokens go on the current line while it stays within `column`,
 // otherwise on a new line that starts with one SP (RFC 5322 §2.2.3 folding; every place we
@@ -93,29 +69,6 @@ struct MdCtxFree {
 };
 using MdCtxPtr = std::unique_ptr<EVP_MD_CTX, MdCtxFree>;
 
-std::error_code sign_failed(std::string_view what) {
-    std::array<char, 256> text{};
-    ERR_error_string_n(ERR_get_error(), text.data(), text.size());
-    ERR_clear_error();
-    log::warn("dkim.crypto_failed", {{"op", what}, {"openssl", std::string_view(text.data())}});
-    return make_error_code(Errc::Crypto);
-}
-
-// Our own handle on the key, read back from its PEM (PrivateKey keeps its EVP_PKEY to itself).
-// Null when that fails: signing then goes through PrivateKey::sign_digest.
-detail::PkeyPtr own_handle(const PrivateKey& key) {
-    std::string pem = key.to_pem();
-    BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
-    EVP_PKEY* pkey =
-        bio != nullptr ? PEM_read_bio_PrivateKey(bio, nullptr, nullptr, nullptr) : nullptr;
-    BIO_free(bio);
-    OPENSSL_cleanse(pem.data(), pem.size());
-    if (pkey == nullptr) {
-        ERR_clear_error();
-    }
-    return detail::PkeyPtr(pkey);
-}
-
 // Per-thread buffers of Signer::sign, reused from message to message.
 struct Scratch {
     std::vector<std::string_view> names;  // h=
@@ -146,111 +99,11 @@ Sha256Digest digest_of(EVP_MD_CTX* md, std::string_view data) {
 
 }  // namespace
 
-// Setting up an OpenSSL signing context (EVP_DigestSignInit / EVP_PKEY_sign_init) looks the
-// algorithm up in the provider and copies the key reference: several microseconds, a tenth of
-// an Ed25519 signature. So each key keeps contexts that are set up once and reused, as `openssl
-// speed` does; a context serves one signature at a time, hence the pool.
+// Per key, the tags before t=, the same in every signature of the key: folded once.
 struct Signer::KeyState {
-    struct PkeyCtxFree {
-        void operator()(EVP_PKEY_CTX* ctx) const noexcept { EVP_PKEY_CTX_free(ctx); }
-    };
-    using PkeyCtxPtr = std::unique_ptr<EVP_PKEY_CTX, PkeyCtxFree>;
-    static constexpr std::size_t kMaxIdle = 64;  // more threads than this sign at once: rare
-
-    KeyState(const PrivateKey& key, std::string prefix_text, std::size_t prefix_chars)
-        : pkey(own_handle(key)), prefix(std::move(prefix_text)), prefix_line(prefix_chars) {}
-
-    Result<std::string> sign(const PrivateKey& key, const Sha256Digest& digest);
-
-    detail::PkeyPtr pkey;
     std::string prefix;           // "DKIM-Signature: v=1; a=...; c=...; d=...; s=...;", folded
     std::size_t prefix_line = 0;  // characters on its last line
-    std::mutex mutex;
-    std::vector<MdCtxPtr> idle_md;      // Ed25519
-    std::vector<PkeyCtxPtr> idle_pkey;  // RSA
-
-private:
-    template <typename Ptr>
-    Ptr take(std::vector<Ptr>& idle) {
-        const std::lock_guard lock(mutex);
-        if (idle.empty()) {
-            return nullptr;
-        }
-        Ptr out = std::move(idle.back());
-        idle.pop_back();
-        return out;
-    }
-    template <typename Ptr>
-    void give(std::vector<Ptr>& idle, Ptr ctx) {
-        const std::lock_guard lock(mutex);
-        if (idle.size() < kMaxIdle) {
-            idle.push_back(std::move(ctx));
-        }
-    }
 };
-
-Result<std::string> Signer::KeyState::sign(const PrivateKey& key, const Sha256Digest& digest) {
-    if (!pkey) {
-        return key.sign_digest(digest);
-    }
-    std::string sig;
-    if (key.algorithm() == KeyAlgorithm::Ed25519) {
-        // RFC 8463 §3: PureEdDSA over the 32 octets of the SHA-256 hash.
-        MdCtxPtr ctx = take(idle_md);
-        // Back to the start of a signing operation with the same key and algorithm: OpenSSL's
-        // cheap re-initialisation (later versions refuse a second one-shot sign without it).
-        if (ctx && EVP_DigestSignInit(ctx.get(), nullptr, nullptr, nullptr, nullptr) != 1) {
-            ctx.reset();
-            ERR_clear_error();
-        }
-        if (!ctx) {
-            ctx.reset(EVP_MD_CTX_new());
-            if (!ctx || EVP_DigestSignInit_ex(
-                            ctx.get(), nullptr, nullptr, nullptr, nullptr, pkey.get(), nullptr
-                        ) != 1) {
-                return sign_failed("ed25519_sign");
-            }
-        }
-        std::size_t size = 64;
-        sig.resize(size);
-        if (EVP_DigestSign(
-                ctx.get(),
-                reinterpret_cast<unsigned char*>(sig.data()),
-                &size,
-                digest.data(),
-                digest.size()
-            ) != 1) {
-            return sign_failed("ed25519_sign");
-        }
-        sig.resize(size);
-        give(idle_md, std::move(ctx));
-        return sig;
-    }
-    // RFC 6376 §3.3.1: RSASSA-PKCS1-v1_5 with SHA-256 (OpenSSL adds the DigestInfo).
-    PkeyCtxPtr ctx = take(idle_pkey);
-    if (!ctx) {
-        ctx.reset(EVP_PKEY_CTX_new_from_pkey(nullptr, pkey.get(), nullptr));
-        if (!ctx || EVP_PKEY_sign_init(ctx.get()) != 1 ||
-            EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_PKCS1_PADDING) != 1 ||
-            EVP_PKEY_CTX_set_signature_md(ctx.get(), sha256_md()) != 1) {
-            return sign_failed("rsa_sign");
-        }
-    }
-    std::size_t size = static_cast<std::size_t>(std::max(EVP_PKEY_get_size(pkey.get()), 0));
-    sig.resize(size);
-    if (EVP_PKEY_sign(
-            ctx.get(),
-            reinterpret_cast<unsigned char*>(sig.data()),
-            &size,
-            digest.data(),
-            digest.size()
-        ) != 1) {
-        return sign_failed("rsa_sign");
-    }
-    sig.resize(size);
-    give(idle_pkey, std::move(ctx));
-    return sig;
-}
 
 std::vector<std::string> signed_header_names(
     const std::vector<HeaderField>& fields, bool oversign
@@ -267,7 +120,7 @@ void append_signed_header_names(
         const auto present = static_cast<std::size_t>(std::count_if(
             fields.begin(),
             fields.end(),
-            [&](const HeaderField& f) { return iequals(f.name, name); }
+            [&](const HeaderField& f) { return core::ascii_iequals(f.name, name); }
         ));
         const bool extra =
             oversign &&
@@ -279,7 +132,7 @@ void append_signed_header_names(
 }
 
 Signer::Signer(std::string domain, std::vector<SigningKey> keys, SignOptions options)
-    : domain_(lowercase(domain)), keys_(std::move(keys)), options_(options) {
+    : domain_(core::ascii_lowercase(domain)), keys_(std::move(keys)), options_(options) {
     for (const auto& key : keys_) {
         // The tags before t= are the same in every signature of this key: folded once here.
         Folder field("DKIM-Signature:", options_.fold_column);
@@ -293,7 +146,7 @@ Signer::Signer(std::string domain, std::vector<SigningKey> keys, SignOptions opt
         );
         field.add(fmt::format("d={};", domain_), " ");
         field.add(fmt::format("s={};", key.selector), " ");
-        states_.push_back(std::make_shared<KeyState>(key.key, field.text(), field.line()));
+        states_.push_back(std::make_shared<KeyState>(KeyState{field.text(), field.line()}));
     }
 }
 
@@ -303,7 +156,7 @@ Result<std::string> Signer::sign(std::string_view message) const {
         return make_error_code(Errc::BadMessage);
     }
     if (std::none_of(split.fields.begin(), split.fields.end(), [](const HeaderField& f) {
-            return iequals(f.name, "from");
+            return core::ascii_iequals(f.name, "from");
         })) {
         return make_error_code(Errc::NoFromField);  // RFC 6376 §5.4
     }
@@ -355,7 +208,7 @@ Result<std::string> Signer::sign(std::string_view message) const {
         header.resize(header_size);
         append_canonical_header(options_.header_canon, field.text(), header);
         const auto digest = digest_of(scratch_space.md.get(), header);
-        auto signature = state.sign(keys_[k].key, digest);
+        auto signature = keys_[k].key.sign_digest(digest);
         if (!signature) {
             return signature.error();
         }
@@ -423,7 +276,7 @@ void Keyring::add(Signer signer) {
 }
 
 Result<std::string> Keyring::sign(std::string_view domain, std::string_view message) const {
-    const auto it = signers_.find(lowercase(domain));
+    const auto it = signers_.find(core::ascii_lowercase(domain));
     if (it == signers_.end()) {
         return std::string{};
     }
@@ -431,11 +284,11 @@ Result<std::string> Keyring::sign(std::string_view domain, std::string_view mess
 }
 
 bool Keyring::has_domain(std::string_view domain) const {
-    return signers_.contains(lowercase(domain));
+    return signers_.contains(core::ascii_lowercase(domain));
 }
 
 const Signer* Keyring::find(std::string_view domain) const {
-    const auto it = signers_.find(lowercase(domain));
+    const auto it = signers_.find(core::ascii_lowercase(domain));
     return it == signers_.end() ? nullptr : &it->second;
 }
 

@@ -103,8 +103,8 @@ public:
     [[nodiscard]] const std::vector<SigningKey>& keys() const noexcept { return keys_; }
 
 private:
-    // Per key, prepared once: OpenSSL signing contexts ready for reuse, and the folded start of
-    // the field (dkim_sign.cpp). Shared by copies of the Signer; safe to use from many threads.
+    // Per key, prepared once: the folded start of the field (dkim_sign.cpp). Shared by copies
+    // of the Signer; safe to use from many threads.
     struct KeyState;
 
     std::string domain_;

@@ -3,28 +3,13 @@
 #include <algorithm>
 #include <limits>
 
+#include "core/ascii.hpp"
 #include "mailauth/base64.hpp"
 #include "mailauth/dkim_tags.hpp"
 
 namespace sov::mailauth {
 
 namespace {
-
-char ascii_lower(char c) noexcept {
-    return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-std::string lowercase(std::string_view s) {
-    std::string out(s);
-    std::transform(out.begin(), out.end(), out.begin(), ascii_lower);
-    return out;
-}
-
-bool iequals(std::string_view a, std::string_view b) noexcept {
-    return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
-        return ascii_lower(x) == ascii_lower(y);
-    });
-}
 
 bool is_fws(char c) noexcept {
     return c == ' ' || c == '\t' || c == '\r' || c == '\n';
@@ -226,7 +211,7 @@ SignatureParse parse_dkim_signature(
     auto& sig = out.signature;
 
     // §3.5 a=: sig-a-tag-k "-" sig-a-tag-h; RFC 8463 §3 adds ed25519-sha256.
-    const auto a = lowercase(*tags.find("a"));
+    const auto a = core::ascii_lowercase(*tags.find("a"));
     if (a == "rsa-sha256") {
         sig.algorithm = SignatureAlgorithm::RsaSha256;
     } else if (a == "ed25519-sha256") {
@@ -270,7 +255,7 @@ SignatureParse parse_dkim_signature(
     if (!is_domain(d)) {
         return fail(SignatureStatus::Syntax, "bad d= value");
     }
-    sig.domain = lowercase(d);
+    sig.domain = core::ascii_lowercase(d);
     const auto s = *tags.find("s");
     if (!is_domain(s)) {
         return fail(SignatureStatus::Syntax, "bad s= value");
@@ -290,7 +275,7 @@ SignatureParse parse_dkim_signature(
         if (sig.headers.size() == limits.max_headers) {
             return fail(SignatureStatus::Syntax, "too many h= entries");
         }
-        from_signed = from_signed || iequals(name, "from");
+        from_signed = from_signed || core::ascii_iequals(name, "from");
         sig.headers.emplace_back(name);
         if (colon == std::string_view::npos) {
             break;
@@ -309,7 +294,7 @@ SignatureParse parse_dkim_signature(
         if (!identity || at == std::string::npos || !is_domain(identity->substr(at + 1))) {
             return fail(SignatureStatus::Syntax, "bad i= value");
         }
-        sig.identity_domain = lowercase(identity->substr(at + 1));
+        sig.identity_domain = core::ascii_lowercase(identity->substr(at + 1));
         sig.identity = std::move(*identity);
         sig.identity_given = true;
         const bool same = sig.identity_domain == sig.domain;
@@ -339,7 +324,7 @@ SignatureParse parse_dkim_signature(
         std::string_view list = *q;
         while (true) {
             const auto colon = list.find(':');
-            dns_txt = dns_txt || iequals(trim_fws(list.substr(0, colon)), "dns/txt");
+            dns_txt = dns_txt || core::ascii_iequals(trim_fws(list.substr(0, colon)), "dns/txt");
             if (colon == std::string_view::npos) {
                 break;
             }

@@ -7,6 +7,7 @@
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
 
+#include "core/ascii.hpp"
 #include "core/clock.hpp"
 #include "mailauth/base64.hpp"
 #include "mailauth/dkim_canon.hpp"
@@ -16,16 +17,6 @@
 namespace sov::mailauth {
 
 namespace {
-
-char ascii_lower(char c) noexcept {
-    return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-bool iequals(std::string_view a, std::string_view b) noexcept {
-    return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
-        return ascii_lower(x) == ascii_lower(y);
-    });
-}
 
 bool is_sha1(SignatureAlgorithm algorithm) noexcept {
     return algorithm == SignatureAlgorithm::RsaSha1;
@@ -55,7 +46,7 @@ void describe_unparsed(std::string_view value, DkimVerdict& verdict) {
         std::string out;
         for (const char c : s.substr(0, 255)) {
             if (c > 0x20 && c < 0x7F) {
-                out += ascii_lower(c);
+                out += core::ascii_lower(c);
             }
         }
         return out;
@@ -74,7 +65,7 @@ Prepared prepare(std::string_view message, const DkimVerifyOptions& options) {
         options.now == std::chrono::system_clock::time_point{} ? core::now() : options.now
     );
     for (const auto& field : out.split.fields) {
-        if (!iequals(field.name, "DKIM-Signature")) {
+        if (!core::ascii_iequals(field.name, "DKIM-Signature")) {
             continue;
         }
         Candidate c;
@@ -290,7 +281,7 @@ bool mentions_signature(std::string_view message) {
     constexpr std::string_view kName = "dkim-signature";
     for (std::size_t pos = 0; pos + kName.size() <= header.size(); ++pos) {
         if ((pos == 0 || header[pos - 1] == '\n') &&
-            iequals(header.substr(pos, kName.size()), kName)) {
+            core::ascii_iequals(header.substr(pos, kName.size()), kName)) {
             return true;
         }
     }

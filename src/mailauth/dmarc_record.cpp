@@ -2,6 +2,8 @@
 
 #include <limits>
 
+#include "core/ascii.hpp"
+
 namespace sov::mailauth {
 namespace {
 
@@ -19,22 +21,6 @@ bool is_digit(char c) noexcept {
 
 bool is_hex(char c) noexcept {
     return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-
-char lower(char c) noexcept {
-    return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-bool iequals(std::string_view a, std::string_view b) noexcept {
-    if (a.size() != b.size()) {
-        return false;
-    }
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        if (lower(a[i]) != lower(b[i])) {
-            return false;
-        }
-    }
-    return true;
 }
 
 std::string_view trim_wsp(std::string_view s) noexcept {
@@ -75,13 +61,13 @@ bool valid_name(std::string_view n) noexcept {
 
 std::optional<DmarcPolicy> parse_request(std::string_view v) noexcept {
     // §4.8 dmarc-request; ABNF literals are case-insensitive (RFC 5234 §2.3).
-    if (iequals(v, "none")) {
+    if (core::ascii_iequals(v, "none")) {
         return DmarcPolicy::None;
     }
-    if (iequals(v, "quarantine")) {
+    if (core::ascii_iequals(v, "quarantine")) {
         return DmarcPolicy::Quarantine;
     }
-    if (iequals(v, "reject")) {
+    if (core::ascii_iequals(v, "reject")) {
         return DmarcPolicy::Reject;
     }
     return std::nullopt;
@@ -93,10 +79,10 @@ void set_policy(std::string_view v, std::optional<DmarcPolicy>& out, bool& inval
 }
 
 std::optional<DmarcAlignment> parse_rors(std::string_view v) noexcept {
-    if (iequals(v, "r")) {
+    if (core::ascii_iequals(v, "r")) {
         return DmarcAlignment::Relaxed;
     }
-    if (iequals(v, "s")) {
+    if (core::ascii_iequals(v, "s")) {
         return DmarcAlignment::Strict;
     }
     return std::nullopt;
@@ -116,8 +102,8 @@ std::optional<DmarcFailureOptions> parse_fo(std::string_view v) noexcept {
             }
             zero_or_one = true;
             (item == "0" ? fo.all_fail : fo.any_fail) = true;
-        } else if (iequals(item, "d") || iequals(item, "s")) {
-            bool& flag = iequals(item, "d") ? fo.dkim : fo.spf;
+        } else if (core::ascii_iequals(item, "d") || core::ascii_iequals(item, "s")) {
+            bool& flag = core::ascii_iequals(item, "d") ? fo.dkim : fo.spf;
             if (flag) {
                 return std::nullopt;
             }
@@ -188,7 +174,7 @@ bool uri_char(char c) noexcept {
 std::optional<std::uint64_t> parse_size(std::string_view s) noexcept {
     unsigned shift = 0;
     if (!s.empty() && !is_digit(s.back())) {
-        switch (lower(s.back())) {
+        switch (core::ascii_lower(s.back())) {
             case 'k':
                 shift = 10;
                 break;
@@ -231,7 +217,7 @@ int hex_value(char c) noexcept {
     if (is_digit(c)) {
         return c - '0';
     }
-    return lower(c) - 'a' + 10;
+    return core::ascii_lower(c) - 'a' + 10;
 }
 
 // RFC 6068 §2: mailto:addr-spec[?hfields], percent-encoded. One local@domain address, no
@@ -322,7 +308,7 @@ std::optional<DmarcReportUri> parse_dmarc_uri(std::string_view text) noexcept {
     out.uri = std::string(text);
     out.scheme.reserve(colon);
     for (std::size_t i = 0; i < colon; ++i) {
-        out.scheme.push_back(lower(text[i]));
+        out.scheme.push_back(core::ascii_lower(text[i]));
     }
     if (out.scheme == "mailto") {
         out.address = mailto_address(rest);
@@ -340,7 +326,7 @@ DmarcRecordParse parse_dmarc_record(
     const auto first_end = text.find(';');
     const auto first = text.substr(0, first_end);
     const auto eq = first.find('=');
-    if (eq == std::string_view::npos || !iequals(trim_wsp(first.substr(0, eq)), "v") ||
+    if (eq == std::string_view::npos || !core::ascii_iequals(trim_wsp(first.substr(0, eq)), "v") ||
         trim_wsp(first.substr(eq + 1)) != "DMARC1") {
         return result;
     }
@@ -383,19 +369,19 @@ DmarcRecordParse parse_dmarc_record(
             const auto name = trim_wsp(item.substr(0, item_eq));
             const auto value = trim_wsp(item.substr(item_eq + 1));
             const bool good = valid_name(name) && valid_value(value);
-            if (iequals(name, "p") && first_time(seen_p)) {
+            if (core::ascii_iequals(name, "p") && first_time(seen_p)) {
                 if (good) {
                     set_policy(value, rec.p, rec.p_invalid);
                 } else {
                     rec.p_invalid = true;
                 }
-            } else if (iequals(name, "sp") && first_time(seen_sp)) {
+            } else if (core::ascii_iequals(name, "sp") && first_time(seen_sp)) {
                 if (good) {
                     set_policy(value, rec.sp, rec.sp_invalid);
                 } else {
                     rec.sp_invalid = true;
                 }
-            } else if (iequals(name, "np") && first_time(seen_np)) {
+            } else if (core::ascii_iequals(name, "np") && first_time(seen_np)) {
                 if (good) {
                     set_policy(value, rec.np, rec.np_invalid);
                 } else {
@@ -403,31 +389,31 @@ DmarcRecordParse parse_dmarc_record(
                 }
             } else if (!good) {
                 // §4.8: a syntax error is ignored in favour of the default.
-            } else if (iequals(name, "psd") && first_time(seen_psd)) {
-                if (iequals(value, "y")) {
+            } else if (core::ascii_iequals(name, "psd") && first_time(seen_psd)) {
+                if (core::ascii_iequals(value, "y")) {
                     rec.psd = DmarcPsd::Yes;
-                } else if (iequals(value, "n")) {
+                } else if (core::ascii_iequals(value, "n")) {
                     rec.psd = DmarcPsd::No;
                 }
-            } else if (iequals(name, "t") && first_time(seen_t)) {
-                if (iequals(value, "y")) {
+            } else if (core::ascii_iequals(name, "t") && first_time(seen_t)) {
+                if (core::ascii_iequals(value, "y")) {
                     rec.testing = true;
-                } else if (!iequals(value, "n")) {
+                } else if (!core::ascii_iequals(value, "n")) {
                     seen_t = false;  // invalid: as if absent, so pct may still decide
                 }
-            } else if (iequals(name, "pct") && first_time(seen_pct)) {
+            } else if (core::ascii_iequals(name, "pct") && first_time(seen_pct)) {
                 pct = parse_pct(value);
-            } else if (iequals(name, "adkim") && first_time(seen_adkim)) {
+            } else if (core::ascii_iequals(name, "adkim") && first_time(seen_adkim)) {
                 rec.adkim = parse_rors(value).value_or(DmarcAlignment::Relaxed);
-            } else if (iequals(name, "aspf") && first_time(seen_aspf)) {
+            } else if (core::ascii_iequals(name, "aspf") && first_time(seen_aspf)) {
                 rec.aspf = parse_rors(value).value_or(DmarcAlignment::Relaxed);
-            } else if (iequals(name, "rua") && !rec.has_rua) {
+            } else if (core::ascii_iequals(name, "rua") && !rec.has_rua) {
                 rec.has_rua = true;
                 rec.rua = parse_uri_list(value);
-            } else if (iequals(name, "ruf") && !rec.has_ruf) {
+            } else if (core::ascii_iequals(name, "ruf") && !rec.has_ruf) {
                 rec.has_ruf = true;
                 rec.ruf = parse_uri_list(value);
-            } else if (iequals(name, "fo") && first_time(seen_fo)) {
+            } else if (core::ascii_iequals(name, "fo") && first_time(seen_fo)) {
                 rec.fo = parse_fo(value).value_or(DmarcFailureOptions{});
             }
             // Anything else (rf, ri, unknown tags): ignored (§4.7).

@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "core/utf8.hpp"
+
 namespace sov::mime {
 namespace {
 
@@ -14,24 +16,6 @@ constexpr std::string_view kAlphabet =
 int base64_value(char c) noexcept {
     const auto pos = kAlphabet.find(c);
     return pos == std::string_view::npos ? -1 : static_cast<int>(pos);
-}
-
-void append_utf8(std::string& out, char32_t cp) {
-    if (cp < 0x80) {
-        out += static_cast<char>(cp);
-    } else if (cp < 0x800) {
-        out += static_cast<char>(0xC0 | (cp >> 6));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-        out += static_cast<char>(0xE0 | (cp >> 12));
-        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else {
-        out += static_cast<char>(0xF0 | (cp >> 18));
-        out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    }
 }
 
 // Next code point of UTF-8 text; false on malformed input (overlong, surrogate, > U+10FFFF).
@@ -117,7 +101,7 @@ bool decode_run(std::string_view run, std::string& out, Mutf7Decode mode) {
         if (cp == 0) {
             return false;
         }
-        append_utf8(out, cp);
+        core::append_utf8(out, cp);
     }
     return true;
 }

@@ -217,6 +217,23 @@ private:
         return true;
     }
 
+    // Whether the delimiter line `at` found at `line` (the start of part `idx`'s body) is
+    // rather the first delimiter of the part's own multipart body, which needs no CRLF before
+    // it (RFC 2046 §5.1.1: multipart-body := [preamble CRLF] dash-boundary ...). The inner
+    // boundary wins as in boundary_at(): longest first, innermost on equal length.
+    [[nodiscard]] bool opens_own_multipart(
+        std::uint32_t idx, std::uint32_t depth, std::size_t line, const Stop& at
+    ) const {
+        const ContentType& ct = out_.parts[idx].content_type;
+        const std::string* bd = ct.type == "multipart" ? ct.param("boundary") : nullptr;
+        if (bd == nullptr || bd->empty() || depth >= max_depth_) {  // see parse_entity()
+            return false;
+        }
+        const std::string_view rest = b_.substr(line + 2);
+        return bd->size() >= boundaries_[at.level].size() && rest.size() >= bd->size() &&
+               std::memcmp(rest.data(), bd->data(), bd->size()) == 0;
+    }
+
     [[nodiscard]] std::size_t next_line(std::size_t pos) const {
         const void* nl = std::memchr(b_.data() + pos, '\n', b_.size() - pos);
         return nl == nullptr
@@ -286,7 +303,15 @@ private:
     }
 
     // Reads the header block at `pos`. Returns false if a boundary line ended it (`stop` set).
-    bool read_header(std::size_t pos, std::uint32_t idx, Fields& f, std::size_t& body, Stop& stop) {
+    // `blank` is set to the start of the empty line that ended it, if one did.
+    bool read_header(
+        std::size_t pos,
+        std::uint32_t idx,
+        Fields& f,
+        std::size_t& body,
+        std::size_t& blank,
+        Stop& stop
+    ) {
         const std::size_t levels = boundaries_.size();
         std::size_t field_line = kNpos;  // start of the field being accumulated
         std::size_t field_end = 0;       // end of its last line, without the line break
@@ -327,6 +352,7 @@ private:
             }
             if (content_end == p) {
                 body = next;  // RFC 5322 §2.1: the empty line ends the header section
+                blank = p;
                 ended = true;
                 break;
             }
@@ -446,11 +472,23 @@ private:
         const std::uint32_t idx = add_part(parent, prev, pos);
         Fields f;
         std::size_t body = pos;
+        std::size_t blank = kNpos;
         Stop stop;
-        const bool header_ok = read_header(pos, idx, f, body, stop);
+        const bool header_ok = read_header(pos, idx, f, body, blank, stop);
         apply_fields(idx, f, digest_child);
         if (message_root) {
             make_envelope(idx, f);
+        }
+        if (header_ok && blank != kNpos && !boundaries_.empty()) {
+            // An "empty line" directly followed by a delimiter is the CRLF that belongs to the
+            // delimiter (RFC 2046 §5.1.1): the part ends after its header fields, with no blank
+            // line and no body, and its MIME header is the fields alone (RFC 9051 §6.4.5: "a
+            // message which has no body and no blank line").
+            Stop at;
+            if (boundary_at(body, boundaries_.size(), at) &&
+                !opens_own_multipart(idx, depth, body, at)) {
+                body = blank;
+            }
         }
         out_.parts[idx].body_offset = body;
         if (!header_ok) {
@@ -474,10 +512,13 @@ private:
         } else if (ct.type == "message" && (ct.subtype == "rfc822" || ct.subtype == "global")) {
             const std::string& cte = out_.parts[idx].transfer_encoding;
             if (cte == "base64" || cte == "quoted-printable") {
-                // RFC 2046 §5.2.1 forbids encoding message/rfc822; the nested message is not
-                // visible without decoding, so the part stays a leaf.
+                // RFC 2046 §5.2.1 forbids encoding message/rfc822. The body is still parsed,
+                // undecoded, as the nested message (as Dovecot does: base64 text becomes a
+                // header without fields and an empty body), so that BODYSTRUCTURE and the
+                // sections 2.HEADER, 2.1, 2.1.MIME describe the same bytes (RFC 9051 §6.4.5).
                 out_.parts[idx].problems |= kProblemEncodedMessage;
-            } else if (!nested_allowed) {
+            }
+            if (!nested_allowed) {
                 out_.parts[idx].problems |= kProblemDepthLimit;
             } else if (out_.parts.size() >= limits_.max_parts) {
                 out_.parts[idx].problems |= kProblemPartLimit;

@@ -39,7 +39,7 @@ enum Problem : std::uint32_t {
     kProblemNoParts = 1U << 6,           // multipart with no body part
     kProblemDepthLimit = 1U << 7,
     kProblemPartLimit = 1U << 8,
-    kProblemEncodedMessage = 1U << 9,  // message/rfc822 with base64/QP CTE: kept as a leaf
+    kProblemEncodedMessage = 1U << 9,  // message/rfc822 with base64/QP CTE: parsed undecoded
     kProblemNul = 1U << 10,            // NUL byte in a header block
 };
 

@@ -105,6 +105,67 @@ TEST(Structure, NestedMessageAndDigestDefault) {
     EXPECT_EQ(m.body_lines, 4U);
 }
 
+TEST(Structure, PartEndingAfterItsHeaderFieldsHasNoBlankLine) {
+    // RFC 2046 §5.1.1: the CRLF before a delimiter belongs to the delimiter, so an "empty
+    // line" right before one is not the end of a header block: part 1 is one field, part 2 is
+    // nothing at all, part 3 (message/rfc822) one field and an empty nested message.
+    const std::string msg =
+        "Content-Type: multipart/mixed; boundary=\"e\"\r\n\r\n--e\r\n"
+        "Content-Type: text/plain\r\n\r\n--e\r\n"
+        "\r\n--e\r\n"
+        "Content-Type: message/rfc822\r\n\r\n--e\r\n"
+        "X-A: 1\r\n\r\n\r\n--e--\r\n";
+    const auto s = parse_message(msg);
+    const auto kids = s.children(0);
+    ASSERT_EQ(kids.size(), 4U);
+    const Part& one = s.parts[kids[0]];
+    EXPECT_EQ(slice(msg, one.header_offset, one.body_offset), "Content-Type: text/plain\r\n");
+    EXPECT_EQ(one.body_size(), 0U);
+    EXPECT_EQ(one.body_lines, 0U);
+    const Part& two = s.parts[kids[1]];
+    EXPECT_EQ(two.header_size(), 0U);
+    EXPECT_EQ(two.body_size(), 0U);
+    const Part& three = s.parts[kids[2]];
+    EXPECT_EQ(
+        slice(msg, three.header_offset, three.body_offset), "Content-Type: message/rfc822\r\n"
+    );
+    ASSERT_TRUE(three.is_message());
+    const Part& nested = s.parts[three.first_child];
+    EXPECT_EQ(nested.header_size(), 0U);
+    EXPECT_EQ(nested.body_size(), 0U);
+    EXPECT_EQ(three.body_size(), 0U);
+    // A real blank line, then an empty body whose CRLF is the delimiter's.
+    const Part& four = s.parts[kids[3]];
+    EXPECT_EQ(slice(msg, four.header_offset, four.body_offset), "X-A: 1\r\n\r\n");
+    EXPECT_EQ(four.body_size(), 0U);
+    EXPECT_EQ(s.problems, kProblemNone);
+}
+
+TEST(Structure, EncodedMessageIsParsedUndecoded) {
+    // RFC 2046 §5.2.1 forbids base64 for message/rfc822. As Dovecot does, the encoded text is
+    // the nested message: a header of field-less lines, an empty body, nothing decoded.
+    const std::string b64 =
+        "U3ViamVjdDogeA0KDQpib2R5DQo=\r\n"
+        "QUJDREVGR0g=";
+    const std::string msg =
+        "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n"
+        "Content-Type: message/rfc822\r\nContent-Transfer-Encoding: base64\r\n\r\n" +
+        b64 + "\r\n--b--\r\n";
+    const auto s = parse_message(msg);
+    const auto kids = s.children(0);
+    ASSERT_EQ(kids.size(), 1U);
+    const Part& m = s.parts[kids[0]];
+    EXPECT_TRUE(m.problems & kProblemEncodedMessage);
+    ASSERT_TRUE(m.is_message());
+    EXPECT_EQ(slice(msg, m.body_offset, m.end_offset), b64);
+    const Part& nested = s.parts[m.first_child];
+    EXPECT_EQ(slice(msg, nested.header_offset, nested.body_offset), b64);
+    EXPECT_EQ(nested.body_size(), 0U);
+    EXPECT_EQ(nested.content_type.type, "text");
+    ASSERT_NE(nested.envelope, kNoIndex);
+    EXPECT_EQ(s.envelopes[nested.envelope].subject, "");
+}
+
 TEST(Structure, NulBytesAndBareCr) {
     using namespace std::string_literals;  // NOLINT(google-build-using-namespace)
     const std::string msg = "Subject: a\0b\n\nbo\0dy\rx"s;

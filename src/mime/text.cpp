@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "core/utf8.hpp"
 #include "mime/encoded_word.hpp"
 #include "mime/header.hpp"
 #include "mime/transfer_encoding.hpp"
@@ -53,35 +54,6 @@ std::size_t decode_utf8(std::string_view s, std::size_t i, char32_t& cp) noexcep
         return 0;
     }
     return len;
-}
-
-// Writes the UTF-8 form of `cp` to buf; returns its length (1-4).
-std::size_t encode_utf8(char32_t cp, std::array<char, 4>& buf) noexcept {
-    if (cp < 0x80) {
-        buf[0] = static_cast<char>(cp);
-        return 1;
-    }
-    if (cp < 0x800) {
-        buf[0] = static_cast<char>(0xC0U | (cp >> 6U));
-        buf[1] = static_cast<char>(0x80U | (cp & 0x3FU));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        buf[0] = static_cast<char>(0xE0U | (cp >> 12U));
-        buf[1] = static_cast<char>(0x80U | ((cp >> 6U) & 0x3FU));
-        buf[2] = static_cast<char>(0x80U | (cp & 0x3FU));
-        return 3;
-    }
-    buf[0] = static_cast<char>(0xF0U | (cp >> 18U));
-    buf[1] = static_cast<char>(0x80U | ((cp >> 12U) & 0x3FU));
-    buf[2] = static_cast<char>(0x80U | ((cp >> 6U) & 0x3FU));
-    buf[3] = static_cast<char>(0x80U | (cp & 0x3FU));
-    return 4;
-}
-
-void append_utf8(std::string& out, char32_t cp) {
-    std::array<char, 4> buf{};
-    out.append(buf.data(), encode_utf8(cp, buf));
 }
 
 bool is_valid_utf8(std::string_view s) noexcept {
@@ -310,7 +282,7 @@ std::size_t decode_entity(std::string_view html, std::size_t i, std::string& out
         if (v == 0 || (v >= 0xD800 && v <= 0xDFFF)) {
             return 0;
         }
-        append_utf8(out, v);
+        core::append_utf8(out, v);
         return semi - i + 1;
     }
     struct Named {
@@ -441,7 +413,7 @@ void append_folded(std::string& out, std::string_view utf8) {
             w += n;
         } else {
             std::array<char, 4> buf{};
-            const std::size_t len = encode_utf8(folded, buf);
+            const std::size_t len = core::encode_utf8(folded, buf);
             std::memcpy(w, buf.data(), len);
             w += len;
         }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 #include <memory>
+#include <optional>
 
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
@@ -11,6 +12,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <fmt/format.h>
 
+#include "core/clock.hpp"
 #include "core/log.hpp"
 #include "roles/inbound_auth.hpp"
 #include "roles/outbound.hpp"
@@ -449,9 +451,46 @@ asio::awaitable<std::vector<Reply>> LocalDelivery::deliver(
         }
     }
     if (!local.empty()) {
+        // RFC 3461 §5.2.2: a recipient that asked NOTIFY=SUCCESS and is stored here (final
+        // delivery) gets a "delivered" DSN. The header is read before the spool is handed over.
+        const bool success_asked =
+            outbound_ != nullptr && !envelope.reverse_path.null &&
+            std::any_of(local.begin(), local.end(), [&](std::size_t i) {
+                return (envelope.recipients[i].notify & smtp::wire::kNotifySuccess) != 0;
+            });
+        std::optional<std::string> original;
+        if (success_asked) {
+            if (auto content = message.contents(); content) {
+                original = std::move(*content);
+            }
+        }
         auto here = co_await deliver_here(session, std::move(local_envelope), std::move(message));
+        std::vector<smtp::queue::DsnRecipient> delivered;
         for (std::size_t k = 0; k < local.size() && k < here.size(); ++k) {
+            const auto& rcpt = envelope.recipients[local[k]];
+            if (original && here[k].positive() && (rcpt.notify & smtp::wire::kNotifySuccess) != 0) {
+                delivered.push_back(smtp::queue::DsnRecipient{
+                    .final_recipient = addresses[local[k]],
+                    .original_recipient = rcpt.orcpt_type.empty()
+                                              ? std::string()
+                                              : rcpt.orcpt_type + ";" + rcpt.orcpt_value,
+                    .action = smtp::queue::DsnAction::Delivered,
+                    .status = here[k].enhanced,
+                    .remote_mta = {},
+                    .diagnostic =
+                        fmt::format("{} {} {}", here[k].code, here[k].enhanced, here[k].text),
+                    .diagnostic_is_smtp = true,
+                    .last_attempt = core::now(),
+                    .will_retry_until = {},
+                });
+            }
             merge(local[k], here[k]);
+        }
+        if (!delivered.empty()) {
+            // A notice that cannot be queued is logged; the delivery itself stands.
+            (void)co_await outbound_->notify_delivered(
+                envelope, std::move(delivered), std::move(*original)
+            );
         }
     }
     std::vector<Reply> out;

@@ -343,4 +343,53 @@ asio::awaitable<Result<std::string>> Outbound::enqueue_generated(
     co_return id;
 }
 
+asio::awaitable<Result<std::string>> Outbound::notify_delivered(
+    const smtp::wire::Envelope& envelope,
+    std::vector<smtp::queue::DsnRecipient> recipients,
+    std::string original
+) {
+    if (envelope.reverse_path.null || recipients.empty()) {
+        co_return std::string();  // RFC 3461 §6.2: never a notice to the null sender
+    }
+    const auto sender = envelope.reverse_path.to_string();
+    auto work = [this,
+                 sender,
+                 envid = envelope.envid,
+                 utf8 = envelope.smtputf8,
+                 queued = queued_envelope({}, envelope),
+                 recipients = std::move(recipients),
+                 original = std::move(original)]() mutable -> Result<std::string> {
+        const auto now = core::now();
+        smtp::queue::DsnInput input{
+            .reporting_mta = hostname_,
+            .sender = sender,
+            .envid = envid,
+            .arrival = now,
+            .headers_only = true,  // RFC 3461 §4.3: no failure, only the header
+            .original = original,
+            .recipients = std::move(recipients),
+            .now = now,
+            .message_id = "<" + core::random_id(20) + "@" + hostname_ + ">",
+            .utf8 = utf8,
+        };
+        const auto dsn = smtp::queue::build_dsn(input);
+        return queue_.enqueue(
+            smtp::queue::dsn_envelope(queued),
+            {smtp::queue::NewRecipient{
+                .address = sender, .orcpt = "", .notify = smtp::wire::kNotifyNever
+            }},
+            dsn,
+            now
+        );
+    };
+    auto id = co_await core::offload(pool_.get_executor(), std::move(work));
+    if (!id) {
+        log::error("queue.dsn_failed", {{"to", sender}, {"error", id.error().message()}});
+        co_return id;
+    }
+    log::info("queue.dsn", {{"dsn", *id}, {"to", sender}, {"action", "delivered"}});
+    runner_.wake();
+    co_return id;
+}
+
 }  // namespace sov::roles

@@ -11,6 +11,7 @@
 #include <boost/asio/thread_pool.hpp>
 
 #include "mailauth/arc_headers.hpp"
+#include "smtp/queue/dsn.hpp"
 #include "smtp/queue/queue_store.hpp"
 #include "smtp/queue/runner.hpp"
 #include "smtp/server/inbound_handler.hpp"
@@ -74,6 +75,15 @@ public:
     /// queued for `recipients` with `sender` as reverse-path. Returns the queue id.
     boost::asio::awaitable<Result<std::string>> enqueue_generated(
         std::string sender, std::vector<std::string> recipients, std::string message
+    );
+
+    /// Queues a "delivered" DSN (RFC 3461 §5.2.2, RFC 3464) to the sender of a message we stored
+    /// for recipients that asked NOTIFY=SUCCESS: from the null sender, the original's header
+    /// only (§4.3), RFC 6533 form for an SMTPUTF8 message. Nothing for the null sender.
+    boost::asio::awaitable<Result<std::string>> notify_delivered(
+        const smtp::wire::Envelope& envelope,
+        std::vector<smtp::queue::DsnRecipient> recipients,
+        std::string original
     );
 
     /// Seals forwarded copies (empty: they go out unsealed).

@@ -24,6 +24,7 @@
 // recorded rowid exists (check_text_index repairs the rest, e.g. a text.db deleted by hand);
 // index.db's text bookkeeping commits without fsync (lost: indexed again, the orphan row is
 // found by check_text_index).
+#include <algorithm>
 #include <chrono>
 #include <exception>
 #include <mutex>
@@ -60,10 +61,12 @@ constexpr auto kIdlePause = std::chrono::milliseconds(1);
 constexpr auto kBusyPause = std::chrono::milliseconds(50);
 
 constexpr const char* kTextSchema = R"sql(
--- The trigram tokenizer makes MATCH "phrase" a case-insensitive substring search; detail=full
--- keeps positions, so a phrase is exact rather than "all its trigrams somewhere".
+-- The trigram tokenizer indexes every 3-character substring, case folded. detail=none keeps
+-- no positions: two thirds of detail=full's insert cost and a third of its size. A search is
+-- then the AND of the needle's trigrams, over both columns (no column filters either): its
+-- hits are candidates, which the caller verifies against the message anyway.
 CREATE VIRTUAL TABLE IF NOT EXISTS message_text USING fts5(
-    headers, body, tokenize = 'trigram', columnsize = 0
+    headers, body, tokenize = 'trigram', detail = none, columnsize = 0
 );
 -- The next rowid: never reused, so a row listed as garbage is never another message's.
 CREATE TABLE IF NOT EXISTS text_meta(
@@ -132,18 +135,51 @@ bool indexable_needle(std::string_view needle) {
     return chars >= 3;
 }
 
-// An FTS5 string: inside double quotes everything is literal but '"', which is doubled. With the
-// trigram tokenizer the phrase matches wherever the needle occurs as a substring (case folded).
-std::string fts_query(TextField field, std::string_view needle) {
-    std::string q = field == TextField::Body ? "body : \"" : "\"";
-    for (char c : needle) {
-        if (c == '"') {
-            q += '"';
+// The FTS5 query for a needle: the AND of its trigrams (code points, which is what the trigram
+// tokenizer counts), each an FTS5 string: inside double quotes everything is literal but '"',
+// which is doubled. With detail=none a longer phrase cannot be matched, and the trigrams alone
+// say "the needle may be in there" - enough for a candidate list.
+std::string fts_query(std::string_view needle) {
+    std::vector<std::size_t> starts;  // byte offset of each code point (needle is valid UTF-8)
+    for (std::size_t i = 0; i < needle.size(); ++i) {
+        if ((static_cast<unsigned char>(needle[i]) & 0xc0) != 0x80) {
+            starts.push_back(i);
         }
-        q += c;
     }
-    q += '"';
+    starts.push_back(needle.size());
+    std::vector<std::string_view> trigrams;
+    for (std::size_t k = 0; k + 3 < starts.size(); ++k) {
+        trigrams.push_back(needle.substr(starts[k], starts[k + 3] - starts[k]));
+    }
+    std::sort(trigrams.begin(), trigrams.end());
+    trigrams.erase(std::unique(trigrams.begin(), trigrams.end()), trigrams.end());
+    std::string q;
+    for (const auto trigram : trigrams) {
+        q += q.empty() ? "\"" : " AND \"";
+        for (char c : trigram) {
+            if (c == '"') {
+                q += '"';
+            }
+            q += c;
+        }
+        q += '"';
+    }
     return q;
+}
+
+// Whether text.db was made by this version's schema. An older one (detail=full) is derived
+// data: it is deleted and the maintenance thread indexes every message again.
+bool text_index_current(const fs::path& dir) {
+    Db db;
+    if (!db.open(text_path(dir), false)) {
+        return false;
+    }
+    auto s = db.prepare("SELECT sql FROM sqlite_master WHERE name = 'message_text'");
+    if (!s) {
+        return false;
+    }
+    StmtScope scope(**s);
+    return scope->step() && scope->text(0).find("detail = none") != std::string::npos;
 }
 
 // Runs `body` in a transaction of `db` (text.db, or index.db's for the bookkeeping).
@@ -170,7 +206,14 @@ Status detail::check_text_index(Account& acc, bool full, std::uint64_t* fixed) {
     std::vector<std::int64_t> dangling;
     Db reader;
     std::error_code ec;
-    const bool exists = fs::exists(text_path(acc.dir), ec);
+    bool exists = fs::exists(text_path(acc.dir), ec);
+    if (exists && !text_index_current(acc.dir)) {
+        log::info("store.text_index_rebuild", {{"account", acc.name}, {"reason", "old schema"}});
+        for (const char* suffix : {"", "-wal", "-shm"}) {
+            fs::remove(acc.dir / (std::string("text.db") + suffix), ec);
+        }
+        exists = false;
+    }
     if (exists && !full) {
         return {};
     }
@@ -268,13 +311,16 @@ Status detail::check_text_index(Account& acc, bool full, std::uint64_t* fixed) {
 }
 
 Result<std::optional<std::vector<std::uint32_t>>> Store::search_text(
-    std::string_view account, std::string_view mailbox, TextField field, std::string_view needle
+    std::string_view account,
+    std::string_view mailbox,
+    TextField /*field: the index has no columns (detail=none): BODY narrows as TEXT does*/,
+    std::string_view needle
 ) {
     using Out = std::optional<std::vector<std::uint32_t>>;
     if (!indexable_needle(needle)) {
         return Out();
     }
-    const std::string query = fts_query(field, needle);
+    const std::string query = fts_query(needle);
     // The mailbox under the account lock; the query on a connection of its own, without it:
     // a slow search does not hold up deliveries, and reads see committed data only.
     std::int64_t mailbox_id = 0;

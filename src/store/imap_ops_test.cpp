@@ -667,6 +667,14 @@ TEST_F(ImapOpsTest, ClaimRecent) {
         got.insert(f.get());
     }
     EXPECT_EQ(got, (std::multiset<std::uint32_t>{4, 12, 12, 12}));
+    // The range says where a claim ends: later deliveries belong to the next claim.
+    deliver(message("a", "b"));
+    auto claim = store_->claim_recent_range(kAcc, "INBOX");
+    ASSERT_TRUE(claim);
+    EXPECT_EQ(claim->first, 12U);
+    EXPECT_EQ(claim->end, 13U);
+    claim = store_->claim_recent_range(kAcc, "INBOX");
+    EXPECT_EQ(claim->first, claim->end);
 }
 
 TEST_F(ImapOpsTest, MailboxCounts) {
@@ -787,7 +795,9 @@ TEST_F(ImapOpsTest, FullTextSearch) {
 
     EXPECT_EQ(search("numbers are up", TextField::Body), Uids{1});
     EXPECT_EQ(search("NUMBERS"), (Uids{1, 3}));
-    EXPECT_EQ(search("report", TextField::Body), Uids{});  // only in the Subject
+    // The index keeps no columns (detail=none): a BODY search lists the Subject's hits too,
+    // candidates the caller verifies like any other.
+    EXPECT_EQ(search("report", TextField::Body), (Uids{1, 3}));
     EXPECT_EQ(search("report", TextField::Text), (Uids{1, 3}));
     EXPECT_EQ(search("café été"), Uids{2});  // non-ASCII case folding
     EXPECT_EQ(search("CAFÉ ÉTÉ"), Uids{2});
@@ -894,6 +904,33 @@ TEST_F(ImapOpsTest, UnindexedMessagesAreCandidatesUntilIndexed) {
     open_store(false);
     deliver(message("e", "epsilon"));
     EXPECT_EQ(search("alpha"), (Uids{1, 4, 5}));
+}
+
+TEST_F(ImapOpsTest, AnOlderTextIndexIsRebuilt) {
+    deliver(message("a", "alpha text"));
+    deliver(message("b", "beta text"));
+    ASSERT_TRUE(store_->reindex_text(kAcc));
+    store_.reset();
+    {
+        // text.db as an earlier version made it: positions kept (detail=full).
+        RawDb text(text_path());
+        text.exec(
+            "DROP TABLE message_text; CREATE VIRTUAL TABLE message_text USING fts5(headers, body, "
+            "tokenize = 'trigram', columnsize = 0); INSERT INTO message_text(rowid, headers, body) "
+            "VALUES (1, 'x', 'stale')"
+        );
+    }
+    open_store(true);
+    ASSERT_TRUE(store_->reindex_text(kAcc));
+    EXPECT_EQ(search("stale"), Uids{});
+    EXPECT_EQ(search("beta"), Uids{2});
+    RawDb text(text_path());
+    EXPECT_EQ(text.integer("SELECT count(*) FROM message_text"), 2);
+    EXPECT_EQ(
+        text.integer("SELECT count(*) FROM sqlite_master WHERE name = 'message_text' AND sql LIKE "
+                     "'%detail = none%'"),
+        1
+    );
 }
 
 TEST_F(ImapOpsTest, TheTextIndexIsDerivedData) {

@@ -102,7 +102,15 @@ Result<MailboxInfo> Store::mailbox(std::string_view account, std::string_view na
 }
 
 Result<std::uint32_t> Store::claim_recent(std::string_view account, std::string_view mailbox) {
-    return StoreOps::with_account(*impl_, account, [&](Account& acc) -> Result<std::uint32_t> {
+    auto claim = claim_recent_range(account, mailbox);
+    if (!claim) {
+        return claim.error();
+    }
+    return claim->first;
+}
+
+Result<RecentClaim> Store::claim_recent_range(std::string_view account, std::string_view mailbox) {
+    return StoreOps::with_account(*impl_, account, [&](Account& acc) -> Result<RecentClaim> {
         auto mb = find_mailbox(acc, mailbox);
         if (!mb) {
             return mb.error();
@@ -110,13 +118,15 @@ Result<std::uint32_t> Store::claim_recent(std::string_view account, std::string_
         // Every writer of this index holds the account lock, so what find_mailbox read is
         // current; nothing new: nothing to write (and no commit on every SELECT).
         if (mb->first_recent_uid >= mb->uid_next) {
-            return mb->uid_next;
+            return RecentClaim{mb->uid_next, mb->uid_next};
         }
         detail::RelaxedSync relaxed(acc.db);
-        std::uint32_t first = mb->uid_next;
+        RecentClaim claim{mb->uid_next, mb->uid_next};
         auto st = StoreOps::in_transaction(acc, *impl_, [&]() -> Status {
             {
-                auto s = acc.db.prepare("SELECT first_recent_uid FROM mailboxes WHERE id = ?1");
+                auto s =
+                    acc.db.prepare("SELECT first_recent_uid, uid_next FROM mailboxes WHERE id = ?1"
+                    );
                 if (!s) {
                     return s.error();
                 }
@@ -124,7 +134,8 @@ Result<std::uint32_t> Store::claim_recent(std::string_view account, std::string_
                 if (!scope->bind(1, mb->id).step()) {
                     return scope->error() ? Status(Errc::NotFound) : scope->error();
                 }
-                first = static_cast<std::uint32_t>(scope->int64(0));
+                claim.first = static_cast<std::uint32_t>(scope->int64(0));
+                claim.end = static_cast<std::uint32_t>(scope->int64(1));
             }
             auto s =
                 acc.db.prepare("UPDATE mailboxes SET first_recent_uid = uid_next WHERE id = ?1");
@@ -137,7 +148,7 @@ Result<std::uint32_t> Store::claim_recent(std::string_view account, std::string_
         if (!st) {
             return st.error();
         }
-        return first;
+        return claim;
     });
 }
 

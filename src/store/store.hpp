@@ -187,6 +187,12 @@ struct MailboxInfo {
     std::uint32_t first_recent_uid = 0;
 };
 
+/// UIDs first <= uid < end: the \Recent messages one claim took (Store::claim_recent_range).
+struct RecentClaim {
+    std::uint32_t first = 0;
+    std::uint32_t end = 0;
+};
+
 /// What list_messages()/get_messages() read.
 struct ListOptions {
     /// false: MessageInfo::structure stays empty and the blob is not read (SELECT, FETCH FLAGS).
@@ -363,10 +369,14 @@ public:
     /// Every subscribed name, sorted.
     Result<std::vector<std::string>> subscriptions(std::string_view account);
 
-    /// RFC 3501 §2.3.2 \Recent: returns the mailbox's first_recent_uid and sets it to UIDNEXT,
-    /// atomically. The caller (the session SELECTing the mailbox) owns the \Recent flag of every
-    /// message with uid >= the returned value; a second claim returns UIDNEXT (nothing recent).
-    /// The marker is committed without fsync: after a crash messages may be \Recent once more.
+    /// RFC 3501 §2.3.2 \Recent: claims the messages no session has claimed yet, atomically:
+    /// returns [first_recent_uid, UIDNEXT) and sets first_recent_uid to UIDNEXT. The caller (a
+    /// session SELECTing the mailbox, or learning of new messages) owns the \Recent flag of
+    /// exactly those UIDs; messages delivered later belong to whoever claims next. A second
+    /// claim returns an empty range. The marker is committed without fsync: after a crash
+    /// messages may be \Recent once more.
+    Result<RecentClaim> claim_recent_range(std::string_view account, std::string_view mailbox);
+    /// claim_recent_range(...).first.
     Result<std::uint32_t> claim_recent(std::string_view account, std::string_view mailbox);
 
     // ---- messages
@@ -464,8 +474,9 @@ public:
     );
 
     // ---- full-text search
-    /// UIDs (ascending) of the messages whose indexed text (`field`) contains `needle` as a
-    /// case-insensitive substring, plus every message without an index row: a superset the caller
+    /// UIDs (ascending) of the messages whose indexed text contains every 3-character piece of
+    /// `needle` (case-insensitive; headers and body alike whatever `field` says: the index keeps
+    /// no columns or positions), plus every message without an index row: a superset the caller
     /// verifies, never missing a match under per-code-point simple Unicode case folding (SQLite's
     /// fold, no normalization: a caller whose comparator also normalizes or decomposes should use
     /// the index for ASCII needles only). nullopt when the index cannot answer: a needle shorter

@@ -17,6 +17,7 @@
 #include <fmt/format.h>
 #include <openssl/x509.h>
 
+#include "core/ascii.hpp"
 #include "tls/client_context.hpp"
 #include "tls/errors.hpp"
 
@@ -34,10 +35,6 @@ constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 constexpr std::size_t kMaxResponseBody = 64 * 1024;
 constexpr std::size_t kMaxResponseHeader = 16 * 1024;
 
-char ascii_lower(char c) noexcept {
-    return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
 bool host_char(char c) noexcept {
     return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.';
 }
@@ -50,7 +47,7 @@ Result<HttpsTarget> parse_https_uri(std::string_view uri) {
         return make_error_code(Errc::BadUri);
     }
     for (std::size_t i = 0; i < kScheme.size(); ++i) {
-        if (ascii_lower(uri[i]) != kScheme[i]) {
+        if (core::ascii_lower(uri[i]) != kScheme[i]) {
             return make_error_code(Errc::BadUri);
         }
     }
@@ -82,7 +79,7 @@ Result<HttpsTarget> parse_https_uri(std::string_view uri) {
         target.port = static_cast<std::uint16_t>(value);
     }
     for (const char c : host) {
-        target.host += ascii_lower(c);
+        target.host += core::ascii_lower(c);
     }
     if (!target.host.empty() && target.host.back() == '.') {
         target.host.pop_back();

@@ -20,6 +20,7 @@
 #include <fmt/format.h>
 #include <openssl/x509.h>
 
+#include "core/ascii.hpp"
 #include "tls/client_context.hpp"
 #include "tls/errors.hpp"
 #include "tls/https_client.hpp"
@@ -34,16 +35,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
-
-char ascii_lower(char c) noexcept {
-    return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-bool iequals(std::string_view a, std::string_view b) noexcept {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return ascii_lower(x) == ascii_lower(y);
-           });
-}
 
 std::string_view trim_ows(std::string_view s) noexcept {
     // RFC 9110 §5.6.3: OWS = *( SP / HTAB )
@@ -78,7 +69,7 @@ std::error_code transport_error(const boost::system::error_code& ec, FetchDiagno
 std::string policy_host(std::string_view domain) {
     std::string host = "mta-sts.";
     for (const char c : domain) {
-        host += ascii_lower(c);
+        host += core::ascii_lower(c);
     }
     if (!host.empty() && host.back() == '.') {
         host.pop_back();
@@ -89,7 +80,7 @@ std::string policy_host(std::string_view domain) {
 bool is_text_plain(std::string_view content_type) noexcept {
     // media-type = type "/" subtype parameters (RFC 9110 §8.3.1); §3.2 ignores the parameters.
     const auto semicolon = content_type.find(';');
-    return iequals(trim_ows(content_type.substr(0, semicolon)), "text/plain");
+    return core::ascii_iequals(trim_ows(content_type.substr(0, semicolon)), "text/plain");
 }
 
 PkixVerification pkix_verification(SSL* ssl) {

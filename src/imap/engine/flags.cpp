@@ -24,14 +24,8 @@ bool iequals(std::string_view a, std::string_view b) {
     });
 }
 
-}  // namespace
-
-void write_flags(
-    wire::ResponseWriter& w,
-    std::uint32_t flags,
-    const std::vector<std::string>& keywords,
-    bool recent
-) {
+// Opens the list and writes its system flags, \Recent included, before the keywords.
+void begin_flags(wire::ResponseWriter& w, std::uint32_t flags, bool recent) {
     w.begin_list();
     for (const auto& [name, bit] : kSystemFlags) {
         if ((flags & bit) != 0) {
@@ -41,6 +35,17 @@ void write_flags(
     if (recent) {
         w.atom("\\Recent");
     }
+}
+
+}  // namespace
+
+void write_flags(
+    wire::ResponseWriter& w,
+    std::uint32_t flags,
+    const std::vector<std::string>& keywords,
+    bool recent
+) {
+    begin_flags(w, flags, recent);
     for (const auto& k : keywords) {
         w.atom(k);
     }
@@ -50,15 +55,7 @@ void write_flags(
 void write_flags(
     wire::ResponseWriter& w, std::uint32_t flags, std::string_view keywords, bool recent
 ) {
-    w.begin_list();
-    for (const auto& [name, bit] : kSystemFlags) {
-        if ((flags & bit) != 0) {
-            w.atom(name);
-        }
-    }
-    if (recent) {
-        w.atom("\\Recent");
-    }
+    begin_flags(w, flags, recent);
     while (!keywords.empty()) {
         const auto sp = keywords.find(' ');
         if (sp != 0) {

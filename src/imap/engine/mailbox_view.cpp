@@ -15,24 +15,11 @@ Result<MailboxView> MailboxView::open(
     view.account_ = std::move(account);
     view.name_ = std::move(mailbox);
     view.read_only_ = read_only;
-    // Claim \Recent before listing, so every message we list either is ours to call recent or
-    // was claimed by another session earlier.
-    std::uint32_t first_recent = 0;
-    if (!read_only) {
-        auto claimed = store.claim_recent(view.account_, view.name_);
-        if (!claimed) {
-            return claimed.error();
-        }
-        first_recent = *claimed;
-    }
     auto info = store.mailbox(view.account_, view.name_);
     if (!info) {
         return info.error();
     }
     view.info_ = *info;
-    if (read_only) {
-        first_recent = info->first_recent_uid;
-    }
     auto messages = store.list_messages(
         view.account_,
         view.name_,
@@ -59,9 +46,57 @@ Result<MailboxView> MailboxView::open(
     messages->shrink_to_fit();
     view.uid_next_ = std::max(info->uid_next, uids.empty() ? 1U : uids.back() + 1);
     view.uids_ = view.pool_->intern(std::move(uids));
-    view.first_recent_uid_ = first_recent;
     view.highest_modseq_ = highest;
+    // Claimed after listing: every listed message is then either ours to call recent or was
+    // claimed by another session; claimed messages not listed yet come with the next poll.
+    if (read_only) {
+        view.add_recent(view.info_.first_recent_uid, view.info_.uid_next);  // see take_recent()
+    } else if (auto st = view.take_recent(store); !st) {
+        return st.error();
+    }
     return view;
+}
+
+Status MailboxView::take_recent(store::Store& store) {
+    if (!read_only_) {
+        auto claim = store.claim_recent_range(account_, name_);
+        if (!claim) {
+            return claim.error();
+        }
+        add_recent(claim->first, claim->end);
+        return {};
+    }
+    // EXAMINE claims nothing (RFC 3501 §6.3.2: it "MUST NOT cause messages to lose the \Recent
+    // flag"); it shows as recent what no session has claimed yet.
+    auto info = store.mailbox(account_, name_);
+    if (!info) {
+        return info.error();
+    }
+    add_recent(info->first_recent_uid, info->uid_next);
+    return {};
+}
+
+void MailboxView::add_recent(std::uint32_t first, std::uint32_t end) {
+    if (first >= end) {
+        return;
+    }
+    // Claims only move forward (the store's marker only grows), so a range goes at the end,
+    // or extends the last one when it continues or overlaps it (read-only views re-read an
+    // unclaimed range).
+    if (!recent_.empty() && first <= recent_.back().second) {
+        recent_.back().second = std::max(recent_.back().second, end);
+        return;
+    }
+    recent_.emplace_back(first, end);
+}
+
+bool MailboxView::is_recent(std::uint32_t uid) const {
+    // The last range starting at or below uid.
+    const auto it =
+        std::upper_bound(recent_.begin(), recent_.end(), uid, [](std::uint32_t u, const auto& r) {
+            return u < r.first;
+        });
+    return it != recent_.begin() && uid < std::prev(it)->second;
 }
 
 bool MailboxView::add_keyword(const std::string& keyword) {
@@ -74,12 +109,13 @@ bool MailboxView::add_keyword(const std::string& keyword) {
 }
 
 std::uint32_t MailboxView::recent_count() const {
-    if (first_recent_uid_ == 0) {
-        return 0;
-    }
     const auto& uids = uids_->uids();
-    const auto it = std::lower_bound(uids.begin(), uids.end(), first_recent_uid_);
-    return static_cast<std::uint32_t>(uids.end() - it);
+    std::uint32_t n = 0;
+    for (const auto& [first, end] : recent_) {
+        const auto b = std::lower_bound(uids.begin(), uids.end(), first);
+        n += static_cast<std::uint32_t>(std::lower_bound(b, uids.end(), end) - b);
+    }
+    return n;
 }
 
 std::uint32_t MailboxView::seq_of(std::uint32_t uid) const {
@@ -275,13 +311,11 @@ Status MailboxView::poll(store::Store& store, const PollMode& mode, wire::Respon
         w.end_list().end();
     }
     std::vector<std::uint32_t> new_uids;
-    bool claimed_new = false;
     if (!added.empty()) {
         std::sort(added.begin(), added.end(), [](auto& a, auto& b) { return a.uid < b.uid; });
-        if (!read_only_) {
-            auto claimed = store.claim_recent(account_, name_);
-            claimed_new = claimed && *claimed <= added.front().uid;
-        }
+        // RFC 3501 §2.3.2: of the new messages, those no other session has claimed are ours.
+        // A failure only means fewer \Recent flags; the EXISTS must still go out.
+        (void)take_recent(store);
         new_uids.reserve(added.size());
         for (const auto& s : added) {
             new_uids.push_back(s.uid);
@@ -296,9 +330,6 @@ Status MailboxView::poll(store::Store& store, const PollMode& mode, wire::Respon
         });
     }
     if (!new_uids.empty()) {
-        if (claimed_new && first_recent_uid_ == 0) {
-            first_recent_uid_ = new_uids.front();
-        }
         w.begin_untagged().number(exists()).atom("EXISTS").end();
         if (mode.recent) {
             w.begin_untagged().number(recent_count()).atom("RECENT").end();

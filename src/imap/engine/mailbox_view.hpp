@@ -52,9 +52,10 @@ public:
     /// The shared list itself (tests: sessions of one mailbox state share it).
     [[nodiscard]] const UidListPtr& uid_list() const { return uids_; }
     [[nodiscard]] std::uint32_t recent_count() const;
-    [[nodiscard]] bool is_recent(std::uint32_t uid) const {
-        return first_recent_uid_ != 0 && uid >= first_recent_uid_;
-    }
+    /// \Recent for this session: a UID this session claimed (RFC 3501 §2.3.2: a message is
+    /// recent in one session only; Store::claim_recent_range), or, read-only, one that no
+    /// session had claimed when this one learnt of it.
+    [[nodiscard]] bool is_recent(std::uint32_t uid) const;
     [[nodiscard]] std::uint64_t highest_modseq() const { return highest_modseq_; }
     [[nodiscard]] std::uint32_t uid_next() const { return uid_next_; }
     /// Keywords used in the mailbox at SELECT time, and new ones stored since (FLAGS response).
@@ -93,6 +94,11 @@ private:
     ) const;
     /// Drops reported_ entries that highest_modseq_ has caught up with.
     void forget_reported();
+    /// The messages no session has claimed yet become this session's \Recent ones (claimed
+    /// unless read-only); called at open and when a poll finds new messages.
+    Status take_recent(store::Store& store);
+    /// Adds the UIDs [first, end) to recent_.
+    void add_recent(std::uint32_t first, std::uint32_t end);
 
     std::string account_;
     std::string name_;
@@ -104,7 +110,10 @@ private:
     // itself, so poll() does not report them again (RFC 7162 §3.2: a FETCH for a change the
     // client already saw would be harmless but noisy). Emptied as highest_modseq_ catches up.
     std::vector<std::pair<std::uint32_t, std::uint64_t>> reported_;
-    std::uint32_t first_recent_uid_ = 0;
+    // [first, end) UID ranges, ascending and disjoint: this session's \Recent messages. Claims
+    // continue where the last one ended unless another session claimed in between, so there
+    // is usually one range, grown in place (a few bytes per session, not one per message).
+    std::vector<std::pair<std::uint32_t, std::uint32_t>> recent_;
     // Every change up to here has been reported (or was the session's own, in reported_); the
     // next poll asks the store for what is above it.
     std::uint64_t highest_modseq_ = 0;

@@ -194,11 +194,49 @@ TEST_F(MailboxViewTest, ResolveAndRecent) {
     EXPECT_EQ(b.recent_count(), 0U);  // a claimed them (RFC 3501 §2.3.2)
     deliver();
     EXPECT_EQ(poll(b), "* 4 EXISTS\r\n* 1 RECENT\r\n");
-    EXPECT_THAT(poll(a), HasSubstr("* 4 EXISTS\r\n"));
+    EXPECT_EQ(poll(a), "* 4 EXISTS\r\n* 3 RECENT\r\n");  // b claimed UID 4
     wire::SequenceSet set;
     set.ranges.push_back({2, wire::kStar});
     EXPECT_EQ(a.resolve(set, false), (Uids{2, 3, 4}));
     EXPECT_EQ(a.resolve(set, true), (Uids{2, 3, 4}));
+}
+
+TEST_F(MailboxViewTest, RecentInExactlyOneSession) {
+    // RFC 3501 §2.3.2: a message is \Recent in one session only, also when another session
+    // claims new messages after this one's SELECT.
+    for (int i = 0; i < 2; ++i) {
+        deliver();
+    }
+    auto a = open();
+    EXPECT_EQ(a.recent_count(), 2U);
+    const std::uint32_t third = deliver();
+    auto b = open();  // claims the third before a hears of it
+    EXPECT_TRUE(b.is_recent(third));
+    EXPECT_EQ(poll(a), "* 3 EXISTS\r\n* 2 RECENT\r\n");
+    EXPECT_FALSE(a.is_recent(third));
+    EXPECT_TRUE(a.is_recent(1));
+    // A flag change to it reaches a without \Recent.
+    flag({third}, store::flag::kSeen);
+    EXPECT_EQ(poll(a), "* 3 FETCH (FLAGS (\\Seen))\r\n");
+    EXPECT_THAT(poll(b), HasSubstr("FLAGS (\\Seen \\Recent)"));
+
+    // Whoever polls first claims the next ones; later claims continue a's range.
+    const std::uint32_t fourth = deliver();
+    EXPECT_EQ(poll(a), "* 4 EXISTS\r\n* 3 RECENT\r\n");
+    EXPECT_EQ(poll(b), "* 4 EXISTS\r\n* 1 RECENT\r\n");
+    const std::uint32_t fifth = deliver();
+    EXPECT_EQ(poll(a), "* 5 EXISTS\r\n* 4 RECENT\r\n");
+    EXPECT_TRUE(a.is_recent(fourth) && a.is_recent(fifth));
+    EXPECT_FALSE(b.is_recent(fourth) || b.is_recent(fifth));
+
+    // EXAMINE claims nothing and shows only what nobody claimed: the sixth, until a polls.
+    auto c = open(true);
+    EXPECT_EQ(c.recent_count(), 0U);
+    const std::uint32_t sixth = deliver();
+    EXPECT_EQ(poll(c), "* 6 EXISTS\r\n* 1 RECENT\r\n");
+    EXPECT_TRUE(c.is_recent(sixth));
+    EXPECT_EQ(poll(a), "* 6 EXISTS\r\n* 5 RECENT\r\n");
+    EXPECT_EQ(poll(b), "* 6 EXISTS\r\n* 1 RECENT\r\n");
 }
 
 }  // namespace

@@ -1,12 +1,7 @@
 // FETCH, STORE, COPY and MOVE (RFC 9051 §6.4, UIDPLUS RFC 4315, MOVE RFC 6851, CONDSTORE
 // and QRESYNC RFC 7162). Content answers come from the structure cached at delivery
 // (imap/fetch); the message file is read only for items that need its bytes.
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <ctime>
 #include <optional>
 #include <string>
@@ -15,6 +10,7 @@
 #include "core/clock.hpp"
 #include "imap/engine/flags.hpp"
 #include "imap/engine/handlers.hpp"
+#include "imap/engine/message_file.hpp"
 #include "imap/fetch/fetch.hpp"
 #include "imap/fetch/render_cache.hpp"
 #include "mime/serialize.hpp"
@@ -103,39 +99,14 @@ public:
         path_.assign(dir);
         path_ += '/';
         path_ += file;
-        const int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-        if (fd < 0) {
-            return false;
-        }
-        struct stat st{};
-        if (::fstat(fd, &st) != 0) {
-            ::close(fd);
-            return false;
-        }
-        const auto want = static_cast<std::size_t>(
-            std::min<std::uint64_t>(static_cast<std::uint64_t>(st.st_size), limit)
-        );
-        // The buffer only grows (resize zero-fills what it adds), up to kKeep between loads.
-        if (data_.size() < want) {
-            data_.resize(want);
-        } else if (data_.size() > kKeep && want <= kKeep) {
+        const auto size = read_message_file(path_.c_str(), limit, data_);
+        size_ = size.value_or(0);
+        // The buffer only grows while loads need it, up to kKeep in between.
+        if (data_.size() > kKeep && size_ <= kKeep) {
             data_.resize(kKeep);
             data_.shrink_to_fit();
         }
-        std::size_t done = 0;
-        while (done < want) {
-            const auto n = ::read(fd, data_.data() + done, want - done);
-            if (n < 0 && errno == EINTR) {
-                continue;
-            }
-            if (n <= 0) {
-                break;
-            }
-            done += static_cast<std::size_t>(n);
-        }
-        ::close(fd);
-        size_ = done;
-        return done == want;
+        return size.has_value();
     }
     [[nodiscard]] std::string_view bytes() const { return {data_.data(), size_}; }
 
@@ -321,7 +292,7 @@ void Session::Handlers::fetch(Session& s, const Cmd& c, W& w) {
                                   a.item == FetchItem::Envelope || a.item == FetchItem::Body ||
                                   a.item == FetchItem::BodyStructure);
     }
-    const bool utf8_session = writer_options(s).utf8;
+    const wire::WriterOptions session_options = writer_options(s);
     // Every item that reads the file reads the top-level header only (HEADER, HEADER.FIELDS,
     // RFC822.HEADER): the file is read up to the body (clients list mailboxes this way).
     const bool header_only = std::all_of(atts.begin(), atts.end(), [](const wire::FetchAtt& a) {
@@ -360,7 +331,7 @@ void Session::Handlers::fetch(Session& s, const Cmd& c, W& w) {
         }
         if (cacheable) {
             const auto items = fetch::decode_render_cache(m.cache);
-            if (items && !(utf8_session && items->utf8_differs)) {
+            if (items && items->fits(session_options)) {
                 return write_message(w, view, seq, m, atts, &*items, no_structure, {}, seen_now);
             }
             auto parsed = load_structure(m, file);
@@ -376,7 +347,7 @@ void Session::Handlers::fetch(Session& s, const Cmd& c, W& w) {
             std::string entry = fetch::encode_render_cache(*parsed);
             const auto fresh = fetch::decode_render_cache(entry);
             const bool ok =
-                fresh && !(utf8_session && fresh->utf8_differs)
+                fresh && fresh->fits(session_options)
                     ? write_message(w, view, seq, m, atts, &*fresh, no_structure, {}, seen_now)
                     : write_message(w, view, seq, m, atts, nullptr, *parsed, {}, seen_now);
             if (!items) {

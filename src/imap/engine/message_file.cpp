@@ -5,26 +5,31 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 
 namespace sov::imap {
 
-bool MessageFile::load(const std::filesystem::path& path, std::uint64_t limit) {
-    loaded_ = false;
-    data_.clear();
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+std::optional<std::size_t> read_message_file(
+    const char* path, std::uint64_t limit, std::string& buffer
+) {
+    const int fd = ::open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0) {
-        return false;
+        return std::nullopt;
     }
     struct stat st{};
     if (::fstat(fd, &st) != 0) {
         ::close(fd);
-        return false;
+        return std::nullopt;
     }
-    const auto want = std::min<std::uint64_t>(static_cast<std::uint64_t>(st.st_size), limit);
-    data_.resize(static_cast<std::size_t>(want));
+    const auto want = static_cast<std::size_t>(
+        std::min<std::uint64_t>(static_cast<std::uint64_t>(st.st_size), limit)
+    );
+    if (buffer.size() < want) {
+        buffer.resize(want);
+    }
     std::size_t done = 0;
-    while (done < data_.size()) {
-        const auto n = ::read(fd, data_.data() + done, data_.size() - done);
+    while (done < want) {
+        const auto n = ::read(fd, buffer.data() + done, want - done);
         if (n < 0 && errno == EINTR) {
             continue;
         }
@@ -34,8 +39,17 @@ bool MessageFile::load(const std::filesystem::path& path, std::uint64_t limit) {
         done += static_cast<std::size_t>(n);
     }
     ::close(fd);
-    data_.resize(done);
-    loaded_ = done == static_cast<std::size_t>(want);
+    if (done != want) {
+        return std::nullopt;
+    }
+    return done;
+}
+
+bool MessageFile::load(const std::filesystem::path& path, std::uint64_t limit) {
+    data_.clear();
+    const auto size = read_message_file(path.c_str(), limit, data_);
+    data_.resize(size.value_or(0));
+    loaded_ = size.has_value();
     return loaded_;
 }
 

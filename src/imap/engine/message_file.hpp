@@ -3,10 +3,19 @@
 // (store.hpp), so a read needs no lock; a file expunged meanwhile simply fails to load.
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 
 namespace sov::imap {
+
+/// Reads the file at `path` (never through a symlink), or its first `limit` bytes, into the
+/// front of `buffer`, which is enlarged when too small but never shrunk (so a reused buffer is
+/// not zero-filled again). The number of bytes read, or nullopt when the file is gone,
+/// unreadable or shorter than it said.
+std::optional<std::size_t> read_message_file(
+    const char* path, std::uint64_t limit, std::string& buffer
+);
 
 class MessageFile {
 public:

@@ -283,7 +283,9 @@ void Session::parse_error(const wire::ParseError& error, bool fatal, std::string
 // ---- small handlers and helpers
 
 wire::WriterOptions Session::Handlers::writer_options(const Session& s) {
-    return wire::WriterOptions{.utf8 = s.imap4rev2_ || s.utf8_accept_, .max_quoted = 1024};
+    return wire::WriterOptions{
+        .utf8 = s.imap4rev2_ || s.utf8_accept_, .max_quoted = 1024, .imap4rev2 = s.imap4rev2_
+    };
 }
 
 PollMode Session::Handlers::poll_mode(const Session& s, bool allow_expunge) {

@@ -238,6 +238,28 @@ TEST(ImapSession, LoginSelectAppendFetch) {
     EXPECT_THAT(out, HasSubstr("\\Seen"));
 }
 
+TEST(ImapSession, MessageGlobalShapeFollowsTheSessionNotTheRenderCache) {
+    // RFC 3501 §9: MESSAGE/GLOBAL is body-type-basic for IMAP4rev1; RFC 9051 §9: body-type-msg
+    // after ENABLE IMAP4rev2. The first FETCH stores the render cache; neither mode may get the
+    // other's text from it.
+    World w;
+    w.deliver("Subject: outer\r\nContent-Type: message/global\r\n\r\nSubject: inner\r\n\r\nhi\r\n");
+    Client rev1(w);
+    Client rev2(w);
+    rev1.login();
+    rev2.login();
+    EXPECT_THAT(rev2.send("e ENABLE IMAP4rev2\r\n"), HasSubstr("* ENABLED IMAP4rev2"));
+    rev1.send("s SELECT INBOX\r\n");
+    rev2.send("s SELECT INBOX\r\n");
+    constexpr std::string_view kBasic = R"(BODY ("MESSAGE" "GLOBAL" NIL NIL NIL "7BIT" 22))";
+    constexpr std::string_view kMsg =
+        R"(BODY ("MESSAGE" "GLOBAL" NIL NIL NIL "7BIT" 22 (NIL "inner")";
+    for (int round = 0; round < 2; ++round) {  // the second round reads the stored cache
+        EXPECT_THAT(rev1.send("f FETCH 1 BODY\r\n"), HasSubstr(kBasic)) << round;
+        EXPECT_THAT(rev2.send("f FETCH 1 BODY\r\n"), HasSubstr(kMsg)) << round;
+    }
+}
+
 TEST(ImapSession, StoreSearchCopyMoveExpunge) {
     World w;
     w.deliver(msg("alpha", "the quick brown fox\r\n"));

@@ -16,8 +16,12 @@ constexpr std::string_view kEmptyBody =
 constexpr std::string_view kEmptyBodyExtended =
     R"(("TEXT" "PLAIN" ("CHARSET" "us-ascii") NIL NIL "7BIT" 0 0 NIL NIL NIL NIL))";
 
-bool is_message_type(const mime::ContentType& ct) noexcept {
-    return ct.type == "message" && (ct.subtype == "rfc822" || ct.subtype == "global");
+// body-type-msg: RFC 3501 §9 media-message is MESSAGE/RFC822 only, so for an IMAP4rev1
+// client every other MESSAGE subtype is body-type-basic (a strict parser would fail on the
+// envelope that follows); RFC 9051 §9 adds MESSAGE/GLOBAL (RFC 6532 §3.5).
+bool is_message_type(const mime::ContentType& ct, bool imap4rev2) noexcept {
+    return ct.type == "message" &&
+           (ct.subtype == "rfc822" || (imap4rev2 && ct.subtype == "global"));
 }
 
 // body-fld-param = "(" string SP string *(SP string SP string) ")" / nil
@@ -102,7 +106,7 @@ void emit_single(
     Emitter& e, const mime::MessageStructure& s, const mime::Part& p, bool extended, unsigned depth
 ) {
     const bool text = p.content_type.type == "text";
-    const bool message = is_message_type(p.content_type);
+    const bool message = is_message_type(p.content_type, e.imap4rev2());
     // A multipart without boundary or without body parts is not Part::is_multipart(): the
     // mime module models it as a leaf, and so it is sent, with its own media type.
     e.upper_string(p.content_type.type);
@@ -125,10 +129,10 @@ void emit_single(
             emit_envelope(e, s, s.parts[nested].envelope);
             emit_body(e, s, nested, extended, depth + 1, false);
         } else {
-            // The nested message was not parsed (base64/QP-encoded message/rfc822, RFC 2046
-            // §5.2.1 forbids it; or the depth limit). The grammar still requires an envelope
-            // and a body after MESSAGE/RFC822, and clients parse by the media type: send an
-            // empty envelope and an empty text body rather than a malformed body-type-basic.
+            // The nested message was not parsed (the depth or part limit, or a structure
+            // cached before encoded message/rfc822 was parsed). The grammar still requires an
+            // envelope and a body after MESSAGE/RFC822, and clients parse by the media type: send
+            // an empty envelope and an empty text body rather than a malformed body-type-basic.
             e.atom(kEmptyEnvelope);
             e.atom(extended ? kEmptyBodyExtended : kEmptyBody);
         }

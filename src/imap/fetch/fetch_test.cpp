@@ -354,13 +354,38 @@ TEST(FetchBodyStructure, ContentDescription) {
     );
 }
 
+TEST(FetchBodyStructure, MessageGlobalIsBasicInImap4rev1) {
+    constexpr std::string_view kMsg =
+        "Content-Type: multipart/mixed; boundary=g\r\n\r\n--g\r\n"
+        "Content-Type: message/global\r\n\r\nSubject: s\r\n\r\nbody\r\n--g--\r\n";
+    // RFC 3501 §9: media-message is MESSAGE/RFC822 only; any other MESSAGE subtype is
+    // body-type-basic, with no envelope, body or lines.
+    EXPECT_EQ(
+        text(item(FetchItem::Body), kMsg),
+        R"x(BODY (("MESSAGE" "GLOBAL" NIL NIL NIL "7BIT" 18) "MIXED"))x"
+    );
+    EXPECT_EQ(
+        text(item(FetchItem::BodyStructure), kMsg, wire::WriterOptions{.utf8 = true}),
+        R"x(BODYSTRUCTURE (("MESSAGE" "GLOBAL" NIL NIL NIL "7BIT" 18 NIL NIL NIL NIL))x"
+        R"x( "MIXED" ("BOUNDARY" "g") NIL NIL NIL))x"
+    );
+    // RFC 9051 §9: MESSAGE/GLOBAL is body-type-msg once IMAP4rev2 is enabled.
+    EXPECT_EQ(
+        text(item(FetchItem::Body), kMsg, wire::WriterOptions{.utf8 = true, .imap4rev2 = true}),
+        R"x(BODY (("MESSAGE" "GLOBAL" NIL NIL NIL "7BIT" 18)x"
+        R"x( (NIL "s" NIL NIL NIL NIL NIL NIL NIL NIL))x"
+        R"x( ("TEXT" "PLAIN" ("CHARSET" "us-ascii") NIL NIL "7BIT" 4 1) 3) "MIXED"))x"
+    );
+}
+
 TEST(FetchBodyStructure, DegenerateParts) {
     // A multipart without boundary is a leaf for the mime module, and is sent as one.
     EXPECT_EQ(
         text(item(FetchItem::Body), "Content-Type: multipart/mixed\r\n\r\nx\r\n"),
         R"x(BODY ("MULTIPART" "MIXED" NIL NIL NIL "7BIT" 3))x"
     );
-    // An encoded message/rfc822 is not parsed; the grammar still needs envelope and body.
+    // An encoded message/rfc822 (RFC 2046 §5.2.1 forbids it) is parsed undecoded: a header of
+    // field-less lines and an empty body, which is what the sections return (next test).
     EXPECT_EQ(
         text(
             item(FetchItem::BodyStructure),
@@ -372,6 +397,44 @@ TEST(FetchBodyStructure, DegenerateParts) {
         R"x( ("TEXT" "PLAIN" ("CHARSET" "us-ascii") NIL NIL "7BIT" 0 0 NIL NIL NIL NIL) 1)x"
         R"x( NIL NIL NIL NIL))x"
     );
+}
+
+TEST(FetchSection, EncodedMessageSectionsAgreeWithBodyStructure) {
+    // BODYSTRUCTURE says part 2.1 is an empty text body (0 octets): BODY[2.1] is empty and the
+    // base64 lines are the nested message's header (BODY[2.HEADER], BODY[2.1.MIME]), as in
+    // Dovecot. RFC 9051 §7.5.2: body-fld-octets is the size of the section.
+    const std::string b64 = "U3ViamVjdDogeA0KDQpib2R5DQo=";
+    const std::string m =
+        "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\r\nintro\r\n--b\r\n"
+        "Content-Type: message/rfc822\r\nContent-Transfer-Encoding: base64\r\n\r\n" +
+        b64 + "\r\n--b--\r\n";
+    EXPECT_EQ(
+        text(item(FetchItem::Body), m),
+        R"x(BODY (("TEXT" "PLAIN" ("CHARSET" "us-ascii") NIL NIL "7BIT" 5 1))x"
+        R"x(("MESSAGE" "RFC822" NIL NIL NIL "BASE64" 28 (NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL))x"
+        R"x( ("TEXT" "PLAIN" ("CHARSET" "us-ascii") NIL NIL "7BIT" 0 0) 1) "MIXED"))x"
+    );
+    EXPECT_EQ(text(body({2}), m), "BODY[2] " + lit(b64));
+    EXPECT_EQ(text(body({2}, SectionText::Header), m), "BODY[2.HEADER] " + lit(b64));
+    EXPECT_EQ(text(body({2}, SectionText::Text), m), R"(BODY[2.TEXT] "")");
+    EXPECT_EQ(text(body({2, 1}), m), R"(BODY[2.1] "")");
+    EXPECT_EQ(text(body({2, 1}, SectionText::Mime), m), "BODY[2.1.MIME] " + lit(b64));
+}
+
+TEST(FetchSection, PartThatEndsAfterItsHeaderFields) {
+    // The CRLF before a delimiter is the delimiter's (RFC 2046 §5.1.1): these parts have no
+    // blank line, so their MIME header is the fields alone, or nothing (RFC 9051 §6.4.5).
+    const std::string m =
+        "Content-Type: multipart/mixed; boundary=\"e\"\r\n\r\n--e\r\n\r\n--e\r\n"
+        "Content-Type: message/rfc822\r\n\r\n--e--\r\n";
+    EXPECT_EQ(text(body({1}, SectionText::Mime), m), R"(BODY[1.MIME] "")");
+    EXPECT_EQ(text(body({1}), m), R"(BODY[1] "")");
+    EXPECT_EQ(
+        text(body({2}, SectionText::Mime), m),
+        "BODY[2.MIME] " + lit("Content-Type: message/rfc822\r\n")
+    );
+    EXPECT_EQ(text(body({2}), m), R"(BODY[2] "")");
+    EXPECT_EQ(text(body({2}, SectionText::Header), m), R"(BODY[2.HEADER] "")");
 }
 
 TEST(FetchSection, PartsOfAComplexMessage) {
@@ -438,17 +501,23 @@ TEST(FetchSection, HeaderFields) {
         text(body({3}, SectionText::HeaderFields, {"subject"}), m),
         "BODY[3.HEADER.FIELDS (subject)] " + lit("Subject: inner\r\n\r\n")
     );
-    // Folded lines stay folded, bare LFs become CRLF, a header without blank line still gets
-    // one, nothing matching still gives the blank line, names needing quotes are quoted.
+    // Folded lines stay folded, bare LFs become CRLF, names needing quotes are quoted. A
+    // message without body and blank line gets no blank line (RFC 9051 §6.4.5), so nothing
+    // matching gives nothing at all.
     constexpr std::string_view kFolded =
         "X-A: 1\r\nsubject : first\n second\r\nX-B: 2\r\nSUBJECT: again";
     EXPECT_EQ(
         text(body({}, SectionText::HeaderFields, {"SUBJECT", "X]Y"}), kFolded),
         "BODY[HEADER.FIELDS (SUBJECT \"X]Y\")] " +
-            lit("subject : first\r\n second\r\nSUBJECT: again\r\n\r\n")
+            lit("subject : first\r\n second\r\nSUBJECT: again\r\n")
     );
     EXPECT_EQ(
         text(body({}, SectionText::HeaderFields, {"NONE"}), kFolded),
+        R"(BODY[HEADER.FIELDS (NONE)] "")"
+    );
+    // With a blank line, nothing matching still gives the blank line.
+    EXPECT_EQ(
+        text(body({}, SectionText::HeaderFields, {"NONE"}), "X-A: 1\r\n\r\n"),
         "BODY[HEADER.FIELDS (NONE)] " + lit("\r\n")
     );
     auto peek = body({}, SectionText::HeaderFields, {"X-B"}, wire::Partial{2, 3});

@@ -7,6 +7,17 @@ namespace sov::imap::fetch {
 namespace {
 
 constexpr unsigned char kUtf8Differs = 1;
+constexpr unsigned char kImap4rev2Differs = 2;
+
+// Only MESSAGE/GLOBAL parts render differently for IMAP4rev2 sessions (body_structure.cpp).
+bool has_message_global(const mime::MessageStructure& s) noexcept {
+    for (const auto& p : s.parts) {
+        if (p.content_type.type == "message" && p.content_type.subtype == "global") {
+            return true;
+        }
+    }
+    return false;
+}
 
 // Format: version, flags, then the three texts as LEB128 length + bytes.
 void put_text(std::string& out, std::string_view text) {
@@ -63,7 +74,9 @@ std::string encode_render_cache(const mime::MessageStructure& s) {
     std::string out;
     out.reserve(2 + texts[0].size() + texts[1].size() + texts[2].size() + 12);
     out.push_back(static_cast<char>(kRenderCacheVersion));
-    out.push_back(static_cast<char>(differs ? kUtf8Differs : 0));
+    const unsigned flags =
+        (differs ? kUtf8Differs : 0U) | (has_message_global(s) ? kImap4rev2Differs : 0U);
+    out.push_back(static_cast<char>(flags));
     for (const auto& t : texts) {
         put_text(out, t);
     }
@@ -76,6 +89,7 @@ std::optional<RenderedItems> decode_render_cache(std::string_view entry) noexcep
     }
     RenderedItems r;
     r.utf8_differs = (static_cast<unsigned char>(entry[1]) & kUtf8Differs) != 0;
+    r.imap4rev2_differs = (static_cast<unsigned char>(entry[1]) & kImap4rev2Differs) != 0;
     entry.remove_prefix(2);
     if (!get_text(entry, r.envelope) || !get_text(entry, r.body) ||
         !get_text(entry, r.body_structure) || !entry.empty()) {

@@ -7,25 +7,35 @@
 // renderers: an entry of another version is ignored and rewritten.
 //
 // Rendering depends on the session's WriterOptions only through `utf8` (8-bit strings quoted or
-// sent as literals). Entries are rendered for utf8 = false; when the utf8 = true rendering
-// differs, the entry says so and UTF-8 sessions render themselves.
+// sent as literals) and `imap4rev2` (MESSAGE/GLOBAL is body-type-msg in IMAP4rev2 only, RFC
+// 9051 §9 vs RFC 3501 §9). Entries are rendered for an IMAP4rev1 session without UTF-8; when
+// another session's rendering may differ, the entry says so and such sessions render
+// themselves (RenderedItems::fits).
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
 
+#include "imap/wire/response.hpp"
 #include "mime/structure.hpp"
 
 namespace sov::imap::fetch {
 
 /// Bump whenever ENVELOPE, BODY or BODYSTRUCTURE rendering changes its output.
-inline constexpr unsigned char kRenderCacheVersion = 1;
+/// 2: MESSAGE/GLOBAL is body-type-basic for IMAP4rev1 sessions.
+inline constexpr unsigned char kRenderCacheVersion = 2;
 
 struct RenderedItems {
     bool utf8_differs = false;        // the utf8 = true rendering is not the same text
+    bool imap4rev2_differs = false;   // the imap4rev2 = true rendering may not be the same
     std::string_view envelope;        // "ENVELOPE (...)"
     std::string_view body;            // "BODY (...)"
     std::string_view body_structure;  // "BODYSTRUCTURE (...)"
+
+    /// Whether a session writing with `options` may send these texts as they are.
+    [[nodiscard]] bool fits(const wire::WriterOptions& options) const noexcept {
+        return !(options.utf8 && utf8_differs) && !(options.imap4rev2 && imap4rev2_differs);
+    }
 };
 
 /// The cache entry for a message with structure `s`.

@@ -43,6 +43,27 @@ TEST(RenderCache, MarksEntriesUtf8SessionsMustRenderThemselves) {
     EXPECT_EQ(items->envelope, direct(s, wire::FetchItem::Envelope, false));
 }
 
+TEST(RenderCache, MessageGlobalEntriesDoNotFitImap4rev2Sessions) {
+    // MESSAGE/GLOBAL is body-type-basic in IMAP4rev1 and body-type-msg in IMAP4rev2 (RFC 3501
+    // §9, RFC 9051 §9): the entry holds the IMAP4rev1 text, so IMAP4rev2 sessions render.
+    const auto s =
+        mime::parse_message("Content-Type: message/global\r\n\r\nSubject: s\r\n\r\nbody\r\n");
+    const std::string entry = encode_render_cache(s);
+    const auto items = decode_render_cache(entry);
+    ASSERT_TRUE(items);
+    EXPECT_FALSE(items->utf8_differs);
+    EXPECT_TRUE(items->imap4rev2_differs);
+    EXPECT_EQ(items->body_structure, direct(s, wire::FetchItem::BodyStructure, false));
+    EXPECT_TRUE(items->fits(wire::WriterOptions{.utf8 = true}));
+    EXPECT_FALSE(items->fits(wire::WriterOptions{.utf8 = true, .imap4rev2 = true}));
+
+    const std::string plain = encode_render_cache(mime::parse_message("Subject: x\r\n\r\ny\r\n"));
+    const auto plain_items = decode_render_cache(plain);
+    ASSERT_TRUE(plain_items);
+    EXPECT_FALSE(plain_items->imap4rev2_differs);
+    EXPECT_TRUE(plain_items->fits(wire::WriterOptions{.utf8 = true, .imap4rev2 = true}));
+}
+
 TEST(RenderCache, RejectsOtherVersionsAndDamage) {
     const std::string entry = encode_render_cache(mime::parse_message("Subject: x\r\n\r\ny\r\n"));
     EXPECT_FALSE(decode_render_cache(""));

@@ -53,9 +53,11 @@ bool field_listed(std::string_view name, const std::vector<std::string>& fields)
 
 // HEADER.FIELDS / HEADER.FIELDS.NOT: the fields of `header` (a raw header block) whose name is
 // (or, with `exclude`, is not) listed, each with its original folded lines, then the blank
-// line. RFC 9051 §6.4.5.1: "Subsetting does not exclude the [RFC5322] delimiting blank line";
-// like Dovecot we always end with it, also when the header had none. A line without a colon
-// is no field name's match: it is kept by HEADER.FIELDS.NOT only.
+// line. RFC 9051 §6.4.5: "Subsetting does not exclude the [RFC-5322] delimiting blank line
+// ... the blank line is included in all header fetches, except in the case of a message which
+// has no body and no blank line": a header block without one gets none (Dovecot adds one to
+// such a top-level header, but not to an encapsulated one). A line without a colon is no
+// field name's match: it is kept by HEADER.FIELDS.NOT only.
 void filter_header(
     std::string_view header, const std::vector<std::string>& fields, bool exclude, std::string& out
 ) {
@@ -64,6 +66,7 @@ void filter_header(
         return nl == std::string_view::npos ? header.size() : nl + 1;
     };
     std::size_t p = 0;
+    bool blank_line = false;
     while (p < header.size()) {
         const std::size_t e = line_end(p);
         std::size_t content_end = e;
@@ -74,7 +77,8 @@ void filter_header(
             --content_end;
         }
         if (content_end == p) {
-            break;  // RFC 5322 §2.1: the empty line ends the header section
+            blank_line = e > p;  // RFC 5322 §2.1: the empty line ends the header section
+            break;
         }
         // RFC 5322 §2.2.3: lines starting with WSP continue the field.
         const std::size_t start = p;
@@ -99,7 +103,9 @@ void filter_header(
             }
         }
     }
-    out += "\r\n";
+    if (blank_line) {
+        out += "\r\n";
+    }
 }
 
 }  // namespace

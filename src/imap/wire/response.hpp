@@ -40,6 +40,9 @@ struct WriterOptions {
     /// Longest string written quoted; longer ones become literals (cheaper to parse for the
     /// client, and no escaping pass).
     std::size_t max_quoted = 1024;
+    /// The session has enabled IMAP4rev2 (RFC 9051 §6.3.1), whose grammar differs from
+    /// IMAP4rev1's in FETCH data: MESSAGE/GLOBAL is body-type-msg only in IMAP4rev2.
+    bool imap4rev2 = false;
 };
 
 class ResponseWriter {
@@ -85,6 +88,8 @@ public:
     /// like a token (the FETCH render cache). Caller vouches.
     ResponseWriter& rendered(std::string_view tokens);
     void end();  ///< "\r\n"
+
+    [[nodiscard]] const WriterOptions& options() const noexcept { return options_; }
 
     /// How string() would write `s`.
     enum class StringForm {

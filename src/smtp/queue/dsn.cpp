@@ -1,8 +1,12 @@
 #include "smtp/queue/dsn.hpp"
 
+#include <algorithm>
+#include <cstdint>
+
 #include <fmt/format.h>
 
 #include "core/durable_file.hpp"
+#include "core/utf8.hpp"
 #include "smtp/wire/trace_headers.hpp"
 
 namespace sov::smtp::queue {
@@ -45,6 +49,8 @@ std::string_view action_name(DsnAction action) {
             return "delayed";
         case DsnAction::Relayed:
             return "relayed";
+        case DsnAction::Delivered:
+            return "delivered";
     }
     return "failed";
 }
@@ -68,7 +74,66 @@ std::string_view header_of(std::string_view message) {
     return end == std::string_view::npos ? message : message.substr(0, end + 4);
 }
 
+bool is_ascii(std::string_view s) {
+    return std::all_of(s.begin(), s.end(), [](char c) {
+        return static_cast<unsigned char>(c) < 0x80;
+    });
+}
+
+// RFC 6533 §3: EmbeddedUnicodeChar = %x5C.78 "{" HEXPOINT "}" — "\x{E9}" is U+00E9. The
+// utf-8-addr-xtext and -unitext forms are up-converted to utf-8-address by decoding them; a
+// value that is not well formed is copied unchanged ("MUST be copied ... without alteration").
+std::string decode_unitext(std::string_view value) {
+    std::string out;
+    for (std::size_t i = 0; i < value.size();) {
+        if (value.substr(i, 3) != "\\x{") {
+            out += value[i++];
+            continue;
+        }
+        const auto close = value.find('}', i + 3);
+        if (close == std::string_view::npos || close == i + 3 || close - (i + 3) > 6) {
+            return std::string(value);
+        }
+        std::uint32_t cp = 0;
+        for (std::size_t k = i + 3; k < close; ++k) {
+            const char c = value[k];
+            const int digit = c >= '0' && c <= '9'   ? c - '0'
+                              : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                              : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                                                     : -1;
+            if (digit < 0) {
+                return std::string(value);
+            }
+            cp = cp * 16 + static_cast<std::uint32_t>(digit);
+        }
+        if (cp == 0 || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
+            return std::string(value);
+        }
+        core::append_utf8(out, cp);
+        i = close + 1;
+    }
+    return out;
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+               return std::tolower(static_cast<unsigned char>(x)) ==
+                      std::tolower(static_cast<unsigned char>(y));
+           });
+}
+
 }  // namespace
+
+std::string dsn_address_field(std::string_view type, std::string_view address, bool utf8) {
+    if (utf8 && iequals(type, "utf-8")) {
+        return "utf-8; " + one_line(decode_unitext(address));
+    }
+    if (utf8 && !is_ascii(address)) {
+        // RFC 6533 §3, §4.1: SHOULD use the utf-8-address form for every non-ASCII address.
+        return "utf-8; " + one_line(address);
+    }
+    return fmt::format("{}; {}", one_line(type), one_line(address));
+}
 
 std::string status_of(std::string_view reply) {
     // "550 5.1.1 text" or "550-5.1.1 text"
@@ -93,6 +158,11 @@ std::string build_dsn(const DsnInput& in) {
     const bool any_delayed = std::any_of(in.recipients.begin(), in.recipients.end(), [](auto& r) {
         return r.action == DsnAction::Delayed;
     });
+    const bool any_relayed = std::any_of(in.recipients.begin(), in.recipients.end(), [](auto& r) {
+        return r.action == DsnAction::Relayed;
+    });
+    // RFC 6533 §4.4, §6: the internationalised report for a message that needed SMTPUTF8.
+    const std::string_view report_type = in.utf8 ? "global-delivery-status" : "delivery-status";
     const std::string boundary = "=_sovereign_dsn_" + core::random_id(16);
     std::string out;
     out += fmt::format("From: Mail Delivery System <MAILER-DAEMON@{}>\r\n", in.reporting_mta);
@@ -108,7 +178,8 @@ std::string build_dsn(const DsnInput& in) {
     out += "Auto-Submitted: auto-replied\r\n";  // RFC 3834 §5
     out += "MIME-Version: 1.0\r\n";
     out += fmt::format(
-        "Content-Type: multipart/report; report-type=delivery-status;\r\n boundary=\"{}\"\r\n",
+        "Content-Type: multipart/report; report-type={};\r\n boundary=\"{}\"\r\n",
+        report_type,
         boundary
     );
     out += "\r\nThis is a MIME-encapsulated message.\r\n\r\n";
@@ -124,9 +195,11 @@ std::string build_dsn(const DsnInput& in) {
     } else if (any_delayed) {
         out += "Your message has not been delivered yet to one or more recipients.\r\n";
         out += "Delivery will be retried; you do not need to send it again.\r\n\r\n";
-    } else {
+    } else if (any_relayed) {
         out += "Your message was passed on to a system that does not send delivery\r\n";
         out += "notifications; no further notice will come from there.\r\n\r\n";
+    } else {
+        out += "Your message was delivered to the mailbox of the recipients below.\r\n\r\n";
     }
     for (const auto& r : in.recipients) {
         out += fmt::format("<{}>: {}\r\n", one_line(r.final_recipient), one_line(r.diagnostic));
@@ -136,9 +209,11 @@ std::string build_dsn(const DsnInput& in) {
     }
     out += "\r\n";
 
-    // 2. message/delivery-status (RFC 3464 §2.2, §2.3).
+    // 2. message/delivery-status (RFC 3464 §2.2, §2.3), or message/global-delivery-status
+    // (RFC 6533 §4.1: the same fields, UTF-8 allowed, 8bit encoding).
     out += "--" + boundary + "\r\n";
-    out += "Content-Type: message/delivery-status\r\n\r\n";
+    out += fmt::format("Content-Type: message/{}\r\n", report_type);
+    out += in.utf8 ? "Content-Transfer-Encoding: 8bit\r\n\r\n" : "\r\n";
     out += fmt::format("Reporting-MTA: dns; {}\r\n", in.reporting_mta);
     if (!in.envid.empty()) {
         out += fmt::format("Original-Envelope-Id: {}\r\n", one_line(in.envid));
@@ -146,15 +221,30 @@ std::string build_dsn(const DsnInput& in) {
     out += "Arrival-Date: " + date(in.arrival) + "\r\n";
     for (const auto& r : in.recipients) {
         out += "\r\n";
-        if (!r.original_recipient.empty()) {
+        if (const auto semi = r.original_recipient.find(';');
+            in.utf8 && semi != std::string::npos) {
+            // Stored "type;value" with the value xtext-decoded (RFC 3461 §4.2).
+            std::string_view type(r.original_recipient);
+            type = type.substr(0, semi);
+            while (!type.empty() && type.back() == ' ') {
+                type.remove_suffix(1);
+            }
+            auto value = std::string_view(r.original_recipient).substr(semi + 1);
+            while (!value.empty() && value.front() == ' ') {
+                value.remove_prefix(1);
+            }
+            out += "Original-Recipient: " + dsn_address_field(type, value, in.utf8) + "\r\n";
+        } else if (!r.original_recipient.empty()) {
             out += fmt::format("Original-Recipient: {}\r\n", one_line(r.original_recipient));
         }
-        out += fmt::format("Final-Recipient: rfc822; {}\r\n", one_line(r.final_recipient));
+        out +=
+            "Final-Recipient: " + dsn_address_field("rfc822", r.final_recipient, in.utf8) + "\r\n";
         out += fmt::format("Action: {}\r\n", action_name(r.action));
         out += fmt::format(
             "Status: {}\r\n",
-            !r.status.empty()                ? r.status
-            : r.action == DsnAction::Relayed ? std::string("2.0.0")
+            !r.status.empty() ? r.status
+            : r.action == DsnAction::Relayed || r.action == DsnAction::Delivered
+                ? std::string("2.0.0")
             : r.action == DsnAction::Delayed ? "4" + status_of(r.diagnostic).substr(1)
                                              : status_of(r.diagnostic)
         );
@@ -180,8 +270,15 @@ std::string build_dsn(const DsnInput& in) {
     // 3. The original (RFC 3464 §2: message/rfc822, or text/rfc822-headers for RET=HDRS).
     out += "--" + boundary + "\r\n";
     const std::string_view returned = in.headers_only ? header_of(in.original) : in.original;
-    out += in.headers_only ? "Content-Type: text/rfc822-headers\r\n\r\n"
-                           : "Content-Type: message/rfc822\r\n\r\n";
+    // RFC 6533 §4.2, §4.3: message/global and message/global-headers carry a UTF-8 header.
+    if (in.utf8) {
+        out += in.headers_only ? "Content-Type: message/global-headers\r\n"
+                               : "Content-Type: message/global\r\n";
+        out += "Content-Transfer-Encoding: 8bit\r\n\r\n";
+    } else {
+        out += in.headers_only ? "Content-Type: text/rfc822-headers\r\n\r\n"
+                               : "Content-Type: message/rfc822\r\n\r\n";
+    }
     out += returned;
     // The closing delimiter must start a line (RFC 2046 §5.1.1), also after a header without
     // its empty line or final CRLF.

@@ -325,6 +325,129 @@ TEST(BuildDsn, DelayedAndRelayed) {
     EXPECT_EQ(parts[1].find("Will-Retry-Until:"), std::string::npos);
 }
 
+TEST(BuildDsn, DeliveredNoticeReturnsTheHeader) {
+    // RFC 3461 §5.2.2: "delivered" for a local mailbox; §4.3: only the header comes back.
+    auto in = failed_input();
+    in.headers_only = true;
+    in.recipients[0].action = DsnAction::Delivered;
+    in.recipients[0].remote_mta.clear();
+    in.recipients[0].diagnostic = "250 2.0.0 <bob@example.com> delivered";
+    const auto dsn = build_dsn(in);
+    const auto parts = parts_of(dsn);
+    ASSERT_EQ(parts.size(), 3u);
+    EXPECT_TRUE(has_line(parts[1], "Action: delivered"));
+    EXPECT_TRUE(has_line(parts[1], "Status: 2.0.0"));
+    EXPECT_EQ(parts[1].find("Remote-MTA:"), std::string::npos);
+    EXPECT_NE(dsn.find("Subject: Successful Mail Delivery Report"), std::string::npos);
+    EXPECT_NE(parts[0].find("was delivered to the mailbox"), std::string::npos);
+    EXPECT_TRUE(parts[2].starts_with("Content-Type: text/rfc822-headers\r\n\r\n"));
+    EXPECT_EQ(parts[2].find("The body line."), std::string::npos);
+}
+
+TEST(BuildDsn, RelayedNoticeSaysNoMoreWillCome) {
+    auto in = failed_input();
+    in.recipients[0].action = DsnAction::Relayed;
+    in.recipients[0].diagnostic = "250 2.0.0 Ok: queued as 1234";
+    const auto parts = parts_of(build_dsn(in));
+    ASSERT_EQ(parts.size(), 3u);
+    EXPECT_NE(parts[0].find("does not send delivery"), std::string::npos);
+    EXPECT_TRUE(has_line(parts[1], "Action: relayed"));
+    EXPECT_TRUE(has_line(parts[1], "Remote-MTA: dns; mx.example.com"));
+    EXPECT_TRUE(has_line(parts[1], "Diagnostic-Code: smtp; 250 2.0.0 Ok: queued as 1234"));
+}
+
+// ---- RFC 6533: internationalised DSNs ----
+
+const char* kUtf8Original =
+    "From: J\xc3\xb6rg <j\xc3\xb6rg@example.org>\r\n"
+    "To: \xe7\x94\xa8\xe6\x88\xb7@example.com\r\n"
+    "Subject: gr\xc3\xbc\xc3\x9f\r\n"
+    "\r\n"
+    "Body.\r\n";
+
+DsnInput utf8_input() {
+    auto in = failed_input();
+    in.utf8 = true;
+    in.sender = "j\xc3\xb6rg@example.org";
+    in.original = kUtf8Original;
+    in.recipients[0].final_recipient = "\xe7\x94\xa8\xe6\x88\xb7@example.com";
+    in.recipients[0].original_recipient = "utf-8;\\x{7528}\\x{6237}@example.com";
+    return in;
+}
+
+TEST(BuildDsn, GlobalDeliveryStatusForSmtpUtf8) {
+    const auto dsn = build_dsn(utf8_input());
+    EXPECT_NE(
+        dsn.find("Content-Type: multipart/report; report-type=global-delivery-status;"),
+        std::string::npos
+    );
+    const auto parts = parts_of(dsn);
+    ASSERT_EQ(parts.size(), 3u);
+    EXPECT_TRUE(parts[1].starts_with(
+        "Content-Type: message/global-delivery-status\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+    ));
+    // §3: the utf-8 address type, in its utf-8-address form, for a non-ASCII address; the
+    // ORCPT's unitext escapes up-converted (§3, §4.1).
+    EXPECT_TRUE(has_line(parts[1], "Final-Recipient: utf-8; \xe7\x94\xa8\xe6\x88\xb7@example.com"));
+    EXPECT_TRUE(
+        has_line(parts[1], "Original-Recipient: utf-8; \xe7\x94\xa8\xe6\x88\xb7@example.com")
+    );
+    EXPECT_TRUE(has_line(parts[1], "Action: failed"));
+    // §4.2: the original as message/global, its UTF-8 header intact.
+    EXPECT_TRUE(parts[2].starts_with(
+        "Content-Type: message/global\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+    ));
+    EXPECT_NE(parts[2].find("Subject: gr\xc3\xbc\xc3\x9f"), std::string::npos);
+    EXPECT_NE(dsn.find("To: <j\xc3\xb6rg@example.org>"), std::string::npos);
+}
+
+TEST(BuildDsn, GlobalHeadersForHeadersOnly) {
+    auto in = utf8_input();
+    in.headers_only = true;
+    const auto parts = parts_of(build_dsn(in));
+    ASSERT_EQ(parts.size(), 3u);
+    // §4.3: message/global-headers, only the header.
+    EXPECT_TRUE(parts[2].starts_with(
+        "Content-Type: message/global-headers\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+    ));
+    EXPECT_EQ(parts[2].find("Body."), std::string::npos);
+}
+
+TEST(BuildDsn, GlobalReportKeepsAsciiAddressesAsRfc822) {
+    auto in = utf8_input();
+    in.recipients[0].final_recipient = "bob@example.com";
+    in.recipients[0].original_recipient = "rfc822;bob@example.com";
+    const auto parts = parts_of(build_dsn(in));
+    ASSERT_EQ(parts.size(), 3u);
+    EXPECT_TRUE(has_line(parts[1], "Final-Recipient: rfc822; bob@example.com"));
+    EXPECT_TRUE(has_line(parts[1], "Original-Recipient: rfc822; bob@example.com"));
+}
+
+TEST(DsnAddressField, Forms) {
+    EXPECT_EQ(dsn_address_field("rfc822", "a@example.com", false), "rfc822; a@example.com");
+    EXPECT_EQ(dsn_address_field("rfc822", "a@example.com", true), "rfc822; a@example.com");
+    EXPECT_EQ(
+        dsn_address_field("rfc822", "\xc3\xa9@example.com", true), "utf-8; \xc3\xa9@example.com"
+    );
+    EXPECT_EQ(
+        dsn_address_field("UTF-8", "\\x{E9}@example.com", true), "utf-8; \xc3\xa9@example.com"
+    );
+    EXPECT_EQ(
+        dsn_address_field("utf-8", "\\x{1F600}x@example.com", true),
+        "utf-8; \xf0\x9f\x98\x80x@example.com"
+    );
+    // Not well formed: copied unchanged (RFC 6533 §3).
+    EXPECT_EQ(
+        dsn_address_field("utf-8", "\\x{ZZ}@example.com", true), "utf-8; \\x{ZZ}@example.com"
+    );
+    EXPECT_EQ(
+        dsn_address_field("utf-8", "\\x{D800}@example.com", true), "utf-8; \\x{D800}@example.com"
+    );
+    EXPECT_EQ(dsn_address_field("utf-8", "\\x{E9@example.com", true), "utf-8; \\x{E9@example.com");
+    // Line breaks never reach the field.
+    EXPECT_EQ(dsn_address_field("rfc822", "a\r\nX: y", false), "rfc822; a  X: y");
+}
+
 TEST(BuildDsn, BoundaryIsFresh) {
     const auto a = boundary_of(build_dsn(failed_input()));
     const auto b = boundary_of(build_dsn(failed_input()));

@@ -45,12 +45,15 @@ CREATE TABLE IF NOT EXISTS recipients (
     last_reply TEXT NOT NULL DEFAULT '',
     last_host TEXT NOT NULL DEFAULT '',
     dsn_done INTEGER NOT NULL DEFAULT 0,
-    delay_notified INTEGER NOT NULL DEFAULT 0
+    delay_notified INTEGER NOT NULL DEFAULT 0,
+    success_notice INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS recipients_due ON recipients(next_attempt) WHERE state = 0;
 CREATE INDEX IF NOT EXISTS recipients_message ON recipients(message_id);
-PRAGMA user_version = 1;
+PRAGMA user_version = 2;
 )sql";
+// Version 2 added recipients.success_notice (NOTIFY=SUCCESS notices); QueueStore::migrate gives a
+// version-1 queue the column with its default (nothing owed).
 
 std::int64_t seconds(core::WallTime t) {
     return core::unix_seconds(t);
@@ -128,7 +131,38 @@ Status QueueStore::init() {
     if (auto st = db_.exec(kSchema); !st) {
         return st;
     }
+    if (auto st = migrate(); !st) {
+        return st;
+    }
     return remove_orphans();
+}
+
+Status QueueStore::migrate() {
+    const auto has_column = [this](bool& found) -> Status {
+        auto stmt = db_.prepare("SELECT name FROM pragma_table_info('recipients')");
+        if (!stmt) {
+            return stmt.error();
+        }
+        core::StmtScope scope(**stmt);
+        found = false;
+        while (scope->step()) {
+            found = found || scope->text(0) == "success_notice";
+        }
+        return scope->error();
+    };
+    bool present = false;
+    if (auto st = has_column(present); !st || present) {
+        return st;
+    }
+    auto st =
+        db_.exec("ALTER TABLE recipients ADD COLUMN success_notice INTEGER NOT NULL DEFAULT 0");
+    if (!st) {
+        // Another process (the CLI, a second server) may have added it just now.
+        if (auto again = has_column(present); again && present) {
+            return {};
+        }
+    }
+    return st;
 }
 
 Status QueueStore::remove_orphans() {
@@ -313,7 +347,8 @@ Result<QueuedMessage> QueueStore::load(std::string_view id) {
     }
     auto rcpts = db_.prepare(
         "SELECT id, address, domain, orcpt, notify, state, attempts, next_attempt, last_reply, "
-        "last_host, dsn_done, delay_notified FROM recipients WHERE message_id = ? ORDER BY id"
+        "last_host, dsn_done, delay_notified, success_notice FROM recipients WHERE "
+        "message_id = ? ORDER BY id"
     );
     if (!rcpts) {
         return rcpts.error();
@@ -334,6 +369,7 @@ Result<QueuedMessage> QueueStore::load(std::string_view id) {
         r.last_host = s->text(9);
         r.dsn_done = s->int64(10) != 0;
         r.delay_notified = s->int64(11) != 0;
+        r.success_notice = s->int64(12) != 0;
         m.recipients.push_back(std::move(r));
     }
     if (auto st = s->error(); !st) {
@@ -395,7 +431,8 @@ Status QueueStore::set_state(
     RecipientState state,
     std::string_view reply,
     std::string_view host,
-    std::optional<core::WallTime> next_attempt
+    std::optional<core::WallTime> next_attempt,
+    bool success_notice
 ) {
     std::lock_guard lock(mutex_);
     Transaction tx(db_);
@@ -404,7 +441,7 @@ Status QueueStore::set_state(
     }
     auto stmt = db_.prepare(
         "UPDATE recipients SET state = ?, attempts = attempts + 1, last_reply = ?, "
-        "last_host = ?, next_attempt = COALESCE(?, next_attempt) WHERE id = ?"
+        "last_host = ?, next_attempt = COALESCE(?, next_attempt), success_notice = ? WHERE id = ?"
     );
     if (!stmt) {
         return stmt.error();
@@ -417,7 +454,8 @@ Status QueueStore::set_state(
         } else {
             s->bind_null(4);
         }
-        s->bind(5, id);
+        s->bind(5, static_cast<std::int64_t>(success_notice ? 1 : 0));
+        s->bind(6, id);
         if (auto st = s->run(); !st) {
             return st;
         }
@@ -426,9 +464,12 @@ Status QueueStore::set_state(
 }
 
 Status QueueStore::record_delivered(
-    const std::vector<std::int64_t>& ids, std::string_view reply, std::string_view host
+    const std::vector<std::int64_t>& ids,
+    std::string_view reply,
+    std::string_view host,
+    bool success_notice
 ) {
-    return set_state(ids, RecipientState::Delivered, reply, host, std::nullopt);
+    return set_state(ids, RecipientState::Delivered, reply, host, std::nullopt, success_notice);
 }
 
 Status QueueStore::record_deferred(
@@ -481,7 +522,8 @@ Result<std::size_t> QueueStore::finish_if_done(std::string_view id) {
         std::lock_guard lock(mutex_);
         auto stmt = db_.prepare(
             "DELETE FROM messages WHERE id = ?1 AND NOT EXISTS (SELECT 1 FROM recipients WHERE "
-            "message_id = ?1 AND (state = 0 OR (state = 2 AND dsn_done = 0)))"
+            "message_id = ?1 AND (state = 0 OR (state = 2 AND dsn_done = 0) OR "
+            "(state = 1 AND success_notice = 1 AND dsn_done = 0)))"
         );
         if (!stmt) {
             return stmt.error();

@@ -40,8 +40,11 @@ struct QueuedRecipient {
     core::WallTime next_attempt{};
     std::string last_reply;  // "550 5.1.1 ..." or a local reason ("connect: refused")
     std::string last_host;   // the MX host that gave last_reply
-    bool dsn_done = false;   // failure notice (or its suppression) handled
+    bool dsn_done = false;   // failure or success notice (or its suppression) handled
     bool delay_notified = false;
+    /// Delivered, and NOTIFY=SUCCESS is still owed a "relayed" (the peer did not take the DSN
+    /// request) or "delivered" (local store) notice; dsn_done once it is queued (RFC 3461 §5.2.2).
+    bool success_notice = false;
 };
 
 struct MessageEnvelope {
@@ -100,9 +103,13 @@ public:
     Result<std::string> content(std::string_view id);
     std::filesystem::path content_path(std::string_view id) const;
 
-    /// Outcome of one attempt for some recipients.
+    /// Outcome of one attempt for some recipients. `success_notice`: a success DSN is owed
+    /// (recorded in the same transaction, so a crash cannot lose it).
     Status record_delivered(
-        const std::vector<std::int64_t>& ids, std::string_view reply, std::string_view host
+        const std::vector<std::int64_t>& ids,
+        std::string_view reply,
+        std::string_view host,
+        bool success_notice = false
     );
     Status record_deferred(
         const std::vector<std::int64_t>& ids,
@@ -116,7 +123,8 @@ public:
     Status mark_dsn_done(const std::vector<std::int64_t>& ids);
     Status mark_delay_notified(const std::vector<std::int64_t>& ids);
 
-    /// Removes the message when no recipient is pending and every failure has had its DSN.
+    /// Removes the message when no recipient is pending and every failure (and every delivery
+    /// owed a success notice) has had its DSN.
     /// Returns 1 if it was removed, else 0.
     Result<std::size_t> finish_if_done(std::string_view id);
 
@@ -128,13 +136,15 @@ public:
 private:
     explicit QueueStore(std::filesystem::path dir) : dir_(std::move(dir)) {}
     Status init();
+    Status migrate();
     Status remove_orphans();
     Status set_state(
         const std::vector<std::int64_t>& ids,
         RecipientState state,
         std::string_view reply,
         std::string_view host,
-        std::optional<core::WallTime> next_attempt
+        std::optional<core::WallTime> next_attempt,
+        bool success_notice = false
     );
     Result<QueuedMessage> load(std::string_view id);
 

@@ -377,6 +377,84 @@ TEST_F(QueueStoreTest, FinishIfDoneAllDelivered) {
     EXPECT_FALSE(fs::exists(store_->content_path(id)));
 }
 
+// RFC 3461 §5.2.2: a delivery owed a "relayed" / "delivered" notice keeps the message until the
+// notice is queued, and the debt survives a restart.
+TEST_F(QueueStoreTest, SuccessNoticeOwedKeepsTheMessage) {
+    const auto id = enqueue(rcpts({"a@x.example", "b@x.example"}), "content", kT0);
+    const auto m = message(id);
+    const auto a = m.recipients[0].id;
+    const auto b = m.recipients[1].id;
+    ASSERT_TRUE(store_->record_delivered({a}, "250 ok", "mx", true));
+    ASSERT_TRUE(store_->record_delivered({b}, "250 ok", "mx"));
+    reopen();
+    auto after = message(id);
+    EXPECT_EQ(after.recipients[0].state, RecipientState::Delivered);
+    EXPECT_TRUE(after.recipients[0].success_notice);
+    EXPECT_FALSE(after.recipients[0].dsn_done);
+    EXPECT_FALSE(after.recipients[1].success_notice);
+
+    auto done = store_->finish_if_done(id);
+    ASSERT_TRUE(done);
+    EXPECT_EQ(*done, 0u);  // a's notice not yet queued
+    ASSERT_TRUE(store_->mark_dsn_done({a}));
+    done = store_->finish_if_done(id);
+    ASSERT_TRUE(done);
+    EXPECT_EQ(*done, 1u);
+}
+
+TEST_F(QueueStoreTest, DeferralClearsAnEarlierNoticeFlag) {
+    const auto id = enqueue(rcpts({"a@x.example"}), "content", kT0);
+    const auto a = message(id).recipients[0].id;
+    ASSERT_TRUE(store_->record_deferred({a}, "451 later", "mx", kT0 + seconds{60}));
+    EXPECT_FALSE(message(id).recipients[0].success_notice);
+}
+
+// A queue written before the success_notice column (schema version 1) opens, gets the column
+// with nothing owed, and its messages finish as before.
+TEST(QueueStoreMigration, VersionOneQueueGetsTheColumn) {
+    sov::test::TempDir dir;
+    const auto queue_dir = dir.path() / "queue";
+    fs::create_directories(queue_dir / "messages");
+    {
+        core::Db db;
+        ASSERT_TRUE(db.open(queue_dir / "queue.db", true));
+        ASSERT_TRUE(db.exec(R"sql(
+CREATE TABLE messages (id TEXT PRIMARY KEY, sender TEXT NOT NULL, envid TEXT NOT NULL DEFAULT '',
+    ret_headers INTEGER NOT NULL DEFAULT 0, smtputf8 INTEGER NOT NULL DEFAULT 0,
+    eight_bit INTEGER NOT NULL DEFAULT 0, requiretls INTEGER NOT NULL DEFAULT 0,
+    auth TEXT NOT NULL DEFAULT '', created INTEGER NOT NULL, size INTEGER NOT NULL,
+    held INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE recipients (id INTEGER PRIMARY KEY,
+    message_id TEXT NOT NULL REFERENCES messages(id) ON DELETE CASCADE, address TEXT NOT NULL,
+    domain TEXT NOT NULL, orcpt TEXT NOT NULL DEFAULT '', notify INTEGER NOT NULL DEFAULT 0,
+    state INTEGER NOT NULL DEFAULT 0, attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt INTEGER NOT NULL, last_reply TEXT NOT NULL DEFAULT '',
+    last_host TEXT NOT NULL DEFAULT '', dsn_done INTEGER NOT NULL DEFAULT 0,
+    delay_notified INTEGER NOT NULL DEFAULT 0);
+INSERT INTO messages (id, sender, created, size) VALUES ('aaaaaaaaaabbbbbbbbbb', 'a@b.example', 1, 4);
+INSERT INTO recipients (message_id, address, domain, state, next_attempt)
+    VALUES ('aaaaaaaaaabbbbbbbbbb', 'c@d.example', 'd.example', 1, 1);
+PRAGMA user_version = 1;
+)sql"));
+    }
+    {
+        std::ofstream out(queue_dir / "messages" / "aaaaaaaaaabbbbbbbbbb", std::ios::binary);
+        out << "body";
+    }
+    auto store = QueueStore::open(queue_dir);
+    ASSERT_TRUE(store) << store.error().message();
+    auto m = (*store)->message("aaaaaaaaaabbbbbbbbbb");
+    ASSERT_TRUE(m) << m.error().message();
+    ASSERT_EQ(m->recipients.size(), 1u);
+    EXPECT_FALSE(m->recipients[0].success_notice);
+    auto done = (*store)->finish_if_done("aaaaaaaaaabbbbbbbbbb");
+    ASSERT_TRUE(done);
+    EXPECT_EQ(*done, 1u);
+    store->reset();
+    auto again = QueueStore::open(queue_dir);  // the second open finds the column there
+    ASSERT_TRUE(again) << again.error().message();
+}
+
 TEST_F(QueueStoreTest, RetryNow) {
     const auto one = enqueue(rcpts({"a@x.example", "b@x.example"}), "1", kT0);
     const auto two = enqueue(rcpts({"c@x.example"}), "2", kT0);

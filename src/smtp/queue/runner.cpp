@@ -123,6 +123,58 @@ MessageEnvelope dsn_envelope(const MessageEnvelope& original) {
     };
 }
 
+bool owes_success_notice(
+    const MessageEnvelope& envelope, unsigned notify, const RecipientOutcome& outcome
+) {
+    // RFC 3461 §5.2.2, §5.2.3: NOTIFY=SUCCESS is answered by us when the mail reached a local
+    // mailbox ("delivered") or a peer that did not take the DSN request ("relayed"); a
+    // DSN-capable peer got NOTIFY and ORCPT and answers itself. Mail from the null sender never
+    // gets one (RFC 3461 §6.2).
+    return outcome.code >= 200 && outcome.code < 300 && !envelope.sender.empty() &&
+           wants(notify, wire::kNotifySuccess) && !outcome.dsn_passed_on;
+}
+
+NoticePlan plan_notices(
+    const QueuedMessage& message, core::WallTime now, const RetryPolicy& retry
+) {
+    NoticePlan plan;
+    const bool can_notify = !message.envelope.sender.empty();  // never answer a bounce
+    for (const auto& r : message.recipients) {
+        DsnRecipient d{
+            .final_recipient = r.address,
+            .original_recipient = r.orcpt,
+            .action = DsnAction::Failed,
+            .status = {},
+            .remote_mta = r.last_host == kLocalHost ? std::string() : r.last_host,
+            .diagnostic = r.last_reply,
+            .diagnostic_is_smtp = true,
+            .last_attempt = now,
+            .will_retry_until = message.created + retry.max_age,
+        };
+        if (r.state == RecipientState::Failed && !r.dsn_done) {
+            plan.settled.push_back(r.id);
+            if (can_notify && wants(r.notify, wire::kNotifyFailure)) {
+                plan.failed.push_back(std::move(d));
+            }
+        } else if (r.state == RecipientState::Delivered && r.success_notice && !r.dsn_done) {
+            plan.settled.push_back(r.id);
+            if (can_notify) {
+                d.action = r.last_host == kLocalHost ? DsnAction::Delivered : DsnAction::Relayed;
+                plan.succeeded.push_back(std::move(d));
+            }
+        } else if (r.state == RecipientState::Pending && !r.delay_notified &&
+                   retry.delay_warning.count() > 0 &&
+                   now - message.created >= retry.delay_warning) {
+            plan.warned.push_back(r.id);
+            if (can_notify && wants(r.notify, wire::kNotifyDelay)) {
+                d.action = DsnAction::Delayed;
+                plan.delayed.push_back(std::move(d));
+            }
+        }
+    }
+    return plan;
+}
+
 Runner::Runner(
     asio::any_io_executor io,
     asio::thread_pool::executor_type pool,
@@ -338,7 +390,7 @@ asio::awaitable<void> Runner::deliver_local(std::vector<DueBatch>& batches) {
             continue;
         }
         auto outcomes = co_await local_->deliver_local(*message, recipients, std::move(*content));
-        const std::string host = "local";
+        const std::string host(kLocalHost);
         co_await apply(batch, *message, outcomes, host);
     }
 }
@@ -390,6 +442,10 @@ asio::awaitable<void> Runner::deliver_remote(
 
     std::size_t next = 0;  // first batch not yet attempted
     std::string last_error = "no MX host could be reached";
+    bool policy_failed = false;  // a DANE or MTA-STS check stopped a host (RFC 8689 §4.2.2)
+    const auto tls_failure = [](const client::HostProbe& probe) {
+        return probe.tls_outcome && probe.tls_outcome->failure && !probe.ok;
+    };
     for (const auto& host : hosts) {
         if (next == batches.size()) {
             break;
@@ -400,6 +456,7 @@ asio::awaitable<void> Runner::deliver_remote(
         auto resolved = co_await client::resolve_host(resolver_, policy, host, options.port, probe);
         if (!resolved) {
             report_tls(domain, probe, tls::DanePolicy{}, policy);
+            policy_failed = policy_failed || tls_failure(probe);
             last_error = host.exchange + ": " + probe.detail;
             continue;
         }
@@ -413,6 +470,7 @@ asio::awaitable<void> Runner::deliver_remote(
                 co_await client::establish(probe, resolved->policy, tls_context_, address, options);
             report_tls(domain, probe, resolved->policy.dane, resolved->policy.sts);
             if (!connection) {
+                policy_failed = policy_failed || tls_failure(probe);
                 last_error =
                     fmt::format("{}[{}]: {}", host.exchange, address.to_string(), probe.detail);
                 log::info(
@@ -430,7 +488,101 @@ asio::awaitable<void> Runner::deliver_remote(
             co_await send_over(*connection, hop, batches, next);
         }
     }
+    if (policy_failed && next < batches.size()) {
+        co_await deliver_tls_optional(domain, hosts, options, batches, next, last_error);
+    }
     co_await defer_rest(batches, next, last_error);
+}
+
+asio::awaitable<void> Runner::deliver_tls_optional(
+    const std::string& domain,
+    const std::vector<dns::MxRecord>& hosts,
+    const client::ProbeOptions& options,
+    std::vector<DueBatch>& batches,
+    std::size_t& next,
+    const std::string& last_error
+) {
+    // RFC 8689 §4.2.2, §8.4: a message tagged "TLS-Required: No" (and not REQUIRETLS, §4.1) goes
+    // "as if [we do] not support DANE or MTA-STS": STARTTLS is still attempted, opportunistically,
+    // but a failed DANE or MTA-STS check no longer stops it. The failure was reported to TLS-RPT
+    // by the first pass; this one is not a policy session and is not reported.
+    std::vector<DueBatch> optional;
+    std::vector<DueBatch> strict;
+    for (std::size_t i = next; i < batches.size(); ++i) {
+        // Unreadable: not tagged, deferred with the rest (send_over would fail it anyway).
+        auto load = [this, id = batches[i].message_id]() -> bool {
+            auto message = store_.message(id);
+            if (!message || message->envelope.requiretls) {
+                return false;  // §4.1: with REQUIRETLS the header field is ignored
+            }
+            auto content = store_.content(id);
+            return content && tls_required_no(*content);
+        };
+        const bool tagged = co_await core::offload(pool_, std::move(load));
+        (tagged ? optional : strict).push_back(std::move(batches[i]));
+    }
+    // The strict ones stay at [next, ...) for defer_rest; the tagged ones are tried here.
+    batches.resize(next);
+    const auto first_strict = batches.size();
+    for (auto& b : strict) {
+        batches.push_back(std::move(b));
+    }
+    if (optional.empty()) {
+        co_return;
+    }
+    for (const auto& batch : optional) {
+        log::info(
+            "queue.tls_required_no",
+            {{"message", batch.message_id}, {"domain", domain}, {"policy", "relaxed"}}
+        );
+    }
+    std::size_t sent = 0;
+    for (const auto& host : hosts) {
+        if (sent == optional.size()) {
+            break;
+        }
+        // No DANE, no MTA-STS: RFC 7435 opportunistic TLS, with the host name as SNI.
+        client::HostPolicy opportunistic;
+        opportunistic.dane.host = host.exchange;
+        auto v4 = co_await resolver_.a(host.exchange);
+        auto v6 = co_await resolver_.aaaa(host.exchange);
+        std::vector<asio::ip::address> addresses;
+        for (const auto* answer : {&v4, &v6}) {
+            if (*answer) {
+                for (const auto& address : (*answer)->records) {
+                    addresses.push_back(address);
+                }
+            }
+        }
+        for (const auto& address : addresses) {
+            if (sent == optional.size()) {
+                break;
+            }
+            client::HostProbe probe;
+            probe.host = host.exchange;
+            auto connection =
+                co_await client::establish(probe, opportunistic, tls_context_, address, options);
+            if (!connection) {
+                log::info(
+                    "queue.host_failed",
+                    {{"domain", domain},
+                     {"host", host.exchange},
+                     {"detail", probe.detail},
+                     {"policy", "relaxed"}}
+                );
+                continue;
+            }
+            const Hop hop{.host = host.exchange, .tls = probe.tls, .authenticated = false};
+            co_await send_over(*connection, hop, optional, sent);
+        }
+    }
+    if (sent < optional.size()) {
+        std::vector<DueBatch> rest(
+            optional.begin() + static_cast<std::ptrdiff_t>(sent), optional.end()
+        );
+        co_await defer_rest(rest, 0, last_error);
+    }
+    next = first_strict;
 }
 
 asio::awaitable<void> Runner::send_over(
@@ -456,10 +608,6 @@ asio::awaitable<void> Runner::send_over(
         auto recipients = select(*message, batch.recipient_ids);
         if (recipients.empty()) {
             continue;
-        }
-        if (!message->envelope.requiretls && tls_required_no(*content)) {
-            // RFC 8689 §4.1: recorded. The TLS policies still apply (see docs/outbound.md).
-            log::info("queue.tls_required_no", {{"message", batch.message_id}});
         }
         TransactionInput input{
             .message = &*message,
@@ -615,13 +763,15 @@ asio::awaitable<void> Runner::apply(
         RecipientState state;
         std::string reply;
         core::WallTime next;
+        bool success_notice = false;
     };
     std::vector<Change> changes;
     for (std::size_t i = 0; i < recipients.size() && i < outcomes.size(); ++i) {
         const auto& o = outcomes[i];
         const auto* r = recipients[i];
         if (o.code >= 200 && o.code < 300) {
-            changes.push_back({r->id, RecipientState::Delivered, o.reply, {}});
+            const bool notice = owes_success_notice(message.envelope, r->notify, o);
+            changes.push_back({r->id, RecipientState::Delivered, o.reply, {}, notice});
         } else if (o.code >= 500) {
             changes.push_back({r->id, RecipientState::Failed, o.reply, {}});
         } else if (expired) {
@@ -659,7 +809,7 @@ asio::awaitable<void> Runner::apply(
             Status st;
             switch (c.state) {
                 case RecipientState::Delivered:
-                    st = store_.record_delivered({c.id}, c.reply, host);
+                    st = store_.record_delivered({c.id}, c.reply, host, c.success_notice);
                     break;
                 case RecipientState::Failed:
                     st = store_.record_failed({c.id}, c.reply, host);
@@ -689,39 +839,11 @@ asio::awaitable<void> Runner::send_notices(std::string message_id) {
         co_return;
     }
     const auto now = core::now();
-    std::vector<std::int64_t> settled;  // failures whose notice is handled
-    std::vector<std::int64_t> warned;   // delays now notified
-    std::vector<DsnRecipient> failed;
-    std::vector<DsnRecipient> delayed;
-    const bool can_notify = !message->envelope.sender.empty();  // never answer a bounce
-    for (const auto& r : message->recipients) {
-        DsnRecipient d{
-            .final_recipient = r.address,
-            .original_recipient = r.orcpt,
-            .action = DsnAction::Failed,
-            .status = {},
-            .remote_mta = r.last_host == "local" ? std::string() : r.last_host,
-            .diagnostic = r.last_reply,
-            .diagnostic_is_smtp = true,
-            .last_attempt = now,
-            .will_retry_until = message->created + settings_.retry.max_age,
-        };
-        if (r.state == RecipientState::Failed && !r.dsn_done) {
-            settled.push_back(r.id);
-            if (can_notify && wants(r.notify, wire::kNotifyFailure)) {
-                failed.push_back(std::move(d));
-            }
-        } else if (r.state == RecipientState::Pending && !r.delay_notified &&
-                   settings_.retry.delay_warning.count() > 0 &&
-                   now - message->created >= settings_.retry.delay_warning) {
-            warned.push_back(r.id);
-            if (can_notify && wants(r.notify, wire::kNotifyDelay)) {
-                d.action = DsnAction::Delayed;
-                delayed.push_back(std::move(d));
-            }
-        }
-    }
-    for (auto* notice : {&failed, &delayed}) {
+    auto plan = plan_notices(*message, now, settings_.retry);
+    auto& failed = plan.failed;
+    auto& delayed = plan.delayed;
+    auto& succeeded = plan.succeeded;
+    for (auto* notice : {&failed, &delayed, &succeeded}) {
         if (notice->empty()) {
             continue;
         }
@@ -735,12 +857,16 @@ asio::awaitable<void> Runner::send_notices(std::string message_id) {
             .sender = message->envelope.sender,
             .envid = message->envelope.envid,
             .arrival = message->created,
-            // RFC 8689 §5: a REQUIRETLS message is returned as if RET=HDRS was given.
-            .headers_only = message->envelope.ret_headers || message->envelope.requiretls,
+            // RFC 8689 §5: a REQUIRETLS message is returned as if RET=HDRS was given; RFC 3461
+            // §4.3: a DSN without a failure returns only the header.
+            .headers_only =
+                message->envelope.ret_headers || message->envelope.requiretls || notice != &failed,
             .original = *content,
             .recipients = std::move(*notice),
             .now = now,
             .message_id = "<" + core::random_id(20) + "@" + settings_.hostname + ">",
+            // RFC 6533: a message that needed SMTPUTF8 gets the internationalised report.
+            .utf8 = message->envelope.smtputf8,
         };
         auto dsn = build_dsn(input);
         const MessageEnvelope envelope = dsn_envelope(message->envelope);
@@ -764,11 +890,17 @@ asio::awaitable<void> Runner::send_notices(std::string message_id) {
             {{"message", message_id},
              {"dsn", *queued},
              {"to", message->envelope.sender},
-             {"action", notice == &failed ? "failed" : "delayed"}}
+             {"action",
+              notice == &failed    ? "failed"
+              : notice == &delayed ? "delayed"
+                                   : "success"}}
         );
         wake();
     }
-    auto finish = [this, settled, warned, id = message_id]() -> Result<std::size_t> {
+    auto finish = [this,
+                   settled = std::move(plan.settled),
+                   warned = std::move(plan.warned),
+                   id = message_id]() -> Result<std::size_t> {
         if (!settled.empty()) {
             if (auto st = store_.mark_dsn_done(settled); !st) {
                 return st.error();

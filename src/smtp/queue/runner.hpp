@@ -5,8 +5,8 @@
 // order) and the TLS policy of each host (DANE → MTA-STS → opportunistic, host_session.hpp), with
 // one connection carrying several messages. With a smarthost configured (client/smarthost.hpp)
 // every remote domain goes to that relay instead, over authenticated TLS, never by MX. Every
-// outcome is recorded at once (queue_store.hpp); permanent failures and expiry produce DSNs
-// (dsn.hpp), queued from the null sender.
+// outcome is recorded at once (queue_store.hpp); permanent failures, expiry, delay warnings and
+// NOTIFY=SUCCESS notices produce DSNs (dsn.hpp), queued from the null sender.
 //
 // All of its state lives on one strand; `wake()` may be called from any thread.
 #include <chrono>
@@ -28,6 +28,7 @@
 #include "smtp/client/connection.hpp"
 #include "smtp/client/smarthost.hpp"
 #include "smtp/client/tls_probe.hpp"
+#include "smtp/queue/dsn.hpp"
 #include "smtp/queue/queue_store.hpp"
 #include "smtp/queue/retry_policy.hpp"
 #include "smtp/queue/transaction.hpp"
@@ -101,6 +102,29 @@ inline constexpr std::string_view kSmarthostKey = "[smarthost]";
 /// original had it (RFC 8689 §5).
 [[nodiscard]] MessageEnvelope dsn_envelope(const MessageEnvelope& original);
 
+/// The `last_host` the runner records for deliveries through the LocalSink.
+inline constexpr std::string_view kLocalHost = "local";
+
+/// A delivered recipient is owed a success DSN by us: NOTIFY=SUCCESS, a sender to tell, and
+/// the next hop was our store or a peer that does not do DSN (RFC 3461 §5.2.2, §5.2.3).
+[[nodiscard]] bool owes_success_notice(
+    const MessageEnvelope& envelope, unsigned notify, const RecipientOutcome& outcome
+);
+
+/// The notices a message's recipients now call for, in three DSNs: failures (unless NOTIFY
+/// excludes them), delay warnings (once, after `retry.delay_warning`) and success notices
+/// ("relayed" / "delivered", owed as recorded by record_delivered). None to the null sender.
+struct NoticePlan {
+    std::vector<std::int64_t> settled;  // failures and successes whose notice is handled
+    std::vector<std::int64_t> warned;   // delays now notified
+    std::vector<DsnRecipient> failed;
+    std::vector<DsnRecipient> delayed;
+    std::vector<DsnRecipient> succeeded;
+};
+[[nodiscard]] NoticePlan plan_notices(
+    const QueuedMessage& message, core::WallTime now, const RetryPolicy& retry
+);
+
 class Runner {
 public:
     Runner(
@@ -128,6 +152,17 @@ private:
     boost::asio::awaitable<void> deliver_domain(std::string domain, std::vector<DueBatch> batches);
     boost::asio::awaitable<void> deliver_remote(
         const std::string& domain, std::vector<DueBatch>& batches
+    );
+    /// After a DANE or MTA-STS failure stopped every host: batches [next, end) whose message has
+    /// "TLS-Required: No" are sent with opportunistic TLS (RFC 8689 §4.2.2); the others are
+    /// left at [next, end) for deferral.
+    boost::asio::awaitable<void> deliver_tls_optional(
+        const std::string& domain,
+        const std::vector<dns::MxRecord>& hosts,
+        const client::ProbeOptions& options,
+        std::vector<DueBatch>& batches,
+        std::size_t& next,
+        const std::string& last_error
     );
     boost::asio::awaitable<void> deliver_local(std::vector<DueBatch>& batches);
     boost::asio::awaitable<void> deliver_smarthost(std::vector<DueBatch>& batches);

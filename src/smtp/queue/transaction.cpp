@@ -258,6 +258,7 @@ boost::asio::awaitable<TransactionOutcome> send_message(
     for (std::size_t i = 0; i < n; ++i) {
         if (out.recipients[i].code >= 200 && out.recipients[i].code < 300) {
             out.recipients[i] = outcome_of(*final_reply);
+            out.recipients[i].dsn_passed_on = dsn && final_reply->positive();
         }
     }
     co_return out;

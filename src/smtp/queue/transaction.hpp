@@ -20,6 +20,9 @@ struct RecipientOutcome {
     int code = 0;        // SMTP reply code (or a local 4xx/5xx)
     std::string reply;   // "250 2.0.0 Ok" as one line
     bool local = false;  // the reason is ours (no SMTP reply text from the peer)
+    /// Accepted by a peer that offers DSN, which got NOTIFY/ORCPT: further notices are its
+    /// business (RFC 3461 §5.2.2). Unset for a peer without DSN ("relayed", §5.2.3).
+    bool dsn_passed_on = false;
 };
 
 struct TransactionOutcome {

@@ -289,6 +289,47 @@ TEST(SendMessage, PipeliningWithDsnParameters) {
     EXPECT_EQ(server.data, dot_stuff(kContent));
 }
 
+// RFC 3461 §5.2.2 / §5.2.3: whether the peer took the DSN request decides who answers
+// NOTIFY=SUCCESS — the peer (it offers DSN) or we, with a "relayed" DSN (it does not).
+TEST(SendMessage, SuccessRequestPassedOnOnlyToADsnPeer) {
+    auto message = make_message({"bob@example.com"});
+    message.recipients[0].notify = wire::kNotifySuccess;
+    message.recipients[0].orcpt = "rfc822;bob@example.com";
+    {
+        FakeServer server;
+        server.extensions = {"DSN"};
+        const auto r = run(server, message, kContent);
+        ASSERT_EQ(r.outcome.recipients.size(), 1u);
+        EXPECT_EQ(r.outcome.recipients[0].code, 250);
+        EXPECT_TRUE(r.outcome.recipients[0].dsn_passed_on);
+        ASSERT_GE(server.commands.size(), 3u);
+        EXPECT_EQ(server.commands[1], "MAIL FROM:<alice@example.org> RET=FULL");
+        EXPECT_EQ(
+            server.commands[2],
+            "RCPT TO:<bob@example.com> NOTIFY=SUCCESS ORCPT=rfc822;bob@example.com"
+        );
+    }
+    {
+        FakeServer server;  // no DSN: nothing of it on the wire, and we owe the notice
+        const auto r = run(server, message, kContent);
+        ASSERT_EQ(r.outcome.recipients.size(), 1u);
+        EXPECT_EQ(r.outcome.recipients[0].code, 250);
+        EXPECT_FALSE(r.outcome.recipients[0].dsn_passed_on);
+        ASSERT_GE(server.commands.size(), 3u);
+        EXPECT_EQ(server.commands[1], "MAIL FROM:<alice@example.org>");
+        EXPECT_EQ(server.commands[2], "RCPT TO:<bob@example.com>");
+    }
+    {
+        FakeServer server;  // refused at DATA end: not passed on either
+        server.extensions = {"DSN"};
+        server.data_reply = "554 5.6.0 Rejected";
+        const auto r = run(server, message, kContent);
+        ASSERT_EQ(r.outcome.recipients.size(), 1u);
+        EXPECT_EQ(r.outcome.recipients[0].code, 554);
+        EXPECT_FALSE(r.outcome.recipients[0].dsn_passed_on);
+    }
+}
+
 TEST(SendMessage, MailRefusedFailsEveryone) {
     FakeServer server;
     server.extensions = {"PIPELINING"};

@@ -37,6 +37,8 @@ public:
     /// quoted is re-encoded per RFC 2231 as "NAME*" "utf-8'lang'%XX..." (RFC 9051 §7.5.2 asks
     /// servers to return decoded extended values as "foo*").
     void parameter(const mime::Parameter& p);
+    /// The session speaks IMAP4rev2 (WriterOptions::imap4rev2).
+    [[nodiscard]] bool imap4rev2() const noexcept { return w_.options().imap4rev2; }
 
 private:
     void separate();
