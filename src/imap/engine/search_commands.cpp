@@ -131,25 +131,9 @@ std::optional<Evaluated> evaluate(
 ) {
     const search::Matcher matcher(key);
     const bool content = matcher.content_need() != search::ContentNeed::None || want_structure;
-    Evaluated ev;
-    auto listed = st.list_messages(
-        account,
-        view.name(),
-        1,
-        store::ListOptions{
-            .structure = content,
-            .path = content,
-            .cache = false,
-            .unseen_only = requires_unseen(key),
-            .narrow = !content && narrow_enough(key),
-        }
-    );
-    if (!listed) {
-        w.tagged(c.tag, Condition::No, "SERVERBUG", "Internal error, see the server log");
-        return std::nullopt;
-    }
-    ev.messages = std::move(*listed);
-    // Candidates from the full-text index: each required term narrows the set.
+    // Candidates from the full-text index first: each required term narrows the set, and then
+    // only the candidates are read from the store (listing every message with its structure
+    // and path cost more than the text search itself on a large mailbox).
     std::optional<std::vector<std::uint32_t>> candidates;
     for (const auto& [is_text, needle] : search::required_text_terms(key)) {
         auto hits = st.search_text(
@@ -172,6 +156,21 @@ std::optional<Evaluated> evaluate(
             candidates = std::move(both);
         }
     }
+    const store::ListOptions options{
+        .structure = content,
+        .path = content,
+        .cache = false,
+        .unseen_only = requires_unseen(key),
+        .narrow = !content && narrow_enough(key),
+    };
+    auto listed = candidates ? st.get_messages(account, view.name(), *candidates, options)
+                             : st.list_messages(account, view.name(), 1, options);
+    if (!listed) {
+        w.tagged(c.tag, Condition::No, "SERVERBUG", "Internal error, see the server log");
+        return std::nullopt;
+    }
+    Evaluated ev;
+    ev.messages = std::move(*listed);
     search::Context ctx{
         .max_seq = view.exists(),
         .max_uid = view.uids().empty() ? 0 : view.uids().back(),
@@ -183,9 +182,6 @@ std::optional<Evaluated> evaluate(
         const auto seq = view.seq_of(m.uid);
         if (seq == 0) {
             continue;  // not announced to this session yet
-        }
-        if (candidates && !std::binary_search(candidates->begin(), candidates->end(), m.uid)) {
-            continue;
         }
         search::MessageFacts facts{
             .seq = seq,
