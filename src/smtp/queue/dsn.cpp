@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "core/ascii.hpp"
 #include "core/durable_file.hpp"
 #include "core/utf8.hpp"
 #include "smtp/wire/trace_headers.hpp"
@@ -115,17 +116,10 @@ std::string decode_unitext(std::string_view value) {
     return out;
 }
 
-bool iequals(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return std::tolower(static_cast<unsigned char>(x)) ==
-                      std::tolower(static_cast<unsigned char>(y));
-           });
-}
-
 }  // namespace
 
 std::string dsn_address_field(std::string_view type, std::string_view address, bool utf8) {
-    if (utf8 && iequals(type, "utf-8")) {
+    if (utf8 && core::ascii_iequals(type, "utf-8")) {
         return "utf-8; " + one_line(decode_unitext(address));
     }
     if (utf8 && !is_ascii(address)) {
