@@ -585,4 +585,12 @@ SearchableText searchable_text(
     return text;
 }
 
+SearchableText folded_searchable_text(std::string_view message) {
+    const SearchableText text = searchable_text(message, parse_message(message));
+    SearchableText folded;
+    append_folded(folded.headers, text.headers);
+    append_folded(folded.body, text.body);
+    return folded;
+}
+
 }  // namespace sov::mime

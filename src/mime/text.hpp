@@ -29,6 +29,10 @@ struct SearchableText {
     std::string_view message, const MessageStructure& s, std::size_t max_bytes = 4U << 20U
 );
 
+/// What the store's full-text index keeps of a message: searchable_text() of its parse, folded
+/// with fold_case() as SEARCH folds its needles.
+[[nodiscard]] SearchableText folded_searchable_text(std::string_view message);
+
 /// Case-folded form for case-insensitive substring matching (RFC 9051 §6.4.4 "case insensitive";
 /// RFC 5256 §7 asks for i;unicode-casemap). This is a simple, locale-independent approximation:
 /// every code point is mapped to its simple lowercase form for ASCII, Latin-1, Latin Extended-A,

@@ -13,7 +13,7 @@ store::StoreOptions make_store_options(const core::Config& config) {
         return mime::serialize(mime::parse_message(bytes));
     };
     options.text_of = [](std::string_view bytes) {
-        auto text = mime::searchable_text(bytes, mime::parse_message(bytes));
+        auto text = mime::folded_searchable_text(bytes);
         return store::IndexedText{.headers = std::move(text.headers), .body = std::move(text.body)};
     };
     return options;

@@ -1,32 +1,45 @@
 // The full-text index (IMAP SEARCH BODY/TEXT): queries, and the maintenance thread that keeps
 // the index: it indexes new messages and removes rows no message refers to any more.
 //
-// Where and when. An FTS5 row with the trigram tokenizer and detail=full costs ~300 ns a
-// character to insert on our test machine (6 ms for 20 KB of text), and as much to delete (the
-// text is re-tokenized). Done in the delivery commit, that cut delivery throughput 3x for 4 KB
-// messages and 8x for 100 KB ones (one committer thread); done in EXPUNGE, emptying a big Trash
-// would hold the account lock for a minute. So:
-// - The index is its own database, <account>/text.db, with its own connection: its slow writes
+// What. A trigram index of our own (text_postings.hpp): for every 3-byte substring of a
+// message's folded text, the ids of the texts that have it. It replaced SQLite FTS5 with the
+// trigram tokenizer, whose inserts cost ~1 ms of CPU per 4 KB message and ~130 ms per 100 KB
+// one (the tokenizer's per-character callbacks and the hash of every token occurrence): more
+// than the whole delivery. Collecting a message's distinct keys in a bitmap and sorting a
+// batch's postings with a radix sort costs a few ns per byte.
+// The postings live in segments (text_segments), each cut into blocks of ~32 KB (text_blocks),
+// as in a log-structured merge tree: every batch writes a segment of level 0; four segments of
+// one level are merged into one of the next, dropping the ids of deleted texts
+// (text_deleted), so a mailbox of N messages has O(log N) segments and a posting is rewritten
+// O(log N) times. Segments bigger than kMaxMerge are no longer merged.
+//
+// Where and when. Indexing is not part of the delivery commit, and deleting a text is not part
+// of EXPUNGE (emptying a big Trash must not hold the account lock):
+// - The index is its own database, <account>/text.db, with its own connection: its writes
 //   never hold the account lock or index.db's write lock. It is derived data: deleting it makes
 //   the store rebuild it.
 // - Deliveries commit with messages.text_id NULL and schedule the account on the maintenance
-//   thread, which reads the files, runs StoreOptions::text_of and inserts the rows in batches
-//   (large transactions also merge FTS5 segments far less often), then records the rowids in
-//   index.db with short statements under the account lock.
-// - Copies share the source's row (text_id), MOVE keeps it; deleting the last message that
-//   refers to a row lists it in text_garbage (a trigger, schema.cpp) and the maintenance thread
-//   deletes it from text.db. Rowids come from a counter in text.db and are never reused, so a
-//   listed row can never belong to another message.
-// Searches stay exact meanwhile: a message without a row is a candidate of every search, and
-// the caller verifies candidates.
+//   thread, which reads the files, runs StoreOptions::text_of and writes a segment per batch
+//   of messages, then records the ids in index.db with short statements under the account
+//   lock.
+// - Copies share the source's text (text_id), MOVE keeps it; deleting the last message that
+//   refers to a text lists it in text_garbage (a trigger, schema.cpp) and the maintenance
+//   thread moves it to text.db's text_deleted. Ids come from a counter in text.db and are
+//   never reused, so a deleted id can never belong to another message, and a stale posting
+//   only makes a candidate that no message refers to.
+// Searches stay exact meanwhile: a message without a text id is a candidate of every search,
+// and the caller verifies candidates.
 //
-// Crash safety: text.db commits with synchronous=FULL before index.db records a rowid, so a
-// recorded rowid exists (check_text_index repairs the rest, e.g. a text.db deleted by hand);
-// index.db's text bookkeeping commits without fsync (lost: indexed again, the orphan row is
-// found by check_text_index).
+// Crash safety: text.db commits without fsync (synchronous=NORMAL: a process crash loses
+// nothing, a power loss may lose the last commits), and index.db's text bookkeeping too. So a
+// recorded id may be missing from text.db after a power loss, or a text row may have no message:
+// recover(), which runs at every start, calls check_text_index, which resets the first (indexed
+// again) and lists the second as garbage. Fsyncs here would compete with the deliveries' own.
 #include <algorithm>
 #include <chrono>
 #include <exception>
+#include <initializer_list>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -37,6 +50,8 @@
 #include "store/detail/fs.hpp"
 #include "store/detail/sqlite.hpp"
 #include "store/detail/store_impl.hpp"
+#include "store/detail/text_postings.hpp"
+#include "store/detail/text_segments.hpp"
 #include "store/store.hpp"
 
 namespace sov::store {
@@ -60,20 +75,37 @@ constexpr std::size_t kGarbageBatch = 256;
 constexpr auto kIdlePause = std::chrono::milliseconds(1);
 constexpr auto kBusyPause = std::chrono::milliseconds(50);
 
+// The format of text.db (PRAGMA user_version); any other is rebuilt.
+constexpr std::int64_t kTextFormat = 2;
+
 constexpr const char* kTextSchema = R"sql(
--- The trigram tokenizer indexes every 3-character substring, case folded. detail=none keeps
--- no positions: two thirds of detail=full's insert cost and a third of its size. A search is
--- then the AND of the needle's trigrams, over both columns (no column filters either): its
--- hits are candidates, which the caller verifies against the message anyway.
-CREATE VIRTUAL TABLE IF NOT EXISTS message_text USING fts5(
-    headers, body, tokenize = 'trigram', detail = none, columnsize = 0
+-- One row per indexed text: its id is messages.text_id (index.db).
+CREATE TABLE IF NOT EXISTS message_text(id INTEGER PRIMARY KEY);
+-- The postings, as segments of blocks (text_postings.hpp); a segment holds the texts
+-- min_id..max_id, older segments lower ids and a level at least as high.
+CREATE TABLE IF NOT EXISTS text_segments(
+    id INTEGER PRIMARY KEY,
+    level INTEGER NOT NULL,
+    min_id INTEGER NOT NULL,
+    max_id INTEGER NOT NULL,
+    bytes INTEGER NOT NULL
 );
--- The next rowid: never reused, so a row listed as garbage is never another message's.
+CREATE TABLE IF NOT EXISTS text_blocks(
+    id INTEGER PRIMARY KEY,
+    segment INTEGER NOT NULL,
+    first_key INTEGER NOT NULL,
+    data BLOB NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS text_blocks_key ON text_blocks(segment, first_key);
+-- Deleted texts whose ids are still in a segment: left out when it is merged.
+CREATE TABLE IF NOT EXISTS text_deleted(id INTEGER PRIMARY KEY);
+-- The next id: never reused, so a deleted id is never another message's.
 CREATE TABLE IF NOT EXISTS text_meta(
     id INTEGER PRIMARY KEY CHECK (id = 1),
     next_id INTEGER NOT NULL
 );
 INSERT OR IGNORE INTO text_meta(id, next_id) VALUES (1, 1);
+PRAGMA user_version = 2;
 )sql";
 
 fs::path text_path(const fs::path& dir) {
@@ -88,7 +120,7 @@ Status open_text_writer(const fs::path& dir, Db& db) {
         return st;
     }
     auto st =
-        db.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA mmap_size=268435456;");
+        db.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA mmap_size=268435456;");
     if (st) {
         st = db.exec(kTextSchema);
     }
@@ -123,80 +155,19 @@ Status open_text_reader(const fs::path& dir, Db& db) {
     return st;
 }
 
-// The trigram tokenizer needs 3 characters (code points) to use the index.
-bool indexable_needle(std::string_view needle) {
-    if (needle.find('\0') != std::string_view::npos || !detail::valid_utf8(needle)) {
-        return false;
-    }
-    std::size_t chars = 0;
-    for (unsigned char c : needle) {
-        chars += (c & 0xc0) != 0x80 ? 1 : 0;
-    }
-    return chars >= 3;
-}
-
-// The FTS5 query for a needle: the AND of its trigrams (code points, which is what the trigram
-// tokenizer counts), each an FTS5 string: inside double quotes everything is literal but '"',
-// which is doubled. With detail=none a longer phrase cannot be matched, and the trigrams alone
-// say "the needle may be in there" - enough for a candidate list.
-std::string fts_query(std::string_view needle) {
-    std::vector<std::size_t> starts;  // byte offset of each code point (needle is valid UTF-8)
-    for (std::size_t i = 0; i < needle.size(); ++i) {
-        if ((static_cast<unsigned char>(needle[i]) & 0xc0) != 0x80) {
-            starts.push_back(i);
-        }
-    }
-    starts.push_back(needle.size());
-    std::vector<std::string_view> trigrams;
-    for (std::size_t k = 0; k + 3 < starts.size(); ++k) {
-        trigrams.push_back(needle.substr(starts[k], starts[k + 3] - starts[k]));
-    }
-    std::sort(trigrams.begin(), trigrams.end());
-    trigrams.erase(std::unique(trigrams.begin(), trigrams.end()), trigrams.end());
-    std::string q;
-    for (const auto trigram : trigrams) {
-        q += q.empty() ? "\"" : " AND \"";
-        for (char c : trigram) {
-            if (c == '"') {
-                q += '"';
-            }
-            q += c;
-        }
-        q += '"';
-    }
-    return q;
-}
-
-// Whether text.db was made by this version's schema. An older one (detail=full) is derived
-// data: it is deleted and the maintenance thread indexes every message again.
+// Whether text.db has this version's format. An older one (an FTS5 table) is derived data: it
+// is deleted and the maintenance thread indexes every message again.
 bool text_index_current(const fs::path& dir) {
     Db db;
     if (!db.open(text_path(dir), false)) {
         return false;
     }
-    auto s = db.prepare("SELECT sql FROM sqlite_master WHERE name = 'message_text'");
+    auto s = db.prepare("PRAGMA user_version");
     if (!s) {
         return false;
     }
     StmtScope scope(**s);
-    return scope->step() && scope->text(0).find("detail = none") != std::string::npos;
-}
-
-// Runs `body` in a transaction of `db` (text.db, or index.db's for the bookkeeping).
-template <class F>
-Status text_transaction(Db& db, F&& body) {
-    if (auto st = db.begin(); !st) {
-        return st;
-    }
-    if (auto st = body(); !st) {
-        db.rollback();
-        return st;
-    }
-    if (auto st = db.commit(); !st) {
-        db.rollback();
-        return st;
-    }
-    return {};
+    return scope->step() && scope->int64(0) == kTextFormat;
 }
 
 }  // namespace
@@ -224,14 +195,14 @@ Status detail::check_text_index(Account& acc, bool full, std::uint64_t* fixed) {
     if (opened) {
         for (auto [sql, out] :
              {std::pair{
-                  "SELECT id FROM message_text_content WHERE id NOT IN "
+                  "SELECT id FROM message_text WHERE id NOT IN "
                   "(SELECT text_id FROM idx.messages WHERE text_id > 0) AND id NOT IN "
                   "(SELECT text_id FROM idx.text_garbage)",
                   &orphans
               },
               std::pair{
                   "SELECT id FROM idx.messages WHERE text_id > 0 AND text_id NOT IN "
-                  "(SELECT id FROM message_text_content)",
+                  "(SELECT id FROM message_text)",
                   &dangling
               }}) {
             auto s = reader.prepare(sql);
@@ -307,7 +278,7 @@ Status detail::check_text_index(Account& acc, bool full, std::uint64_t* fixed) {
     if (sqlite3_get_autocommit(acc.db.raw()) == 0) {
         return body();
     }
-    return text_transaction(acc.db, body);
+    return in_text_transaction(acc.db, body);
 }
 
 Result<std::optional<std::vector<std::uint32_t>>> Store::search_text(
@@ -317,10 +288,16 @@ Result<std::optional<std::vector<std::uint32_t>>> Store::search_text(
     std::string_view needle
 ) {
     using Out = std::optional<std::vector<std::uint32_t>>;
-    if (!indexable_needle(needle)) {
-        return Out();
+    auto keys = detail::needle_keys(needle);
+    if (keys.empty()) {
+        return Out();  // under 3 bytes: every message would be a candidate
     }
-    const std::string query = fts_query(needle);
+    // Every key narrows the candidates, but with diminishing returns; each costs a lookup per
+    // segment.
+    constexpr std::size_t kMaxKeys = 48;
+    if (keys.size() > kMaxKeys) {
+        keys.resize(kMaxKeys);
+    }
     // The mailbox under the account lock; the query on a connection of its own, without it:
     // a slow search does not hold up deliveries, and reads see committed data only.
     std::int64_t mailbox_id = 0;
@@ -351,29 +328,71 @@ Result<std::optional<std::vector<std::uint32_t>>> Store::search_text(
             return st.error();
         }
     }
-    // CROSS JOIN: the match first, then the (text_id, mailbox_id, uid) index; the planner would
-    // otherwise probe the match once per message of the mailbox. Messages without a text row
-    // are candidates whatever the needle (partial index messages_unindexed).
-    auto s = reader.prepare(
-        "SELECT m.uid FROM message_text CROSS JOIN idx.messages m "
-        "ON m.text_id = message_text.rowid "
-        "WHERE message_text MATCH ?1 AND m.mailbox_id = ?2 "
-        "UNION SELECT uid FROM idx.messages "
-        "WHERE mailbox_id = ?2 AND (text_id IS NULL OR text_id < 0) "
-        "ORDER BY 1"
-    );
-    if (!s) {
+    // One snapshot of both files: segments and blocks, and the messages they map to.
+    detail::ReadTransaction snapshot(reader);
+    if (!snapshot.ok()) {
         reader.close();  // reopened next time (text.db replaced, say)
-        return s.error();
+        return Errc::Io;
     }
-    StmtScope scope(**s);
-    scope->bind(1, query).bind(2, mailbox_id);
+    auto texts = detail::candidate_texts(reader, keys);
+    if (!texts) {
+        log::warn("store.text_search_failed", {{"error", texts.error().message()}});
+        return texts.error();
+    }
+    // Few candidates: look each up (index messages_text); many: read the mailbox's messages.
+    // Messages without a text id are candidates whatever the needle.
+    constexpr std::size_t kLookupLimit = 1000;
     std::vector<std::uint32_t> uids;
-    while (scope->step()) {
-        uids.push_back(static_cast<std::uint32_t>(scope->int64(0)));
-    }
-    if (auto st = scope->error(); !st) {
-        return st.error();
+    if (texts->size() <= kLookupLimit) {
+        auto one =
+            reader.prepare("SELECT uid FROM idx.messages WHERE text_id = ?1 AND mailbox_id = ?2");
+        if (!one) {
+            return one.error();
+        }
+        for (detail::TextId id : *texts) {
+            StmtScope scope(**one);
+            scope->bind(1, id).bind(2, mailbox_id);
+            while (scope->step()) {
+                uids.push_back(static_cast<std::uint32_t>(scope->int64(0)));
+            }
+            if (auto st = scope->error(); !st) {
+                return st.error();
+            }
+        }
+        std::vector<std::int64_t> unindexed;
+        auto st = detail::select_ids(
+            reader,
+            "SELECT uid FROM idx.messages WHERE mailbox_id = ?1 AND (text_id IS NULL OR text_id < "
+            "0)",
+            {mailbox_id},
+            unindexed
+        );
+        if (!st) {
+            return st.error();
+        }
+        for (std::int64_t uid : unindexed) {
+            uids.push_back(static_cast<std::uint32_t>(uid));
+        }
+        std::sort(uids.begin(), uids.end());
+        uids.erase(std::unique(uids.begin(), uids.end()), uids.end());
+    } else {
+        auto all = reader.prepare(
+            "SELECT uid, text_id FROM idx.messages WHERE mailbox_id = ?1 ORDER BY uid"
+        );
+        if (!all) {
+            return all.error();
+        }
+        StmtScope scope(**all);
+        scope->bind(1, mailbox_id);
+        while (scope->step()) {
+            const bool unindexed = scope->is_null(1) || scope->int64(1) < 0;
+            if (unindexed || std::binary_search(texts->begin(), texts->end(), scope->int64(1))) {
+                uids.push_back(static_cast<std::uint32_t>(scope->int64(0)));
+            }
+        }
+        if (auto st = scope->error(); !st) {
+            return st.error();
+        }
     }
     return Out(std::move(uids));
 }
@@ -400,6 +419,10 @@ Result<std::uint64_t> Store::Impl::run_text_index(Account& acc, bool background)
         }
         if (*more == Progress::Done) {
             return indexed;
+        }
+        // Outside the account lock, after the batch's ids are recorded.
+        if (auto merged = detail::merge_text_segments(text); !merged) {
+            return merged.error();
         }
         if (background) {
             const auto pause = deliveries_pending() ? kBusyPause : kIdlePause;
@@ -464,15 +487,26 @@ Result<Store::Impl::Progress> Store::Impl::text_index_batch(
         return st.error();
     }
     if (!garbage.empty()) {
-        auto st = text_transaction(text, [&]() -> Status {
-            auto del = text.prepare("DELETE FROM message_text WHERE rowid = ?1");
-            if (!del) {
-                return del.error();
+        // The postings stay until their segment is merged (a search maps ids to messages, and
+        // these have none); text_deleted says to leave them out then.
+        auto st = in_text_transaction(text, [&]() -> Status {
+            auto del = text.prepare("DELETE FROM message_text WHERE id = ?1");
+            auto mark = text.prepare("INSERT OR IGNORE INTO text_deleted(id) VALUES (?1)");
+            if (!del || !mark) {
+                return !del ? del.error() : mark.error();
             }
             for (std::int64_t id : garbage) {
-                StmtScope scope(**del);
-                if (auto e = scope->bind(1, id).run(); !e) {
-                    return e;
+                {
+                    StmtScope scope(**del);
+                    if (auto e = scope->bind(1, id).run(); !e) {
+                        return e;
+                    }
+                }
+                if (text.changes() > 0) {
+                    StmtScope scope(**mark);
+                    if (auto e = scope->bind(1, id).run(); !e) {
+                        return e;
+                    }
                 }
             }
             return {};
@@ -508,7 +542,7 @@ Result<Store::Impl::Progress> Store::Impl::text_index_batch(
         text_bytes += n;
     }
     if (text_bytes > 0) {
-        auto st = text_transaction(text, [&]() -> Status {
+        auto st = in_text_transaction(text, [&]() -> Status {
             std::int64_t next = 0;
             {
                 auto s = text.prepare("SELECT next_id FROM text_meta WHERE id = 1");
@@ -521,20 +555,33 @@ Result<Store::Impl::Progress> Store::Impl::text_index_batch(
                 }
                 next = scope->int64(0);
             }
-            auto ins =
-                text.prepare("INSERT INTO message_text(rowid, headers, body) VALUES (?1, ?2, ?3)");
+            auto ins = text.prepare("INSERT INTO message_text(id) VALUES (?1)");
             if (!ins) {
                 return ins.error();
             }
+            // One bitmap per thread that indexes (2 MiB: allocating it per batch costs more than
+            // a small batch's keys).
+            static thread_local detail::TrigramCollector keys;
+            (void)keys.take();  // nothing left over from an interrupted batch
+            detail::SegmentBuilder segment;
             for (auto& t : todo) {
                 if (!t.text) {
                     continue;
                 }
+                if (next > detail::kMaxTextId) {
+                    return Errc::Corrupt;
+                }
                 t.text_id = next++;
+                keys.add(t.text->headers);
+                keys.add(t.text->body);
+                segment.add(t.text_id, keys.take());
                 StmtScope scope(**ins);
-                auto e =
-                    scope->bind(1, t.text_id).bind(2, t.text->headers).bind(3, t.text->body).run();
-                if (!e) {
+                if (auto e = scope->bind(1, t.text_id).run(); !e) {
+                    return e;
+                }
+            }
+            if (!segment.empty()) {
+                if (auto e = detail::write_segment(text, segment); !e) {
                     return e;
                 }
             }

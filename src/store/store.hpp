@@ -30,14 +30,14 @@
 // Derived data whose loss in a crash is harmless (the \Recent marker, text index bookkeeping)
 // is committed without the WAL fsync; the next durable commit syncs it anyway.
 //
-// Full-text index: when StoreOptions::text_of is set, each message's decoded text goes into
-// text.db, an FTS5 table (trigram tokenizer, detail=full: exact substring search; ~3x the indexed
-// text on disk). A background thread indexes new messages shortly after their delivery commits,
-// on text.db's own connection, never holding the account lock for the FTS5 work (fts.cpp says
-// why not in the delivery transaction); copies share the text row, the rows of expunged messages
-// are removed in the background too. A message without a text row (not indexed yet, delivered
-// before text_of was set, text over 1 MiB, text_of threw) is returned by search_text() as a
-// candidate whatever the needle, so a search never misses a match.
+// Full-text index: when StoreOptions::text_of is set, each message's decoded, case-folded text is
+// indexed in text.db: for every 3-byte substring, the texts that have it (fts.cpp; about the
+// size of the indexed text on disk). A background thread indexes new messages shortly after their
+// delivery commits, on text.db's own connection, never holding the account lock for that work
+// (fts.cpp says why not in the delivery transaction); copies share the text row, the rows of
+// expunged messages are removed in the background too. A message without a text row (not indexed
+// yet, delivered before text_of was set, text over 1 MiB, text_of threw) is returned by
+// search_text() as a candidate whatever the needle, so a search never misses a match.
 #include <sys/types.h>
 
 #include <chrono>
@@ -71,6 +71,8 @@ inline constexpr std::uint32_t kAll = (1U << 5) - 1;
 }  // namespace flag
 
 /// The searchable text of a message, as the MIME module decodes it (UTF-8).
+/// Both already case-folded, by the function the searcher folds its needles and texts with
+/// (search_text() compares bytes).
 struct IndexedText {
     std::string headers;  // unfolded header fields, decoded (RFC 2047)
     std::string body;     // text of the body parts, transfer- and charset-decoded
@@ -474,15 +476,13 @@ public:
     );
 
     // ---- full-text search
-    /// UIDs (ascending) of the messages whose indexed text contains every 3-character piece of
-    /// `needle` (case-insensitive; headers and body alike whatever `field` says: the index keeps
-    /// no columns or positions), plus every message without an index row: a superset the caller
-    /// verifies, never missing a match under per-code-point simple Unicode case folding (SQLite's
-    /// fold, no normalization: a caller whose comparator also normalizes or decomposes should use
-    /// the index for ASCII needles only). nullopt when the index cannot answer: a needle shorter
-    /// than 3 characters (trigram limit), not valid UTF-8 or containing NUL, or an account where
-    /// nothing was ever indexed; the caller then scans. Runs on its own connection, without the
-    /// account lock: a slow search does not hold up deliveries.
+    /// UIDs (ascending) of the messages whose indexed text contains every 3-byte piece of
+    /// `needle`, which the caller folded as text_of folds (headers and body alike whatever
+    /// `field` says: the index keeps no columns or positions), plus every message without an
+    /// index row: a superset the caller verifies, never missing a message whose folded text
+    /// contains the folded needle. nullopt when the index cannot answer: a needle shorter than 3
+    /// bytes, or an account where nothing was ever indexed; the caller then scans. Runs on its
+    /// own connection, without the account lock: a slow search does not hold up deliveries.
     Result<std::optional<std::vector<std::uint32_t>>> search_text(
         std::string_view account, std::string_view mailbox, TextField field, std::string_view needle
     );

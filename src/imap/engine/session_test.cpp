@@ -37,8 +37,8 @@ public:
             return mime::serialize(mime::parse_message(b));
         };
         so.text_of = [](std::string_view b) {
-            auto t = mime::searchable_text(b, mime::parse_message(b));
-            return store::IndexedText{.headers = t.headers, .body = t.body};
+            auto t = mime::folded_searchable_text(b);
+            return store::IndexedText{.headers = std::move(t.headers), .body = std::move(t.body)};
         };
         so.sync_threads = 1;
         store = std::move(*store::Store::open(std::move(so)));

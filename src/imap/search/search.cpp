@@ -432,7 +432,7 @@ void collect_terms(const wire::SearchKey& key, std::vector<std::pair<bool, std::
         case SearchOp::Body:
         case SearchOp::Text:
             if (!key.text.empty()) {
-                out.emplace_back(key.op == SearchOp::Text, key.text);
+                out.emplace_back(key.op == SearchOp::Text, mime::fold_case(key.text));
             }
             break;
         default:

@@ -103,8 +103,8 @@ private:
 
 /// Text terms every match must contain (BODY and TEXT keys reachable from the top through AND
 /// only; empty strings omitted): the engine asks the full-text index for candidate UIDs of each,
-/// intersects, then verifies with matches(). Pairs (is_text: TEXT rather than BODY, needle as
-/// sent, not folded).
+/// intersects, then verifies with matches(). Pairs (is_text: TEXT rather than BODY, needle
+/// folded with mime::fold_case, as the index's text is).
 [[nodiscard]] std::vector<std::pair<bool, std::string>> required_text_terms(
     const wire::SearchKey& key
 );
