@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <memory>
 #include <utility>
 
 namespace sov::store::detail {
@@ -36,22 +37,69 @@ void put_varint(std::string& out, std::uint64_t v) {
     out.push_back(static_cast<char>(v));
 }
 
-// Radix sort by key (the top 24 bits), stable: ids added in increasing order stay so per key.
+// Radix sort by key (the top 24 bits) in two passes of 12 bits, stable: ids added in
+// increasing order stay so per key.
 void sort_by_key(std::vector<std::uint64_t>& v) {
-    std::vector<std::uint64_t> tmp(v.size());
-    for (unsigned shift = kIdBits; shift < kIdBits + kKeyBits; shift += 8) {
-        std::array<std::size_t, 257> count{};
+    constexpr unsigned kDigit = 12;
+    constexpr std::size_t kBuckets = std::size_t{1} << kDigit;
+    std::unique_ptr<std::uint64_t[]> tmp(new std::uint64_t[v.size()]);  // no zeroing
+    std::vector<std::size_t> count(kBuckets + 1);
+    for (unsigned shift = kIdBits; shift < kIdBits + kKeyBits; shift += kDigit) {
+        std::fill(count.begin(), count.end(), 0);
         for (std::uint64_t x : v) {
-            ++count[((x >> shift) & 0xffU) + 1];
+            ++count[((x >> shift) & (kBuckets - 1)) + 1];
         }
         for (std::size_t i = 1; i < count.size(); ++i) {
             count[i] += count[i - 1];
         }
         for (std::uint64_t x : v) {
-            tmp[count[(x >> shift) & 0xffU]++] = x;
+            tmp[count[(x >> shift) & (kBuckets - 1)]++] = x;
         }
-        v.swap(tmp);
+        std::copy(tmp.get(), tmp.get() + v.size(), v.begin());
     }
+}
+
+// Reads one varint at `i`; false if cut short or longer than an id can be.
+bool get_varint(std::string_view list, std::size_t& i, std::uint64_t& v) {
+    v = 0;
+    for (unsigned shift = 0;; shift += 7) {
+        if (i == list.size() || shift > 35) {
+            return false;
+        }
+        const auto byte = static_cast<unsigned char>(list[i++]);
+        v |= static_cast<std::uint64_t>(byte & 0x7fU) << shift;
+        if ((byte & 0x80U) == 0) {
+            return true;
+        }
+    }
+}
+
+// A list's first and last ids and the size of its first varint, checking it as decode_list does.
+struct ListSpan {
+    TextId first = 0;
+    TextId last = 0;
+    std::size_t first_bytes = 0;
+};
+
+bool scan_list(std::string_view list, ListSpan& span) {
+    std::uint64_t id = 0;
+    std::size_t i = 0;
+    while (i < list.size()) {
+        std::uint64_t delta = 0;
+        if (!get_varint(list, i, delta)) {
+            return false;
+        }
+        id += delta;
+        if (delta == 0 || id > static_cast<std::uint64_t>(kMaxTextId)) {
+            return false;
+        }
+        if (span.first == 0) {
+            span.first = static_cast<TextId>(id);
+            span.first_bytes = i;
+        }
+    }
+    span.last = static_cast<TextId>(id);
+    return span.first != 0;
 }
 
 }  // namespace
@@ -104,6 +152,12 @@ void BlockWriter::begin_key(TrigramKey key) {
 void BlockWriter::add(TextId id) {
     put_varint(lists_, static_cast<std::uint64_t>(id - last_id_));
     last_id_ = id;
+}
+
+void BlockWriter::add_encoded(TextId first, std::string_view rest, TextId last) {
+    put_varint(lists_, static_cast<std::uint64_t>(first - last_id_));
+    lists_ += rest;
+    last_id_ = last;
 }
 
 Status BlockWriter::end_key() {
@@ -227,17 +281,8 @@ bool decode_list(std::string_view list, std::vector<TextId>& out) {
     std::size_t i = 0;
     while (i < list.size()) {
         std::uint64_t delta = 0;
-        unsigned shift = 0;
-        for (;;) {
-            if (i == list.size() || shift > 35) {
-                return false;  // cut short, or longer than an id can be
-            }
-            const auto byte = static_cast<unsigned char>(list[i++]);
-            delta |= static_cast<std::uint64_t>(byte & 0x7fU) << shift;
-            shift += 7;
-            if ((byte & 0x80U) == 0) {
-                break;
-            }
+        if (!get_varint(list, i, delta)) {
+            return false;
         }
         id += delta;
         if (delta == 0 || id > static_cast<std::uint64_t>(kMaxTextId)) {
@@ -318,17 +363,24 @@ Status merge_segments(
             if (c.done() || c.key() != *key) {
                 continue;
             }
-            ids.clear();
-            if (!decode_list(c.block->list(c.at), ids)) {
-                return Errc::Corrupt;
+            const std::string_view list = c.block->list(c.at);
+            ListSpan span;
+            if (!scan_list(list, span) || span.first <= last) {
+                return Errc::Corrupt;  // damaged, or the inputs' ranges overlap or are disordered
             }
-            for (TextId id : ids) {
-                if (id <= last) {
-                    return Errc::Corrupt;  // the inputs' ranges overlap or are out of order
-                }
-                last = id;
-                if (!std::binary_search(dropped.begin(), dropped.end(), id)) {
-                    out.add(id);
+            last = span.last;
+            auto drop = std::lower_bound(dropped.begin(), dropped.end(), span.first);
+            if (drop == dropped.end() || *drop > span.last) {
+                // Nothing to leave out: the list's bytes but its first id's, which becomes a
+                // difference to the previous input's last.
+                out.add_encoded(span.first, list.substr(span.first_bytes), span.last);
+            } else {
+                ids.clear();
+                (void)decode_list(list, ids);  // scan_list checked it
+                for (TextId id : ids) {
+                    if (!std::binary_search(dropped.begin(), dropped.end(), id)) {
+                        out.add(id);
+                    }
                 }
             }
             if (auto st = c.advance(); !st) {

@@ -64,6 +64,9 @@ public:
     void begin_key(TrigramKey key);
     /// Appends an id to the current key's list (greater than its previous id).
     void add(TextId id);
+    /// Appends an encoded run of ids: `first`, then `rest` (the varint differences that follow
+    /// it in an encoded list), ending at `last`. What a merge copies without decoding.
+    void add_encoded(TextId first, std::string_view rest, TextId last);
     /// Ends the current key (an empty list is dropped); may emit a block.
     Status end_key();
     /// Emits the last block.
