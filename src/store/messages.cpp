@@ -41,6 +41,11 @@ std::string_view info_columns(const ListOptions& options) {
         "uid, modseq, flags, keywords, internal_date, save_date, size, file, email_id, "
         "d.structure, d.cache",
     };
+    if (options.structure && options.cache && options.structure_if_uncached) {
+        // length() of a blob does not copy it.
+        return "uid, modseq, flags, keywords, internal_date, save_date, size, file, email_id, "
+               "CASE WHEN length(d.cache) > 0 THEN NULL ELSE d.structure END, d.cache";
+    }
     return kColumns[(options.structure ? 1 : 0) + (options.cache ? 2 : 0)];
 }
 
@@ -53,6 +58,10 @@ std::string_view narrow_columns(const ListOptions& options) {
         "uid, modseq, flags, keywords, 0, 0, 0, NULL, NULL, NULL, d.cache",
         "uid, modseq, flags, keywords, 0, 0, 0, NULL, NULL, d.structure, d.cache",
     };
+    if (options.structure && options.cache && options.structure_if_uncached) {
+        return "uid, modseq, flags, keywords, 0, 0, 0, NULL, NULL, "
+               "CASE WHEN length(d.cache) > 0 THEN NULL ELSE d.structure END, d.cache";
+    }
     return kColumns[(options.structure ? 1 : 0) + (options.cache ? 2 : 0)];
 }
 

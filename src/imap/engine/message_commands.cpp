@@ -336,6 +336,11 @@ void Session::Handlers::fetch(Session& s, const Cmd& c, W& w) {
                                    a.item == FetchItem::ModSeq || a.item == FetchItem::Envelope ||
                                    a.item == FetchItem::Body || a.item == FetchItem::BodyStructure;
                         });
+    // Every entry of the current version fits a session writing with the default options, so
+    // the structure of messages with one is not read (a stale entry's message is parsed from
+    // its file instead: once, as its new entry is stored).
+    const bool skip_cached_structure =
+        cacheable && !session_options.utf8 && !session_options.imap4rev2;
     const mime::MessageStructure no_structure;
     SeqCursor seqs(view.uids());
     // Per thread: a FETCH of one message after another reuses the buffer.
@@ -431,6 +436,7 @@ void Session::Handlers::fetch(Session& s, const Cmd& c, W& w) {
                 .structure = need_structure,
                 .path = false,
                 .cache = cacheable,
+                .structure_if_uncached = skip_cached_structure,
                 .narrow = narrow,
             },
             [&](const store::MessageRow& m) -> Status {
@@ -467,6 +473,7 @@ void Session::Handlers::fetch(Session& s, const Cmd& c, W& w) {
                 .structure = need_structure,
                 .path = need_bytes || need_structure,
                 .cache = cacheable,
+                .structure_if_uncached = skip_cached_structure,
             }
         );
         if (!messages) {
