@@ -18,8 +18,10 @@ constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 
 Stream::Stream(boost::beast::tcp_stream tcp)
     : tcp_(std::move(tcp)), read_watch_(tcp_.get_executor()), write_watch_(tcp_.get_executor()) {
-    read_watch_.deadline = std::make_shared<Deadline>(Deadline{.socket = &tcp_.socket()});
-    write_watch_.deadline = std::make_shared<Deadline>(Deadline{.socket = &tcp_.socket()});
+    for (Watch* w : {&read_watch_, &write_watch_}) {
+        w->deadline = std::make_shared<Deadline>();
+        w->deadline->socket = &tcp_.socket();
+    }
 }
 
 Stream::~Stream() {
@@ -158,7 +160,7 @@ asio::awaitable<std::pair<ErrorCode, std::size_t>> Stream::tls_step(
         ErrorCode ec;
         switch (reason) {
             case SSL_ERROR_NONE:
-                watch.timer.cancel();
+                stop_timer(watch);
                 co_return std::pair{ErrorCode{}, n};
             case SSL_ERROR_WANT_READ:
                 ec = co_await wait_ready(asio::socket_base::wait_read, watch, cancels_at_start);
@@ -183,7 +185,7 @@ asio::awaitable<std::pair<ErrorCode, std::size_t>> Stream::tls_step(
                 break;
         }
         if (ec) {
-            watch.timer.cancel();
+            stop_timer(watch);
             co_return std::pair{ec, std::size_t{0}};
         }
     }
@@ -191,10 +193,20 @@ asio::awaitable<std::pair<ErrorCode, std::size_t>> Stream::tls_step(
 
 void Stream::arm(Watch& watch, std::chrono::steady_clock::duration timeout) {
     watch.deadline->expired = false;
-    watch.timer.expires_after(timeout);
-    watch.timer.async_wait([deadline = watch.deadline](const ErrorCode& ec) {
-        if (ec || deadline->socket == nullptr) {
-            return;  // re-armed, finished in time, or the Stream is gone
+    watch.deadline->at = std::chrono::steady_clock::now() + timeout;
+}
+
+void Stream::start_timer(Watch& watch) {
+    Deadline& d = *watch.deadline;
+    if (d.timer_set) {
+        return;
+    }
+    d.timer_set = true;
+    const unsigned generation = ++d.generation;
+    watch.timer.expires_at(d.at);
+    watch.timer.async_wait([deadline = watch.deadline, generation](const ErrorCode& ec) {
+        if (ec || deadline->socket == nullptr || generation != deadline->generation) {
+            return;  // stopped in time, or the Stream is gone
         }
         deadline->expired = true;
         ErrorCode ignored;
@@ -202,10 +214,20 @@ void Stream::arm(Watch& watch, std::chrono::steady_clock::duration timeout) {
     });
 }
 
+void Stream::stop_timer(Watch& watch) {
+    Deadline& d = *watch.deadline;
+    if (d.timer_set) {
+        d.timer_set = false;
+        ++d.generation;  // a handler already queued with success must not expire the next one
+        watch.timer.cancel();
+    }
+}
+
 asio::awaitable<ErrorCode> Stream::wait_ready(
     asio::socket_base::wait_type type, Watch& watch, unsigned cancels_at_start
 ) {
     for (;;) {
+        start_timer(watch);
         auto [ec] = co_await tcp_.socket().async_wait(type, kTuple);
         if (ec != asio::error::operation_aborted) {
             co_return ec;

@@ -87,9 +87,17 @@ private:
     };
     /// The deadline of the pending read or write. Its timer's handler may run after the Stream
     /// is gone, so what it touches is shared and the socket pointer is cleared on destruction.
+    ///
+    /// An operation only notes its deadline (`at`); the timer starts when it has to wait for
+    /// the socket and stops when it ends. Most writes and many reads never wait, and starting
+    /// and cancelling a timer per TLS record took the reactor's lock and woke the other I/O
+    /// thread each time (issue 3).
     struct Deadline {
         boost::asio::ip::tcp::socket* socket = nullptr;
+        std::chrono::steady_clock::time_point at;
         bool expired = false;
+        bool timer_set = false;   // the timer runs for the current operation
+        unsigned generation = 0;  // of the timer's current wait: older handlers do nothing
     };
     struct Watch {
         explicit Watch(const boost::asio::any_io_executor& executor) : timer(executor) {}
@@ -119,6 +127,10 @@ private:
         std::chrono::steady_clock::duration timeout
     );
     void arm(Watch& watch, std::chrono::steady_clock::duration timeout);
+    /// Before waiting for the socket: the timer runs until the operation ends.
+    static void start_timer(Watch& watch);
+    /// The operation ended: its timer stops.
+    static void stop_timer(Watch& watch);
     boost::asio::awaitable<ErrorCode> wait_ready(
         boost::asio::socket_base::wait_type type, Watch& watch, unsigned cancels_at_start
     );

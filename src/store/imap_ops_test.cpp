@@ -420,6 +420,39 @@ TEST_F(ImapOpsTest, RenderCacheAndUnseenListing) {
     EXPECT_EQ((*list)[1].cache, "two");
     EXPECT_FALSE((*list)[1].structure.empty());
     EXPECT_EQ(store_->set_render_cache(kAcc, "Nope", {{1, "x"}}).error(), Errc::NotFound);
+    // structure_if_uncached: the structure only where there is no render cache, every way.
+    for (const bool narrow : {false, true}) {
+        const ListOptions o{
+            .structure = true,
+            .path = false,
+            .cache = true,
+            .structure_if_uncached = true,
+            .narrow = narrow,
+        };
+        std::vector<bool> with_structure;
+        ASSERT_TRUE(store_->for_each_message(
+            kAcc,
+            "INBOX",
+            {1, 2, 3, 4, 5, 6},
+            o,
+            [&](const MessageRow& m) -> Status {
+                EXPECT_EQ(m.structure.empty(), !m.cache.empty()) << m.uid;
+                with_structure.push_back(!m.structure.empty());
+                return {};
+            }
+        ));
+        EXPECT_EQ(with_structure, (std::vector<bool>{true, false, true, true, false, true}));
+    }
+    auto some = store_->get_messages(
+        kAcc,
+        "INBOX",
+        {1, 2},
+        {.structure = true, .path = false, .cache = true, .structure_if_uncached = true}
+    );
+    ASSERT_TRUE(some);
+    EXPECT_FALSE((*some)[0].structure.empty());
+    EXPECT_TRUE((*some)[1].structure.empty());
+    EXPECT_EQ((*some)[1].cache, "two");
 
     ASSERT_TRUE(
         store_->update_flags(kAcc, "INBOX", {1, 3, 4}, {FlagChange::Mode::Add, flag::kSeen, {}})

@@ -205,6 +205,10 @@ struct ListOptions {
     bool path = true;
     /// true: MessageInfo::cache gets the message's render cache (see Store::set_render_cache).
     bool cache = false;
+    /// With structure and cache: the structure only of messages without a render cache (the
+    /// others' stays empty; a caller that finds their cache unusable must get it otherwise).
+    /// FETCH 1:* BODYSTRUCTURE then does not copy 10,000 unused blobs out of SQLite.
+    bool structure_if_uncached = false;
     /// true: only messages without \Seen (SEARCH UNSEEN), read through an index of those
     /// (list_messages only).
     bool unseen_only = false;

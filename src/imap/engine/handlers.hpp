@@ -55,6 +55,9 @@ public:
 
     // message_commands.cpp
     static void fetch(Session& s, const Cmd& c, W& w);
+    /// Whether a FETCH may start on the I/O thread (Session::handle's `quick`): few messages,
+    /// no \Seen to set, no CHANGEDSINCE. fetch() refuses later what turns out to need more.
+    static bool fetch_is_quick(const Session& s, const Cmd& c);
     static void store(Session& s, const Cmd& c, W& w);
     static void copy(Session& s, const Cmd& c, W& w, bool move);
     /// The UIDs a command's sequence set names ("$" = the saved search result).

@@ -157,6 +157,33 @@ std::vector<std::uint32_t> MailboxView::resolve(const wire::SequenceSet& set, bo
     return out;
 }
 
+bool MailboxView::names_at_most(const wire::SequenceSet& set, bool by_uid, std::size_t limit)
+    const {
+    const auto& uids = uids_->uids();
+    if (uids.empty()) {
+        return true;
+    }
+    const std::uint32_t largest = by_uid ? uids.back() : exists();
+    std::size_t n = 0;
+    for (const auto& range : set.ranges) {
+        std::uint32_t lo = range.first == wire::kStar ? largest : range.first;
+        std::uint32_t hi = range.last == wire::kStar ? largest : range.last;
+        if (lo > hi) {
+            std::swap(lo, hi);
+        }
+        if (by_uid) {
+            const auto b = std::lower_bound(uids.begin(), uids.end(), lo);
+            n += static_cast<std::size_t>(std::upper_bound(b, uids.end(), hi) - b);
+        } else if (lo <= exists()) {
+            n += std::min(hi, exists()) - lo + 1;
+        }
+        if (n > limit) {
+            return false;
+        }
+    }
+    return true;
+}
+
 std::uint64_t MailboxView::reported_modseq(std::uint32_t uid) const {
     const auto it = std::lower_bound(
         reported_.begin(),
@@ -256,6 +283,14 @@ Status MailboxView::poll(store::Store& store, const PollMode& mode, wire::Respon
     );
     if (!changes) {
         return changes.error();
+    }
+    if (mode.defer_new) {
+        const std::uint32_t last = uids_->uids().empty() ? 0 : uids_->uids().back();
+        if (std::any_of(changes->changed.begin(), changes->changed.end(), [&](const auto& s) {
+                return s.uid > last;
+            })) {
+            return make_error_code(std::errc::operation_would_block);
+        }
     }
     for (const auto uid : changes->expunged) {
         if (seq_of(uid) != 0) {

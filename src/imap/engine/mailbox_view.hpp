@@ -28,6 +28,9 @@ struct PollMode {
     bool condstore = false;  // add MODSEQ to FETCH responses (RFC 7162 §3.2.4)
     bool qresync = false;    // VANISHED instead of EXPUNGE (RFC 7162 §3.2.10)
     bool recent = true;      // "* n RECENT" (IMAP4rev1 only; RFC 9051 removed \Recent)
+    /// New messages make poll() return std::errc::operation_would_block before it changes
+    /// anything: claiming their \Recent flags is a store write (Session::handle's `quick`).
+    bool defer_new = false;
 };
 
 class MailboxView {
@@ -70,6 +73,10 @@ public:
     /// The UIDs (ascending) a sequence set names: message numbers, or UIDs with `by_uid`
     /// (RFC 9051 §6.4.9: UIDs that do not exist are ignored; "*" is the highest).
     [[nodiscard]] std::vector<std::uint32_t> resolve(const wire::SequenceSet& set, bool by_uid)
+        const;
+    /// Whether resolve(set, by_uid) names at most `limit` messages (overlapping ranges may
+    /// count twice: never true when it names more), without building the list.
+    [[nodiscard]] bool names_at_most(const wire::SequenceSet& set, bool by_uid, std::size_t limit)
         const;
 
     /// Reports changes made since the last poll; `out` gets the untagged responses.

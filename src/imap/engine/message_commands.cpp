@@ -218,7 +218,25 @@ bool write_message(
     return true;
 }
 
+// Session::handle's `quick` (the I/O thread): at most this many messages, and this many bytes
+// of message files read in full (header-only reads are small and not counted). The hop to a
+// worker thread costs tens of microseconds; reading 256 KB from the page cache about as much.
+constexpr std::size_t kQuickMessages = 16;
+constexpr std::uint64_t kQuickBytes = 256 * 1024;
+
 }  // namespace
+
+bool Session::Handlers::fetch_is_quick(const Session& s, const Cmd& c) {
+    const auto& args = std::get<wire::FetchArgs>(c.args);
+    if (args.changed_since || args.vanished || args.set.saved) {
+        return false;
+    }
+    const MailboxView& view = *s.view_;
+    if (!view.read_only() && std::any_of(args.atts.begin(), args.atts.end(), sets_seen)) {
+        return false;  // a store write
+    }
+    return view.names_at_most(args.set, c.uid, kQuickMessages);
+}
 
 void Session::Handlers::fetch(Session& s, const Cmd& c, W& w) {
     const auto& args = std::get<wire::FetchArgs>(c.args);
@@ -318,12 +336,20 @@ void Session::Handlers::fetch(Session& s, const Cmd& c, W& w) {
                                    a.item == FetchItem::ModSeq || a.item == FetchItem::Envelope ||
                                    a.item == FetchItem::Body || a.item == FetchItem::BodyStructure;
                         });
+    // Every entry of the current version fits a session writing with the default options, so
+    // the structure of messages with one is not read (a stale entry's message is parsed from
+    // its file instead: once, as its new entry is stored).
+    const bool skip_cached_structure =
+        cacheable && !session_options.utf8 && !session_options.imap4rev2;
     const mime::MessageStructure no_structure;
     SeqCursor seqs(view.uids());
-    // Per worker thread: a FETCH of one message after another reuses the buffer.
+    // Per thread: a FETCH of one message after another reuses the buffer.
     thread_local FileBytes file;
+    // On the I/O thread (s.quick_): the bytes of files read in full so far.
+    std::uint64_t quick_bytes = 0;
 
-    // The answer for one message; false stops the command (UNKNOWN-CTE, answered by the caller).
+    // The answer for one message; false stops the command (UNKNOWN-CTE, answered by the caller;
+    // or s.quick_refused_).
     const auto answer = [&](const store::MessageRow& m, bool seen_now) -> bool {
         const auto seq = seqs.seq_of(m.uid);
         if (seq == 0) {
@@ -333,6 +359,10 @@ void Session::Handlers::fetch(Session& s, const Cmd& c, W& w) {
             const auto items = fetch::decode_render_cache(m.cache);
             if (items && items->fits(session_options)) {
                 return write_message(w, view, seq, m, atts, &*items, no_structure, {}, seen_now);
+            }
+            if (s.quick_) {
+                s.quick_refused_ = true;  // rendering is work, and the new entry a store write
+                return false;
             }
             auto parsed = load_structure(m, file);
             if (!parsed && m.file.empty()) {
@@ -364,6 +394,13 @@ void Session::Handlers::fetch(Session& s, const Cmd& c, W& w) {
             }
         }
         bool loaded = false;
+        if (s.quick_ && (!have_structure || (need_bytes && !header_only))) {
+            quick_bytes += m.size;
+            if (quick_bytes > kQuickBytes) {
+                s.quick_refused_ = true;  // too much to read on the I/O thread
+                return false;
+            }
+        }
         if (need_bytes || (need_structure && !have_structure)) {
             // Header sections of the message need only the bytes up to its body.
             const std::uint64_t limit =
@@ -399,6 +436,7 @@ void Session::Handlers::fetch(Session& s, const Cmd& c, W& w) {
                 .structure = need_structure,
                 .path = false,
                 .cache = cacheable,
+                .structure_if_uncached = skip_cached_structure,
                 .narrow = narrow,
             },
             [&](const store::MessageRow& m) -> Status {
@@ -409,9 +447,13 @@ void Session::Handlers::fetch(Session& s, const Cmd& c, W& w) {
                     unknown_cte = true;
                     return make_error_code(std::errc::operation_canceled);
                 }
+                s.spill_if_large();
                 return {};
             }
         );
+        if (s.quick_refused_) {
+            return;  // Session::handle drops the output
+        }
         if (unknown_cte) {
             no(w, c, "UNKNOWN-CTE", "Unknown Content-Transfer-Encoding");
             return;
@@ -431,6 +473,7 @@ void Session::Handlers::fetch(Session& s, const Cmd& c, W& w) {
                 .structure = need_structure,
                 .path = need_bytes || need_structure,
                 .cache = cacheable,
+                .structure_if_uncached = skip_cached_structure,
             }
         );
         if (!messages) {
@@ -508,6 +551,7 @@ void Session::Handlers::fetch(Session& s, const Cmd& c, W& w) {
                 no(w, c, "UNKNOWN-CTE", "Unknown Content-Transfer-Encoding");
                 return;
             }
+            s.spill_if_large();
         }
     }
     if (!new_cache.empty()) {

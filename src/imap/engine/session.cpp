@@ -86,8 +86,43 @@ void Session::tls_started() {
     config_.tls_active = true;
 }
 
-After Session::handle(const wire::Command& c, std::string& out) {
-    const std::size_t start = out.size();
+bool Session::quick_command(const wire::Command& c) const {
+    if (state_ != State::Selected || !view_) {
+        return false;
+    }
+    switch (c.name) {
+        case CommandName::Noop:
+        case CommandName::Check:
+            return true;  // the poll only
+        case CommandName::Fetch:
+            return H::fetch_is_quick(*this, c);
+        default:
+            return false;
+    }
+}
+
+After Session::handle(const wire::Command& c, std::string& out, bool quick) {
+    if (quick && !quick_command(c)) {
+        return After::Offload;
+    }
+    quick_ = quick;
+    quick_refused_ = false;
+    const After after = run(c, out);
+    quick_ = false;
+    out_ = nullptr;
+    if (quick_refused_) {
+        // Nothing of it goes out: the worker thread runs it again from the same state.
+        out.resize(run_start_);
+        condstore_ = condstore_before_;
+        quick_refused_ = false;
+        return After::Offload;
+    }
+    return after;
+}
+
+After Session::run(const wire::Command& c, std::string& out) {
+    run_start_ = out.size();
+    out_ = &out;
     condstore_before_ = condstore_;
     wire::ResponseWriter w(out, H::writer_options(*this));
     const bool authenticated = state_ != State::NotAuthenticated;
@@ -213,17 +248,32 @@ After Session::handle(const wire::Command& c, std::string& out) {
             H::thread(*this, c, w);
             break;
     }
-    report_changes(c, start, out);
+    report_changes(c, out);
     return after;
+}
+
+void Session::spill_if_large() {
+    // Large enough that handing over costs little per byte, small enough that the client
+    // starts reading early and the buffer stays out of mmap territory.
+    constexpr std::size_t kSpillBytes = 64 * 1024;
+    if (!spill_ || quick_ || out_ == nullptr || out_->size() < kSpillBytes) {
+        return;
+    }
+    std::string responses;
+    responses.swap(*out_);
+    out_->reserve(kSpillBytes + kSpillBytes / 4);
+    run_start_ = 0;
+    spill_(std::move(responses));
 }
 
 // Every handler ends with its tagged reply; what other sessions and deliveries changed meanwhile
 // must come before it (RFC 9051 §7: untagged data, then the completion). The tagged reply is
 // the last line of `out` (never a literal), so the updates are inserted in front of it.
-void Session::report_changes(const wire::Command& c, std::size_t start, std::string& out) {
+void Session::report_changes(const wire::Command& c, std::string& out) {
     if (!view_ || state_ != State::Selected) {
         return;
     }
+    const std::size_t start = run_start_;  // 0 once some of it was spilled
     std::string updates;
     wire::ResponseWriter uw(updates, H::writer_options(*this));
     if (!condstore_before_ && condstore_) {
@@ -235,8 +285,13 @@ void Session::report_changes(const wire::Command& c, std::size_t start, std::str
             "Highest"
         );
     }
-    const auto mode = H::poll_mode(*this, !forbids_expunge_report(c));
+    auto mode = H::poll_mode(*this, !forbids_expunge_report(c));
+    mode.defer_new = quick_;
     if (auto st = view_->poll(*services_.store, mode, uw); !st) {
+        if (quick_ && st.error() == std::errc::operation_would_block) {
+            quick_refused_ = true;  // new messages: claiming \Recent writes (handle)
+            return;
+        }
         log::warn("imap.poll.failed", {{"account", account_}, {"error", st.error().message()}});
         return;
     }

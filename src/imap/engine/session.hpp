@@ -2,12 +2,14 @@
 // One IMAP session's state and command handling (RFC 9051, RFC 3501 and the extensions of
 // issue 3). The driver (imap/server/connection.cpp) owns the socket and the parser; it hands
 // each parsed command to handle() on a blocking worker thread (the store and the accounts
-// database are synchronous SQLite) and writes what handle() appended to `out`.
+// database are synchronous SQLite), or first on its I/O thread when the command is cheap (see
+// handle), and writes what handle() appended to `out`.
 //
 // A Session is used by one thread at a time (the driver awaits each call), so it has no locks.
 // Its only shared state lives behind Services: the store, the directory and the throttle.
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -52,6 +54,7 @@ enum class After {
     Idle,          // "+ idling" was written: wait for DONE or a store change (idle_poll)
     SaslContinue,  // a "+ challenge" was written: the next line goes to sasl_response()
     Compress,      // "OK DEFLATE active" was written: wrap the stream (RFC 4978)
+    Offload,       // handle(..., quick): nothing was written; run it again on a worker thread
 };
 
 class Session {
@@ -63,7 +66,19 @@ public:
 
     /// The greeting: "* OK [CAPABILITY ...] ..." (RFC 9051 §7.1.1).
     void greeting(std::string& out);
-    After handle(const wire::Command& command, std::string& out);
+    /// `quick`: the driver calls from its I/O thread, where nothing may block for long. Only
+    /// commands that read little and write nothing run then (a FETCH of a few messages without
+    /// \Seen, NOOP); any other, or one that turns out to need more (a large message, a render
+    /// cache miss, new messages to claim \Recent for), returns After::Offload with `out` and the
+    /// session as they were, and the driver calls again without `quick` on a worker thread.
+    /// Two thread hops cost more than such a command (issue 3: 500 x UID FETCH BODY.PEEK[]).
+    After handle(const wire::Command& command, std::string& out, bool quick = false);
+    /// Receives complete responses while handle() is still running on a worker thread (a
+    /// FETCH of thousands of messages is megabytes): the driver sends them meanwhile, so the
+    /// client reads while the rest is made and no answer is built whole in memory. Called on
+    /// the thread running handle(). Without one, everything goes to `out`.
+    using Spill = std::function<void(std::string&& responses)>;
+    void set_spill(Spill spill) { spill_ = std::move(spill); }
     /// One client line during AUTHENTICATE (RFC 9051 §6.2.2): base64, or "*" to cancel.
     After sasl_response(std::string_view line, std::string& out);
     /// During IDLE (RFC 2177): report what changed in the selected mailbox.
@@ -103,7 +118,13 @@ private:
         Selected,
         Logout,
     };
-    void report_changes(const wire::Command& c, std::size_t start, std::string& out);
+    After run(const wire::Command& c, std::string& out);
+    void report_changes(const wire::Command& c, std::string& out);
+    /// Hands what the current command wrote so far to spill_ once it is large enough. Only
+    /// between complete responses (a FETCH calls it after each message).
+    void spill_if_large();
+    /// Whether `c` may run on the I/O thread at all (handle's `quick`).
+    [[nodiscard]] bool quick_command(const wire::Command& c) const;
     struct SaslState;
     struct AppendState;
 
@@ -127,6 +148,11 @@ private:
     std::string idle_tag_;
     std::chrono::milliseconds delay_{0};
     unsigned bad_commands_ = 0;
+    bool quick_ = false;          // handle() runs on the I/O thread (see handle)
+    bool quick_refused_ = false;  // ... and the command found it must not: After::Offload
+    std::size_t run_start_ = 0;   // where the current command's output begins in `out`
+    std::string* out_ = nullptr;  // the current command's `out`
+    Spill spill_;
 };
 
 }  // namespace sov::imap

@@ -92,7 +92,19 @@ public:
                     out += "+ Ready\r\n";
                     break;
                 case wire::ParseStatus::Command: {
-                    const After after = session_.handle(parser_.command(), out);
+                    // As the driver does: on the I/O thread first if the test asks for it.
+                    After after = After::Offload;
+                    if (quick) {
+                        const std::size_t before = out.size();
+                        after = session_.handle(parser_.command(), out, true);
+                        ran_quick = after != After::Offload;
+                        if (!ran_quick) {
+                            EXPECT_EQ(out.size(), before);  // nothing written when refused
+                        }
+                    }
+                    if (after == After::Offload) {
+                        after = session_.handle(parser_.command(), out);
+                    }
                     parser_.set_options(session_.parser_options());
                     if (after == After::Idle || after == After::SaslContinue) {
                         parser_.expect_line();
@@ -137,6 +149,17 @@ public:
         return send("L1 LOGIN " + std::string(kUser) + " \"" + std::string(kPassword) + "\"\r\n");
     }
     const std::string& greeting() const { return greeting_; }
+
+    /// Session::set_spill, as the driver does: what it hands over goes to `spilled`.
+    void collect_spills() {
+        session_.set_spill([this](std::string&& responses) {
+            spilled.push_back(std::move(responses));
+        });
+    }
+    std::vector<std::string> spilled;
+
+    bool quick = false;      // try Session::handle(..., quick) first, as the driver does
+    bool ran_quick = false;  // the last command ran that way
 
 private:
     Session session_;
@@ -368,6 +391,98 @@ TEST(ImapSession, ListAndCreateValidateNames) {
     EXPECT_THAT(c.send("f3 SELECT &Jjo\r\n"), HasSubstr("f3 NO"));
     EXPECT_THAT(c.send("g RENAME Work Job\r\n"), HasSubstr("g OK"));
     EXPECT_THAT(c.send("h LIST \"\" Job/*\r\n"), HasSubstr("Job/Projects"));
+}
+
+}  // namespace
+}  // namespace sov::imap
+
+namespace sov::imap {
+namespace {
+
+// Session::handle(..., quick): what may run on the driver's I/O thread runs there with the
+// same answer; what reads a lot or writes is refused with nothing written and runs again.
+TEST(ImapSession, QuickCommandsAnswerAsOnWorkerThreads) {
+    World w;
+    for (int i = 0; i < 20; ++i) {
+        w.deliver(msg("m" + std::to_string(i)));
+    }
+    Client q(w);
+    Client ref(w);
+    for (Client* c : {&q, &ref}) {
+        c->login();
+        c->send("x EXAMINE INBOX\r\n");  // read-only: neither claims \Recent nor sets \Seen
+    }
+    q.quick = true;
+    const auto same = [&](const std::string& command, bool quick) {
+        const std::string got = q.send(command);
+        EXPECT_EQ(q.ran_quick, quick) << command;
+        EXPECT_EQ(got, ref.send(command)) << command;
+        return got;
+    };
+    EXPECT_THAT(same("a UID FETCH 3 BODY.PEEK[]\r\n", true), HasSubstr("Subject: m2"));
+    same("b FETCH 1:16 (UID FLAGS RFC822.SIZE)\r\n", true);
+    same("c FETCH 1:17 (UID FLAGS)\r\n", false);  // more than a few messages
+    same("d NOOP\r\n", true);
+    // The render cache is empty: rendering and storing it is for a worker thread; then cached.
+    same("e FETCH 2 BODYSTRUCTURE\r\n", false);
+    same("f FETCH 2 BODYSTRUCTURE\r\n", true);
+    // A new message: the poll claims \Recent for SELECT sessions (a store write), so refused.
+    Client rw(w);
+    rw.login();
+    rw.send("s SELECT INBOX\r\n");
+    rw.quick = true;
+    w.deliver(msg("new"));
+    EXPECT_THAT(rw.send("g NOOP\r\n"), HasSubstr("* 21 EXISTS"));
+    EXPECT_FALSE(rw.ran_quick);
+    EXPECT_EQ(rw.send("h NOOP\r\n"), "h OK NOOP completed\r\n");
+    EXPECT_TRUE(rw.ran_quick);
+    // Refused after it started: its CONDSTORE enabling is still reported when it runs again.
+    w.deliver(msg("newer"));
+    const std::string out = rw.send("i FETCH 1 (MODSEQ)\r\n");
+    EXPECT_FALSE(rw.ran_quick);
+    EXPECT_THAT(out, HasSubstr("* OK [HIGHESTMODSEQ "));
+    EXPECT_THAT(out, HasSubstr("* 22 EXISTS"));
+    // \Seen to set (a write): never quick.
+    EXPECT_THAT(rw.send("j UID FETCH 1 BODY[]\r\n"), HasSubstr("\\Seen"));
+    EXPECT_FALSE(rw.ran_quick);
+}
+
+// A FETCH answer of megabytes is handed to the driver in pieces while it is made (the driver
+// sends them meanwhile): the pieces, then what is left in `out`, are the same bytes in the same
+// order as without, each piece whole responses, and updates still precede the tagged reply.
+TEST(ImapSession, LargeFetchAnswersAreHandedOverInPieces) {
+    World w;
+    const std::string body(3000, 'x');
+    for (int i = 0; i < 100; ++i) {
+        w.deliver(msg("m" + std::to_string(i), body + "\r\n"));
+    }
+    Client spill(w);
+    Client ref(w);
+    for (Client* c : {&spill, &ref}) {
+        c->login();
+        c->send("x SELECT INBOX\r\n");
+    }
+    spill.collect_spills();
+    w.deliver(msg("new"));  // reported by the poll after the FETCH, before its tagged OK
+    const std::string rest = spill.send("f FETCH 1:* BODY.PEEK[]\r\n");
+    ASSERT_GE(spill.spilled.size(), 3U);  // 300 KB in pieces of 64 KB or more
+    std::string all;
+    for (const auto& piece : spill.spilled) {
+        EXPECT_GE(piece.size(), 64U * 1024);
+        EXPECT_TRUE(piece.ends_with(")\r\n"));
+        all += piece;
+    }
+    all += rest;
+    EXPECT_TRUE(rest.ends_with(")\r\n* 101 EXISTS\r\n* 101 RECENT\r\nf OK FETCH completed\r\n"));
+    // The same bytes up to the RECENT count, which differs (`spill` claimed them first).
+    const std::string expected = ref.send("f FETCH 1:* BODY.PEEK[]\r\n");
+    const auto cut = [](const std::string& t) { return t.substr(0, t.find("EXISTS\r\n")); };
+    EXPECT_TRUE(cut(all) == cut(expected));  // (EXPECT_EQ would print megabytes)
+    EXPECT_GT(cut(all).size(), 300'000U);
+    // A small answer is not handed over.
+    spill.spilled.clear();
+    EXPECT_THAT(spill.send("g FETCH 1 BODY.PEEK[]\r\n"), HasSubstr("g OK"));
+    EXPECT_TRUE(spill.spilled.empty());
 }
 
 }  // namespace

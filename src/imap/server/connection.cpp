@@ -1,5 +1,6 @@
 #include "imap/server/connection.hpp"
 
+#include <atomic>
 #include <memory>
 #include <optional>
 
@@ -63,6 +64,11 @@ private:
         co_return co_await core::offload(services_.pool->get_executor(), std::move(work));
     }
     void watch_account();
+    /// On the strand: responses a command running on a worker thread handed over
+    /// (Session::set_spill) go out now, by a writer coroutine, while it goes on.
+    void take_spill(std::string responses);
+    /// After such a command: until everything it handed over has been written.
+    asio::awaitable<bool> drain_spills();
     /// Appends bytes read from the socket to the input, decompressing under COMPRESS=DEFLATE.
     bool take_input(std::string_view raw);
     std::chrono::seconds read_timeout() const {
@@ -89,6 +95,12 @@ private:
     };
     /// The IDLE reader, while one is outstanding: the connection must outlive it.
     std::shared_ptr<ReadResult> reader_;
+    // Session::set_spill: counted on the worker thread when handed over, on the strand when
+    // taken; the writer coroutine runs while writer_active_.
+    std::atomic<std::uint64_t> spills_posted_{0};
+    std::uint64_t spills_taken_ = 0;
+    bool writer_active_ = false;
+    bool write_failed_ = false;
     std::uint64_t hub_id_ = 0;
     std::string watched_account_;
     enum class LineFor {
@@ -200,6 +212,36 @@ void Connection::watch_account() {
     );
 }
 
+void Connection::take_spill(std::string responses) {
+    ++spills_taken_;
+    if (out_.empty()) {
+        out_.swap(responses);
+    } else {
+        out_ += responses;  // after what earlier commands left unsent
+    }
+    if (!writer_active_) {
+        writer_active_ = true;
+        auto writer = [this]() -> asio::awaitable<void> {
+            while (!out_.empty() && !write_failed_) {
+                write_failed_ = !co_await flush();
+            }
+            writer_active_ = false;
+            signals_->wake.cancel();
+        };
+        asio::co_spawn(signals_->wake.get_executor(), std::move(writer), asio::detached);
+    }
+    signals_->wake.cancel();
+}
+
+asio::awaitable<bool> Connection::drain_spills() {
+    while (writer_active_ || spills_taken_ != spills_posted_.load()) {
+        signals_->wake.expires_after(settings_.write_timeout + std::chrono::seconds{5});
+        net::ErrorCode ec;
+        co_await signals_->wake.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    }
+    co_return !write_failed_;
+}
+
 // IDLE (RFC 2177): wait for the client's DONE line while reporting store changes as they
 // happen. A separate reader coroutine waits for input so the wait can be woken by either.
 asio::awaitable<bool> Connection::idle() {
@@ -285,6 +327,12 @@ asio::awaitable<void> Connection::run(std::shared_ptr<Signals> signals) {
         }
     }
     session_.greeting(out_);
+    session_.set_spill([this, executor = signals_->wake.get_executor()](std::string&& responses) {
+        ++spills_posted_;
+        asio::post(executor, [this, r = std::move(responses)]() mutable {
+            take_spill(std::move(r));
+        });
+    });
     bool open = true;
     while (open) {
         const auto step = parser_.feed(std::string_view(input_).substr(input_start_));
@@ -335,12 +383,23 @@ asio::awaitable<void> Connection::run(std::shared_ptr<Signals> signals) {
                 break;
             }
             case ParseStatus::Command: {
-                auto job = [this] {
-                    std::string out;
-                    const After after = session_.handle(parser_.command(), out);
-                    return std::make_pair(after, std::move(out));
-                };
-                auto [after, out] = co_await blocking(std::move(job));
+                // A command that reads little (a FETCH of a few messages, NOOP) runs right
+                // here: the hop to a worker thread and back would cost more (Session::handle).
+                std::pair<After, std::string> result;
+                result.first = session_.handle(parser_.command(), result.second, true);
+                if (result.first == After::Offload) {
+                    auto job = [this] {
+                        std::string out;
+                        const After after = session_.handle(parser_.command(), out);
+                        return std::make_pair(after, std::move(out));
+                    };
+                    result = co_await blocking(std::move(job));
+                    if (!co_await drain_spills()) {
+                        open = false;
+                        break;
+                    }
+                }
+                auto& [after, out] = result;
                 if (const auto delay = session_.take_delay(); delay.count() > 0) {
                     // A failed login answers late (accounts/login_throttle.hpp).
                     signals_->wake.expires_after(delay);
@@ -401,6 +460,8 @@ asio::awaitable<void> Connection::run(std::shared_ptr<Signals> signals) {
                         parser_.expect_line();
                         line_for_ = LineFor::Sasl;
                         break;
+                    case After::Offload:
+                        break;  // handle() without `quick` never answers this
                 }
                 break;
             }
