@@ -81,7 +81,10 @@ struct ListSpan {
     std::size_t first_bytes = 0;
 };
 
-bool scan_list(std::string_view list, ListSpan& span) {
+// Calls on_id(id, bytes read so far) for each id of an encoded list; false if the list is
+// damaged (bad varint, ids not increasing, out of range).
+template <class OnId>
+bool for_each_id(std::string_view list, OnId&& on_id) {
     std::uint64_t id = 0;
     std::size_t i = 0;
     while (i < list.size()) {
@@ -93,13 +96,20 @@ bool scan_list(std::string_view list, ListSpan& span) {
         if (delta == 0 || id > static_cast<std::uint64_t>(kMaxTextId)) {
             return false;
         }
-        if (span.first == 0) {
-            span.first = static_cast<TextId>(id);
-            span.first_bytes = i;
-        }
+        on_id(static_cast<TextId>(id), i);
     }
-    span.last = static_cast<TextId>(id);
-    return span.first != 0;
+    return true;
+}
+
+bool scan_list(std::string_view list, ListSpan& span) {
+    const bool ok = for_each_id(list, [&span](TextId id, std::size_t read) {
+        if (span.first == 0) {
+            span.first = id;
+            span.first_bytes = read;
+        }
+        span.last = id;
+    });
+    return ok && span.first != 0;
 }
 
 }  // namespace
@@ -277,20 +287,7 @@ std::size_t Block::find(TrigramKey key) const {
 }
 
 bool decode_list(std::string_view list, std::vector<TextId>& out) {
-    std::uint64_t id = 0;
-    std::size_t i = 0;
-    while (i < list.size()) {
-        std::uint64_t delta = 0;
-        if (!get_varint(list, i, delta)) {
-            return false;
-        }
-        id += delta;
-        if (delta == 0 || id > static_cast<std::uint64_t>(kMaxTextId)) {
-            return false;
-        }
-        out.push_back(static_cast<TextId>(id));
-    }
-    return true;
+    return for_each_id(list, [&out](TextId id, std::size_t) { out.push_back(id); });
 }
 
 namespace {
