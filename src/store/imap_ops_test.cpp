@@ -443,6 +443,30 @@ TEST_F(ImapOpsTest, RenderCacheAndUnseenListing) {
         ));
         EXPECT_EQ(with_structure, (std::vector<bool>{true, false, true, true, false, true}));
     }
+    // flags = false: a narrow listing reads the UID and the render cache, nothing else.
+    ASSERT_TRUE(
+        store_->update_flags(kAcc, "INBOX", {2}, {FlagChange::Mode::Add, flag::kFlagged, {"$x"}})
+    );
+    for (const bool flags : {false, true}) {
+        std::vector<std::uint32_t> uids;
+        ASSERT_TRUE(store_->for_each_message(
+            kAcc,
+            "INBOX",
+            {2, 5},
+            {.structure = false, .path = false, .cache = true, .narrow = true, .flags = flags},
+            [&](const MessageRow& m) -> Status {
+                uids.push_back(m.uid);
+                EXPECT_EQ(m.cache, m.uid == 2 ? "two" : "five");
+                EXPECT_EQ(m.modseq > 0, flags) << m.uid;
+                EXPECT_EQ(m.uid == 2 && flags, m.flags == flag::kFlagged && m.keywords == "$x");
+                return {};
+            }
+        ));
+        EXPECT_EQ(uids, (Uids{2, 5}));
+    }
+    ASSERT_TRUE(
+        store_->update_flags(kAcc, "INBOX", {2}, {FlagChange::Mode::Remove, flag::kFlagged, {"$x"}})
+    );
     auto some = store_->get_messages(
         kAcc,
         "INBOX",

@@ -42,27 +42,42 @@ std::string_view info_columns(const ListOptions& options) {
         "d.structure, d.cache",
     };
     if (options.structure && options.cache && options.structure_if_uncached) {
-        // length() of a blob does not copy it.
         return "uid, modseq, flags, keywords, internal_date, save_date, size, file, email_id, "
-               "CASE WHEN length(d.cache) > 0 THEN NULL ELSE d.structure END, d.cache";
+               "CASE WHEN d.cache IS NULL THEN d.structure END, d.cache";
     }
     return kColumns[(options.structure ? 1 : 0) + (options.cache ? 2 : 0)];
 }
 
-// for_each_message with ListOptions::narrow: what the covering index messages_list holds (and
-// the rowid, for the join), so that the messages rows themselves are not read.
-std::string_view narrow_columns(const ListOptions& options) {
-    static constexpr std::string_view kColumns[] = {
-        "uid, modseq, flags, keywords, 0, 0, 0, NULL, NULL, NULL, NULL",
-        "uid, modseq, flags, keywords, 0, 0, 0, NULL, NULL, d.structure, NULL",
-        "uid, modseq, flags, keywords, 0, 0, 0, NULL, NULL, NULL, d.cache",
-        "uid, modseq, flags, keywords, 0, 0, 0, NULL, NULL, d.structure, d.cache",
-    };
-    if (options.structure && options.cache && options.structure_if_uncached) {
-        return "uid, modseq, flags, keywords, 0, 0, 0, NULL, NULL, "
-               "CASE WHEN length(d.cache) > 0 THEN NULL ELSE d.structure END, d.cache";
+// for_each_message with ListOptions::narrow reads only what the covering index messages_list
+// holds (and the rowid, for the join), and of that only what was asked for: each column costs
+// SQLite more than a B-tree step (FETCH 1:* BODYSTRUCTURE reads uid and the render cache).
+struct NarrowColumns {
+    std::string select;  // uid first
+    int flags = -1;      // modseq, flags, keywords from here on
+    int structure = -1;
+    int cache = -1;
+};
+
+NarrowColumns narrow_columns(const ListOptions& options) {
+    NarrowColumns c;
+    c.select = "uid";
+    int next = 1;
+    if (options.flags) {
+        c.select += ", modseq, flags, keywords";
+        c.flags = next;
+        next += 3;
     }
-    return kColumns[(options.structure ? 1 : 0) + (options.cache ? 2 : 0)];
+    if (options.structure) {
+        c.select += options.cache && options.structure_if_uncached
+                        ? ", CASE WHEN d.cache IS NULL THEN d.structure END"
+                        : ", d.structure";
+        c.structure = next++;
+    }
+    if (options.cache) {
+        c.select += ", d.cache";
+        c.cache = next++;
+    }
+    return c;
 }
 
 std::string_view info_from(const ListOptions& options) {
@@ -335,11 +350,37 @@ Status Store::for_each_message(
         }
         MessageRow m;
         m.dir = acc.dir.native();
+        if (options.narrow) {
+            const NarrowColumns columns = narrow_columns(options);
+            return detail::for_each_listed(
+                db,
+                mb->id,
+                sorted,
+                columns.select,
+                [&](detail::Stmt& row) -> Status {
+                    m.uid = static_cast<std::uint32_t>(row.int64(0));
+                    if (columns.flags > 0) {
+                        m.modseq = static_cast<std::uint64_t>(row.int64(columns.flags));
+                        m.flags = static_cast<std::uint32_t>(row.int64(columns.flags + 1));
+                        m.keywords = column_view(row, columns.flags + 2);
+                    }
+                    if (columns.structure > 0) {
+                        m.structure = blob_view(row, columns.structure);
+                    }
+                    if (columns.cache > 0) {
+                        m.cache = blob_view(row, columns.cache);
+                    }
+                    return on_row(m);
+                },
+                nullptr,
+                info_from(options)
+            );
+        }
         return detail::for_each_listed(
             db,
             mb->id,
             sorted,
-            options.narrow ? narrow_columns(options) : info_columns(options),
+            info_columns(options),
             [&](detail::Stmt& row) -> Status {
                 m.uid = static_cast<std::uint32_t>(row.int64(0));
                 m.modseq = static_cast<std::uint64_t>(row.int64(1));

@@ -216,6 +216,9 @@ struct ListOptions {
     /// searches): an index holds them, so the rows themselves are not read. Implies
     /// structure = path = cache = false.
     bool narrow = false;
+    /// false (with narrow, for_each_message only): modseq, flags and keywords are not read
+    /// either (0 and empty): FETCH of BODYSTRUCTURE or ENVELOPE alone needs the UID only.
+    bool flags = true;
 };
 
 struct MessageInfo {

@@ -438,6 +438,7 @@ void Session::Handlers::fetch(Session& s, const Cmd& c, W& w) {
                 .cache = cacheable,
                 .structure_if_uncached = skip_cached_structure,
                 .narrow = narrow,
+                .flags = flags_requested || wants(FetchItem::ModSeq) || args.changed_since,
             },
             [&](const store::MessageRow& m) -> Status {
                 if (args.changed_since && m.modseq <= *args.changed_since) {
