@@ -1,8 +1,43 @@
 #include "smtp/wire/dot_decoder.hpp"
 
+#include <cstring>
+
 namespace sov::smtp::wire {
 namespace {
 constexpr std::string_view kCrlf = "\r\n";
+
+const char* find_byte(const char* from, const char* end, char c) noexcept {
+    return static_cast<const char*>(std::memchr(from, c, static_cast<std::size_t>(end - from)));
+}
+
+// The length of the run of whole lines at the start of `in` that need no decision: each ends in
+// CRLF, holds no other CR or LF, and the line after it does not start with a dot (`in` itself
+// does not). That is nearly every byte of a real message, taken in one step; the
+// byte-at-a-time rules in decode() then only see dots at line starts and odd line ends.
+std::size_t plain_lines(std::string_view in) noexcept {
+    const char* const begin = in.data();
+    const char* const end = begin + in.size();
+    const char* line = begin;
+    while (line < end && (line == begin || *line != '.')) {
+        const char* lf = find_byte(line, end, '\n');
+        if (lf == nullptr || lf == line || lf[-1] != '\r' ||
+            find_byte(line, lf - 1, '\r') != nullptr) {
+            break;  // an unfinished line, a bare LF or a bare CR: decided byte by byte
+        }
+        line = lf + 1;
+    }
+    return static_cast<std::size_t>(line - begin);
+}
+
+// The first CR or LF in `in`, or npos.
+std::size_t find_line_end(std::string_view in) noexcept {
+    const char* const begin = in.data();
+    const char* const end = begin + in.size();
+    const char* lf = find_byte(begin, end, '\n');
+    const char* cr = find_byte(begin, lf != nullptr ? lf : end, '\r');
+    const char* first = cr != nullptr ? cr : lf;
+    return first != nullptr ? static_cast<std::size_t>(first - begin) : std::string_view::npos;
+}
 }  // namespace
 
 void DotDecoder::reset() noexcept {
@@ -54,7 +89,14 @@ DotDecoder::Step DotDecoder::decode(std::string_view input) noexcept {
         return s;
     }
     line_start_ = false;
-    const auto p = input.find_first_of(kCrlf);
+    if (const auto n = plain_lines(input); n > 0) {
+        line_start_ = true;
+        crlf_before_ = true;
+        s.consumed = n;
+        s.data = input.substr(0, n);
+        return s;
+    }
+    const auto p = find_line_end(input);
     if (p == std::string_view::npos) {
         s.consumed = input.size();
         s.data = input;

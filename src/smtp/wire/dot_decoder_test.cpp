@@ -66,6 +66,25 @@ TEST(DotDecoder, UnstuffsAndEndsAtEveryOffset) {
     }
 }
 
+TEST(DotDecoder, PlainLinesComeInOneStep) {
+    // Whole CRLF lines are passed on together, up to a line that starts with a dot or has an odd
+    // line end: a 100 KB body is a few dozen steps, not two per line.
+    DotDecoder dec;
+    std::string_view wire = "one\r\ntwo\r\n..three\r\nfour\r\rfive\r\n.\r\n";
+    auto s = dec.decode(wire);
+    EXPECT_EQ(s.data, "one\r\ntwo\r\n");
+    wire.remove_prefix(s.consumed);
+    s = dec.decode(wire);  // the stuffing dot
+    EXPECT_EQ(s.consumed, 1U);
+    wire.remove_prefix(s.consumed);
+    s = dec.decode(wire);  // the rest of its line; "four\r\r" holds a bare CR
+    EXPECT_EQ(s.data, ".three\r\n");
+    wire.remove_prefix(s.consumed);
+    s = dec.decode(wire);
+    EXPECT_EQ(s.data, "four");
+    EXPECT_FALSE(dec.bad_line_ending());
+}
+
 TEST(DotDecoder, EmptyMessage) {
     EXPECT_EQ(decode_split(".\r\n", 1, BareLineEnding::Normalize), (Decoded{"", true, 3, false}));
 }
