@@ -127,30 +127,38 @@ std::uint32_t MailboxView::seq_of(std::uint32_t uid) const {
     return static_cast<std::uint32_t>(it - uids.begin()) + 1;
 }
 
+std::pair<std::size_t, std::size_t> MailboxView::span_of(const wire::SeqRange& range, bool by_uid)
+    const {
+    const auto& uids = uids_->uids();
+    const std::uint32_t largest = by_uid ? (uids.empty() ? 0 : uids.back()) : exists();
+    std::uint32_t lo = range.first == wire::kStar ? largest : range.first;
+    std::uint32_t hi = range.last == wire::kStar ? largest : range.last;
+    if (lo > hi) {
+        std::swap(lo, hi);
+    }
+    if (by_uid) {
+        const auto b = std::lower_bound(uids.begin(), uids.end(), lo);
+        const auto e = std::upper_bound(b, uids.end(), hi);
+        return {
+            static_cast<std::size_t>(b - uids.begin()), static_cast<std::size_t>(e - uids.begin())
+        };
+    }
+    lo = std::max<std::uint32_t>(lo, 1);
+    hi = std::min(hi, exists());
+    return lo <= hi ? std::pair<std::size_t, std::size_t>{lo - 1, hi}
+                    : std::pair<std::size_t, std::size_t>{0, 0};
+}
+
 std::vector<std::uint32_t> MailboxView::resolve(const wire::SequenceSet& set, bool by_uid) const {
     std::vector<std::uint32_t> out;
     const auto& uids = uids_->uids();
-    if (uids.empty()) {
-        return out;
-    }
-    const std::uint32_t largest = by_uid ? uids.back() : exists();
     for (const auto& range : set.ranges) {
-        std::uint32_t lo = range.first == wire::kStar ? largest : range.first;
-        std::uint32_t hi = range.last == wire::kStar ? largest : range.last;
-        if (lo > hi) {
-            std::swap(lo, hi);
-        }
-        if (by_uid) {
-            auto it = std::lower_bound(uids.begin(), uids.end(), lo);
-            for (; it != uids.end() && *it <= hi; ++it) {
-                out.push_back(*it);
-            }
-        } else {
-            hi = std::min(hi, exists());
-            for (std::uint32_t seq = lo; seq <= hi && seq >= 1; ++seq) {
-                out.push_back(uids[seq - 1]);
-            }
-        }
+        const auto [b, e] = span_of(range, by_uid);
+        out.insert(
+            out.end(),
+            uids.begin() + static_cast<std::ptrdiff_t>(b),
+            uids.begin() + static_cast<std::ptrdiff_t>(e)
+        );
     }
     std::sort(out.begin(), out.end());
     out.erase(std::unique(out.begin(), out.end()), out.end());
@@ -159,24 +167,10 @@ std::vector<std::uint32_t> MailboxView::resolve(const wire::SequenceSet& set, bo
 
 bool MailboxView::names_at_most(const wire::SequenceSet& set, bool by_uid, std::size_t limit)
     const {
-    const auto& uids = uids_->uids();
-    if (uids.empty()) {
-        return true;
-    }
-    const std::uint32_t largest = by_uid ? uids.back() : exists();
     std::size_t n = 0;
     for (const auto& range : set.ranges) {
-        std::uint32_t lo = range.first == wire::kStar ? largest : range.first;
-        std::uint32_t hi = range.last == wire::kStar ? largest : range.last;
-        if (lo > hi) {
-            std::swap(lo, hi);
-        }
-        if (by_uid) {
-            const auto b = std::lower_bound(uids.begin(), uids.end(), lo);
-            n += static_cast<std::size_t>(std::upper_bound(b, uids.end(), hi) - b);
-        } else if (lo <= exists()) {
-            n += std::min(hi, exists()) - lo + 1;
-        }
+        const auto [b, e] = span_of(range, by_uid);
+        n += e - b;
         if (n > limit) {
             return false;
         }

@@ -99,6 +99,12 @@ private:
     void write_expunged(
         const std::vector<std::uint32_t>& gone, bool qresync, wire::ResponseWriter& w
     ) const;
+    /// The positions in uids_ (a half-open span) that one range of a sequence set names:
+    /// "*" is the largest UID or message number, "4:2" is "2:4", numbers past the end name
+    /// nothing (resolve and names_at_most must agree on this).
+    [[nodiscard]] std::pair<std::size_t, std::size_t> span_of(
+        const wire::SeqRange& range, bool by_uid
+    ) const;
     /// Drops reported_ entries that highest_modseq_ has caught up with.
     void forget_reported();
     /// The messages no session has claimed yet become this session's \Recent ones (claimed
