@@ -221,6 +221,25 @@ Result<std::optional<DomainRow>> resolve_domain(Connection& db, std::string_view
     return std::optional<DomainRow>{DomainRow{st.int64(0), st.text(1), st.text(2)}};
 }
 
+// A listing's filter: the id of the hosted domain `domain` names, or 0 for every domain (empty).
+Result<std::int64_t> listed_domain_id(Connection& db, std::string_view domain) {
+    if (domain.empty()) {
+        return 0;
+    }
+    auto name = normalize_domain(domain);
+    if (!name) {
+        return name.error();
+    }
+    auto row = resolve_domain(db, name->ascii);
+    if (!row) {
+        return row.error();
+    }
+    if (!*row) {
+        return make_error_code(Errc::NotFound);
+    }
+    return (*row)->id;
+}
+
 constexpr std::string_view kUserColumns =
     "SELECT u.id, u.local_part, u.display_local, u.password_hash, u.quota_bytes, "
     "u.quota_messages, d.name, d.display_name, u.scram_sha256 "
@@ -928,32 +947,17 @@ Status Directory::set_quota(std::string_view address, Quota quota) {
 }
 
 Result<std::vector<Account>> Directory::list_users(std::string_view domain) {
-    std::optional<DomainName> filter;
-    if (!domain.empty()) {
-        auto name = normalize_domain(domain);
-        if (!name) {
-            return name.error();
-        }
-        filter = std::move(*name);
-    }
     const std::lock_guard lock(mutex_);
-    std::int64_t domain_id = 0;
-    if (filter) {
-        auto row = resolve_domain(db_, filter->ascii);
-        if (!row) {
-            return row.error();
-        }
-        if (!*row) {
-            return make_error_code(Errc::NotFound);
-        }
-        domain_id = (*row)->id;
+    auto domain_id = listed_domain_id(db_, domain);
+    if (!domain_id) {
+        return domain_id.error();
     }
     Statement st(
         db_,
         std::string(kUserColumns) +
             "WHERE ?1 = 0 OR u.domain_id = ?1 ORDER BY u.local_part || '@' || d.name"
     );
-    st.bind(1, domain_id);
+    st.bind(1, *domain_id);
     std::vector<Account> out;
     int rc = 0;
     while ((rc = st.step()) == SQLITE_ROW) {
@@ -1079,32 +1083,17 @@ Status Directory::del_alias(std::string_view source) {
 }
 
 Result<std::vector<Alias>> Directory::list_aliases(std::string_view domain) {
-    std::optional<DomainName> filter;
-    if (!domain.empty()) {
-        auto name = normalize_domain(domain);
-        if (!name) {
-            return name.error();
-        }
-        filter = std::move(*name);
-    }
     const std::lock_guard lock(mutex_);
-    std::int64_t domain_id = 0;
-    if (filter) {
-        auto row = resolve_domain(db_, filter->ascii);
-        if (!row) {
-            return row.error();
-        }
-        if (!*row) {
-            return make_error_code(Errc::NotFound);
-        }
-        domain_id = (*row)->id;
+    auto domain_id = listed_domain_id(db_, domain);
+    if (!domain_id) {
+        return domain_id.error();
     }
     Statement st(
         db_,
         "SELECT a.id, a.local_part, d.name FROM aliases a JOIN domains d ON d.id = a.domain_id "
         "WHERE ?1 = 0 OR a.domain_id = ?1 ORDER BY d.name, a.local_part"
     );
-    st.bind(1, domain_id);
+    st.bind(1, *domain_id);
     std::vector<std::pair<std::int64_t, Alias>> rows;
     int rc = 0;
     while ((rc = st.step()) == SQLITE_ROW) {
