@@ -2,6 +2,7 @@
 
 #include <cstdint>
 
+#include "core/varint.hpp"
 #include "mime/errors.hpp"
 
 namespace sov::mime {
@@ -10,13 +11,7 @@ namespace {
 class Writer {
 public:
     explicit Writer(std::string& out) : out_(out) {}
-    void u(std::uint64_t v) {
-        while (v >= 0x80) {
-            out_.push_back(static_cast<char>((v & 0x7F) | 0x80));
-            v >>= 7;
-        }
-        out_.push_back(static_cast<char>(v));
-    }
+    void u(std::uint64_t v) { core::put_varint(out_, v); }
     void idx(std::uint32_t v) { u(v == kNoIndex ? 0 : std::uint64_t{v} + 1); }
     void str(std::string_view s) {
         u(s.size());
@@ -56,19 +51,11 @@ public:
 
     std::uint64_t u() {
         std::uint64_t v = 0;
-        for (int shift = 0; shift < 64; shift += 7) {
-            if (pos_ >= in_.size()) {
-                failed_ = true;
-                return 0;
-            }
-            const auto byte = static_cast<unsigned char>(in_[pos_++]);
-            v |= std::uint64_t{byte & 0x7FU} << shift;
-            if ((byte & 0x80U) == 0) {
-                return v;
-            }
+        if (!core::get_varint(in_, pos_, v)) {
+            failed_ = true;
+            return 0;
         }
-        failed_ = true;
-        return 0;
+        return v;
     }
     std::uint32_t idx() {
         const std::uint64_t v = u();

@@ -24,6 +24,7 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include "core/ascii.hpp"
 #include "store/store.hpp"
 #include "support/temp_dir.hpp"
 
@@ -39,24 +40,16 @@ std::string message(const std::string& subject, const std::string& body) {
     return "From: a@example.org\r\nTo: b@example.org\r\nSubject: " + subject + "\r\n\r\n" + body;
 }
 
-// Stand-in for the MIME module's folding (mime::fold_case): ASCII only.
-std::string fold_ascii(std::string_view s) {
-    std::string out(s);
-    for (char& c : out) {
-        if (c >= 'A' && c <= 'Z') {
-            c = static_cast<char>(c - 'A' + 'a');
-        }
-    }
-    return out;
-}
-
-// Stand-in for the MIME module's decoder: headers before the blank line, the body after, folded.
+// Stand-in for the MIME module's decoder: headers before the blank line, the body after, folded
+// (the test texts are ASCII, where mime::fold_case is lower-casing).
 IndexedText split_text(std::string_view bytes) {
     auto end = bytes.find("\r\n\r\n");
     if (end == std::string_view::npos) {
-        return {fold_ascii(bytes), {}};
+        return {core::ascii_lowercase(bytes), {}};
     }
-    return {fold_ascii(bytes.substr(0, end)), fold_ascii(bytes.substr(end + 4))};
+    return {
+        core::ascii_lowercase(bytes.substr(0, end)), core::ascii_lowercase(bytes.substr(end + 4))
+    };
 }
 
 // "prefix<n>" (GCC 12 warns falsely about `"literal" + std::to_string(n)`).
@@ -201,7 +194,7 @@ protected:
     }
 
     std::optional<Uids> search(std::string_view needle, TextField field = TextField::Text) {
-        auto r = store_->search_text(kAcc, "INBOX", field, fold_ascii(needle));
+        auto r = store_->search_text(kAcc, "INBOX", field, core::ascii_lowercase(needle));
         EXPECT_TRUE(r) << r.error().message();
         return r ? *r : std::nullopt;
     }
@@ -885,7 +878,7 @@ TEST_F(ImapOpsTest, FullTextSearch) {
     ASSERT_TRUE(store_->copy_messages(kAcc, "INBOX", {2}, "Archive"));
     ASSERT_TRUE(store_->move_messages(kAcc, "INBOX", {1}, "Sent"));
     auto in = [&](const char* mailbox, std::string_view needle) {
-        return **store_->search_text(kAcc, mailbox, TextField::Text, fold_ascii(needle));
+        return **store_->search_text(kAcc, mailbox, TextField::Text, core::ascii_lowercase(needle));
     };
     EXPECT_EQ(in("Archive", "Café"), Uids{1});
     EXPECT_EQ(in("INBOX", "Café"), Uids{2});

@@ -212,9 +212,10 @@ struct ListOptions {
     /// true: only messages without \Seen (SEARCH UNSEEN), read through an index of those
     /// (list_messages only).
     bool unseen_only = false;
-    /// true: only uid, modseq, flags and keywords are read (list_messages only; SELECT, flag
-    /// searches): an index holds them, so the rows themselves are not read. Implies
-    /// structure = path = cache = false.
+    /// true: only what the covering index holds is read (uid, modseq, flags, keywords), so the
+    /// messages rows themselves are not. list_messages (SELECT, flag searches): implies
+    /// structure = path = cache = false. for_each_message (FETCH of flags and cached items):
+    /// structure and cache still come from message_data; path, dates and sizes do not.
     bool narrow = false;
     /// false (with narrow, for_each_message only): modseq, flags and keywords are not read
     /// either (0 and empty): FETCH of BODYSTRUCTURE or ENVELOPE alone needs the UID only.

@@ -20,6 +20,7 @@
 
 #include <benchmark/benchmark.h>
 
+#include "core/ascii.hpp"
 #include "core/log.hpp"
 #include "store/store.hpp"
 
@@ -201,22 +202,17 @@ private:
     std::vector<std::string> vocab_;
 };
 
-// The generated text is ASCII: folding it is lower-casing.
-std::string fold(std::string_view s) {
-    std::string out(s);
-    for (char& c : out) {
-        c = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-    }
-    return out;
-}
-
-// Headers and body, folded as IndexedText asks.
+// Headers and body, folded as IndexedText asks (the generated text is ASCII: folding it is
+// lower-casing).
 IndexedText split_text(std::string_view bytes) {
     auto end = bytes.find("\r\n\r\n");
     if (end == std::string_view::npos) {
-        return {fold(bytes), {}};
+        return {sov::core::ascii_lowercase(bytes), {}};
     }
-    return {fold(bytes.substr(0, end)), fold(bytes.substr(end + 4))};
+    return {
+        sov::core::ascii_lowercase(bytes.substr(0, end)),
+        sov::core::ascii_lowercase(bytes.substr(end + 4))
+    };
 }
 
 const char* const kBigAccount = "big@example.org";
@@ -263,7 +259,7 @@ BigMailbox& big_mailbox() {
                 body += "\r\nPlease pay invoice 48213-XQ by Friday.\r\n";  // 5 messages
             }
             if (i == 7777) {
-                b.sample = fold(body.substr(9000, 24));
+                b.sample = sov::core::ascii_lowercase(body.substr(9000, 24));
             }
             std::string msg = "From: sender" + std::to_string(i % 97) +
                               "@example.org\r\nTo: big@example.org\r\nSubject: message " +

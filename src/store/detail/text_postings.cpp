@@ -5,6 +5,8 @@
 #include <memory>
 #include <utility>
 
+#include "core/varint.hpp"
+
 namespace sov::store::detail {
 
 namespace {
@@ -29,14 +31,6 @@ std::uint32_t get_u32(std::string_view bytes, std::size_t at) {
            static_cast<std::uint32_t>(p[2]) << 16U | static_cast<std::uint32_t>(p[3]) << 24U;
 }
 
-void put_varint(std::string& out, std::uint64_t v) {
-    while (v >= 0x80U) {
-        out.push_back(static_cast<char>((v & 0x7fU) | 0x80U));
-        v >>= 7U;
-    }
-    out.push_back(static_cast<char>(v));
-}
-
 // Radix sort by key (the top 24 bits) in two passes of 12 bits, stable: ids added in
 // increasing order stay so per key.
 void sort_by_key(std::vector<std::uint64_t>& v) {
@@ -59,21 +53,6 @@ void sort_by_key(std::vector<std::uint64_t>& v) {
     }
 }
 
-// Reads one varint at `i`; false if cut short or longer than an id can be.
-bool get_varint(std::string_view list, std::size_t& i, std::uint64_t& v) {
-    v = 0;
-    for (unsigned shift = 0;; shift += 7) {
-        if (i == list.size() || shift > 35) {
-            return false;
-        }
-        const auto byte = static_cast<unsigned char>(list[i++]);
-        v |= static_cast<std::uint64_t>(byte & 0x7fU) << shift;
-        if ((byte & 0x80U) == 0) {
-            return true;
-        }
-    }
-}
-
 // A list's first and last ids and the size of its first varint, checking it as decode_list does.
 struct ListSpan {
     TextId first = 0;
@@ -89,7 +68,8 @@ bool for_each_id(std::string_view list, OnId&& on_id) {
     std::size_t i = 0;
     while (i < list.size()) {
         std::uint64_t delta = 0;
-        if (!get_varint(list, i, delta)) {
+        // At most 6 bytes (42 bits): longer than any id can be is damage too.
+        if (!core::get_varint(list, i, delta, 6)) {
             return false;
         }
         id += delta;
@@ -160,12 +140,12 @@ void BlockWriter::begin_key(TrigramKey key) {
 }
 
 void BlockWriter::add(TextId id) {
-    put_varint(lists_, static_cast<std::uint64_t>(id - last_id_));
+    core::put_varint(lists_, static_cast<std::uint64_t>(id - last_id_));
     last_id_ = id;
 }
 
 void BlockWriter::add_encoded(TextId first, std::string_view rest, TextId last) {
-    put_varint(lists_, static_cast<std::uint64_t>(first - last_id_));
+    core::put_varint(lists_, static_cast<std::uint64_t>(first - last_id_));
     lists_ += rest;
     last_id_ = last;
 }
