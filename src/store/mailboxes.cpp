@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "store/detail/flag_changes.hpp"
 #include "store/detail/fs.hpp"
 #include "store/detail/sqlite.hpp"
 #include "store/detail/store_impl.hpp"
@@ -275,6 +276,16 @@ Status Store::rename_mailbox(std::string_view account, std::string_view from, st
                         return st;
                     }
                 }
+                // Their flag changes were logged under INBOX.
+                if (auto st = detail::log_everything_changed(
+                        acc.db,
+                        new_id,
+                        static_cast<std::int64_t>(old->highest_modseq),
+                        old->uid_next - 1
+                    );
+                    !st) {
+                    return st;
+                }
                 auto mv =
                     acc.db.prepare("UPDATE messages SET mailbox_id = ?1 WHERE mailbox_id = ?2");
                 if (!mv) {
@@ -356,6 +367,7 @@ Status Store::delete_mailbox(std::string_view account, std::string_view name) {
             for (const char* sql :
                  {"DELETE FROM messages WHERE mailbox_id = ?1",
                   "DELETE FROM expunged WHERE mailbox_id = ?1",
+                  "DELETE FROM flag_changes WHERE mailbox_id = ?1",
                   "DELETE FROM mailboxes WHERE id = ?1"}) {
                 auto s = acc.db.prepare(sql);
                 if (!s) {

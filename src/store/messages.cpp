@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/log.hpp"
+#include "store/detail/flag_changes.hpp"
 #include "store/detail/fs.hpp"
 #include "store/detail/sqlite.hpp"
 #include "store/detail/store_impl.hpp"
@@ -544,6 +545,28 @@ const char* range_update_sql(FlagChange::Mode mode) {
     return "";
 }
 
+// The UID ranges of the changed rows for the flag-change log: rows next to each other in the
+// listing form one range (no unchanged message between them). A scattered change is logged as
+// one range over all of it rather than as thousands of rows.
+std::vector<detail::UidRun> changed_runs(
+    const std::vector<FlagRow>& rows, const std::vector<std::size_t>& changed
+) {
+    constexpr std::size_t kMaxRuns = 64;
+    std::vector<detail::UidRun> runs;
+    for (std::size_t n = 0; n < changed.size(); ++n) {
+        const std::uint32_t uid = rows[changed[n]].uid;
+        if (n > 0 && changed[n] == changed[n - 1] + 1) {
+            runs.back().last = uid;
+        } else {
+            runs.push_back({uid, uid});
+        }
+    }
+    if (runs.size() > kMaxRuns) {
+        runs = {{runs.front().first, runs.back().last}};
+    }
+    return runs;
+}
+
 }  // namespace
 
 Result<std::vector<FlagState>> Store::update_flags(
@@ -690,6 +713,12 @@ Result<std::vector<FlagState>> Store::update_flags(
                             return e;
                         }
                     }
+                }
+                if (auto logged = detail::log_flag_changes(
+                        acc.db, mb->id, modseq, changed_runs(rows, changed_rows)
+                    );
+                    !logged) {
+                    return logged;
                 }
                 auto s = acc.db.prepare(
                     "UPDATE mailboxes SET highest_modseq = ?1, unseen_count = unseen_count + ?2, "
@@ -861,58 +890,11 @@ Result<Changes> Store::changes_since(
         if (mb->highest_modseq <= since_modseq) {
             return out;
         }
-        // Few changed rows: the modseq index finds them (then a sort by UID). Many (the poll after
-        // a STORE on the whole mailbox): one walk of the covering list index in UID order reads
-        // them without a row lookup and a sort each.
-        bool many = false;
-        if (since > 0) {
-            auto c = db.prepare(
-                "SELECT count(*) FROM messages INDEXED BY messages_modseq "
-                "WHERE mailbox_id = ?1 AND modseq > ?2"
+        if (auto st = detail::changed_since(
+                db, mb->id, since, static_cast<std::int64_t>(mb->highest_modseq), out.changed
             );
-            if (!c) {
-                return c.error();
-            }
-            StmtScope count(**c);
-            count->bind(1, mb->id).bind(2, since);
-            if (!count->step()) {
-                if (auto st = count->error(); !st) {
-                    return st.error();
-                }
-            }
-            many = count->int64(0) * 8 > static_cast<std::int64_t>(mb->messages);
-        }
-        {
-            // Everything: walk the UID index; otherwise the modseq index, then sort by UID. Named:
-            // the planner would rather walk the covering messages_list in UID order, reading
-            // the whole mailbox at every poll to save a sort of the few changed rows.
-            auto s = db.prepare(
-                since == 0 ? "SELECT uid, modseq, flags, keywords FROM messages "
-                             "WHERE mailbox_id = ?1 AND ?2 = 0 ORDER BY uid"
-                : many     ? "SELECT uid, modseq, flags, keywords FROM messages "
-                             "INDEXED BY messages_list "
-                             "WHERE mailbox_id = ?1 AND modseq > ?2 ORDER BY uid"
-                           : "SELECT uid, modseq, flags, keywords FROM messages "
-                             "INDEXED BY messages_modseq "
-                             "WHERE mailbox_id = ?1 AND modseq > ?2 ORDER BY uid"
-            );
-            if (!s) {
-                return s.error();
-            }
-            StmtScope scope(**s);
-            scope->bind(1, mb->id).bind(2, since);
-            while (scope->step()) {
-                FlagState f;
-                f.uid = static_cast<std::uint32_t>(scope->int64(0));
-                f.modseq = static_cast<std::uint64_t>(scope->int64(1));
-                f.flags = static_cast<std::uint32_t>(scope->int64(2));
-                f.keywords = split_keywords(scope->text(3));
-                f.changed = true;
-                out.changed.push_back(std::move(f));
-            }
-            if (auto st = scope->error(); !st) {
-                return st.error();
-            }
+            !st) {
+            return st.error();
         }
         auto s =
             db.prepare("SELECT uid FROM expunged WHERE mailbox_id = ?1 AND modseq > ?2 ORDER BY uid"

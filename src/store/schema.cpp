@@ -7,6 +7,7 @@
 
 #include "core/clock.hpp"
 #include "core/log.hpp"
+#include "store/detail/flag_changes.hpp"
 #include "store/detail/sqlite.hpp"
 #include "store/detail/store_impl.hpp"
 
@@ -19,8 +20,9 @@ using detail::to_unix;
 namespace {
 
 // 1: the first release; 2: IMAP (message_data, first_recent_uid, flag counts, EMAILID, text
-// index); 3: message_data.cache (the IMAP render cache, Store::set_render_cache).
-constexpr std::int64_t kSchemaVersion = 3;
+// index); 3: message_data.cache (the IMAP render cache, Store::set_render_cache); 4: the
+// flag-change log instead of the modseq index (detail/flag_changes.hpp).
+constexpr std::int64_t kSchemaVersion = 4;
 
 // RFC 6154 §2 special-use mailboxes created with every account; INBOX per RFC 3501 §5.1.
 struct SpecialMailbox {
@@ -76,7 +78,6 @@ CREATE TABLE IF NOT EXISTS messages(
     thread_id TEXT,
     UNIQUE (mailbox_id, uid)
 );
-CREATE INDEX IF NOT EXISTS messages_modseq ON messages(mailbox_id, modseq);
 -- RFC 7162 §3.2.7: the mod-sequence of each expunge is remembered for QRESYNC (VANISHED).
 CREATE TABLE IF NOT EXISTS expunged(
     mailbox_id INTEGER NOT NULL,
@@ -232,6 +233,38 @@ Status migrate_to_v3(Db& db) {
     );
 }
 
+// Version 3 -> 4: the flag-change log replaces messages_modseq, an index every STORE had to
+// update once per message (half the cost of a STORE on a whole mailbox). Mailboxes already there
+// get an entry saying that everything in them may have changed at their HIGHESTMODSEQ: their
+// flag changes were never logged. Idempotent.
+Status migrate_to_v4(Db& db) {
+    if (auto st = db.exec("CREATE TABLE IF NOT EXISTS flag_changes("
+                          "mailbox_id INTEGER NOT NULL, modseq INTEGER NOT NULL, "
+                          "first_uid INTEGER NOT NULL, last_uid INTEGER NOT NULL, "
+                          "PRIMARY KEY (mailbox_id, modseq, first_uid)) WITHOUT ROWID; "
+                          "DROP INDEX IF EXISTS messages_modseq;");
+        !st) {
+        return st;
+    }
+    auto s = db.prepare("SELECT id, highest_modseq, uid_next FROM mailboxes");
+    if (!s) {
+        return s.error();
+    }
+    StmtScope scope(**s);
+    while (scope->step()) {
+        if (auto st = detail::log_everything_changed(
+                db,
+                scope->int64(0),
+                scope->int64(1),
+                static_cast<std::uint32_t>(scope->int64(2) - 1)
+            );
+            !st) {
+            return st;
+        }
+    }
+    return scope->error();
+}
+
 }  // namespace
 
 // UIDVALIDITY (RFC 3501 §2.3.1.1) must never repeat for a name within the account: take the clock,
@@ -316,6 +349,11 @@ Status Store::Impl::init_index(Account& acc, std::optional<Quota> quota) {
             return fail(st);
         }
     }
+    if (version < 4) {
+        if (auto st = migrate_to_v4(db); !st) {
+            return fail(st);
+        }
+    }
     // Idempotent: a crash half way through creating an account is finished here.
     for (const auto& sm : kSpecialMailboxes) {
         auto exists = db.prepare("SELECT 1 FROM mailboxes WHERE name = ?1");
@@ -361,8 +399,8 @@ Status Store::Impl::init_index(Account& acc, std::optional<Quota> quota) {
         }
     }
     if (version < kSchemaVersion) {
-        static_assert(kSchemaVersion == 3);
-        if (auto st = db.exec("PRAGMA user_version = 3"); !st) {
+        static_assert(kSchemaVersion == 4);
+        if (auto st = db.exec("PRAGMA user_version = 4"); !st) {
             return fail(st);
         }
     }
