@@ -422,6 +422,31 @@ std::uint32_t compile(const wire::SearchKey& key, std::vector<Matcher::Node>& no
     return index;
 }
 
+// SUBJECT compares with the decoded subject, which the index's text has as its "Subject:" line
+// (mime::searchable_text). The two are decoded alike but may differ in blanks (runs of them
+// collapse around folds in one and not the other), so only the needle's blank-free pieces are
+// index terms: each is inside a blank-free run of the subject, and such runs are in the index
+// (test Search.SubjectTextIsInTheIndexedText). Pieces under 3 bytes cannot narrow anything.
+void collect_subject_terms(
+    std::string_view folded, std::vector<std::pair<bool, std::string>>& out
+) {
+    const auto blank = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
+    std::size_t i = 0;
+    while (i < folded.size()) {
+        while (i < folded.size() && blank(folded[i])) {
+            ++i;
+        }
+        std::size_t j = i;
+        while (j < folded.size() && !blank(folded[j])) {
+            ++j;
+        }
+        if (j - i >= 3) {
+            out.emplace_back(true, std::string(folded.substr(i, j - i)));
+        }
+        i = j;
+    }
+}
+
 void collect_terms(const wire::SearchKey& key, std::vector<std::pair<bool, std::string>>& out) {
     switch (key.op) {
         case SearchOp::And:
@@ -434,6 +459,9 @@ void collect_terms(const wire::SearchKey& key, std::vector<std::pair<bool, std::
             if (!key.text.empty()) {
                 out.emplace_back(key.op == SearchOp::Text, mime::fold_case(key.text));
             }
+            break;
+        case SearchOp::Subject:
+            collect_subject_terms(mime::fold_case(key.text), out);
             break;
         default:
             break;

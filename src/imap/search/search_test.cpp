@@ -1,10 +1,12 @@
 #include "imap/search/search.hpp"
 
+#include <random>
 #include <string>
 #include <variant>
 
 #include <gtest/gtest.h>
 
+#include "imap/search/detail/text_match.hpp"
 #include "imap/wire/parser.hpp"
 #include "mime/date.hpp"
 #include "mime/text.hpp"
@@ -443,7 +445,75 @@ TEST(Search, ContentNeedsAndRequiredTerms) {
         required_text_terms(key("BODY Hello (TEXT " + lit("Wörld") + " SEEN) SUBJECT x")),
         (Terms{{false, "hello"}, {true, "wörld"}})  // folded, as the index's text is
     );
+    // SUBJECT: its blank-free pieces of 3 bytes or more, as TEXT terms.
+    EXPECT_EQ(
+        required_text_terms(key("SUBJECT \"  Re: Weekly  \tMEETING at 5\"")),
+        (Terms{{true, "re:"}, {true, "weekly"}, {true, "meeting"}})
+    );
+    EXPECT_EQ(required_text_terms(key("NOT SUBJECT weekly")), Terms{});
     EXPECT_EQ(required_text_terms(key("OR BODY a BODY b NOT TEXT c BODY \"\"")), Terms{});
+}
+
+// SUBJECT takes candidates from the full-text index (required_text_terms): every
+// whitespace-free run of the text SUBJECT compares against must be in the index's text of the
+// message, or the index would hide a match. Random subjects of encoded words (Q and B, split
+// and adjacent), folds, runs of blanks, 8-bit bytes and stray "=?".
+TEST(Search, SubjectTextIsInTheIndexedText) {
+    const std::vector<std::string> pieces = {
+        "Halvorsen",
+        "Ärger",
+        " ",
+        "  ",
+        "\t",
+        "\r\n ",
+        "\r\n\t",
+        "=?utf-8?q?Halv?=",
+        "=?utf-8?q?orsen_=C3=A9t=C3=A9?=",
+        "=?iso-8859-1?b?5Gxn?=",
+        "=?",
+        "?=",
+        "=?bad",
+        "\xe9",
+        "\xc3\xa9",
+        "re:",
+        "(x)",
+        "\"q\"",
+        "a=?utf-8?q?b?=c",
+        "=?UTF-8?Q?=E2=82=AC?=",
+    };
+    std::mt19937 rng(7);
+    for (int round = 0; round < 3000; ++round) {
+        std::string bytes;
+        const int n = 1 + static_cast<int>(rng() % 8);
+        for (int i = 0; i < n; ++i) {
+            bytes += pieces[rng() % pieces.size()];
+        }
+        const std::string message =
+            "From: a@b.c\r\nSubject:" + bytes + "\r\nTo: d@e.f\r\n\r\nbody\r\n";
+        const auto structure = mime::parse_message(message);
+        ASSERT_FALSE(structure.envelopes.empty());
+        std::string compared;
+        detail::fold_header_value(structure.envelopes[0].subject, compared);
+        const std::string indexed = mime::folded_searchable_text(message).headers;
+        for (std::size_t i = 0; i < compared.size();) {
+            const auto blank = [](char c) {
+                return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+            };
+            if (blank(compared[i])) {
+                ++i;
+                continue;
+            }
+            std::size_t j = i;
+            while (j < compared.size() && !blank(compared[j])) {
+                ++j;
+            }
+            ASSERT_NE(indexed.find(compared.substr(i, j - i)), std::string::npos)
+                << "subject " << testing::PrintToString(bytes) << " compared as "
+                << testing::PrintToString(compared) << " indexed as "
+                << testing::PrintToString(indexed);
+            i = j;
+        }
+    }
 }
 
 TEST(Search, OneShotMatchesAgreesWithMatcher) {
