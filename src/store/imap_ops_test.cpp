@@ -305,9 +305,15 @@ TEST_F(ImapOpsTest, ForEachMessageMatchesGetMessages) {
             i == 3 ? Keywords{"$a", "$b"} : Keywords{}
         );
     }
-    ASSERT_TRUE(store_->set_render_cache(kAcc, "INBOX", {{4, "cached"}}));
+    ASSERT_TRUE(store_->set_render_cache(kAcc, "INBOX", {{4, "cached", "second"}}));
     for (const bool narrow : {false, true}) {
-        const ListOptions o{.structure = true, .path = false, .cache = true, .narrow = narrow};
+        const ListOptions o{
+            .structure = true,
+            .path = false,
+            .cache = true,
+            .structure_cache = true,
+            .narrow = narrow,
+        };
         auto expected = store_->get_messages(kAcc, "INBOX", {1, 3, 4, 7, 99}, o);
         ASSERT_TRUE(expected);
         std::size_t i = 0;
@@ -325,6 +331,8 @@ TEST_F(ImapOpsTest, ForEachMessageMatchesGetMessages) {
                 EXPECT_EQ(m.keywords, e.uid == 3 ? "$a $b" : "");
                 EXPECT_EQ(m.structure, e.structure);
                 EXPECT_EQ(m.cache, e.uid == 4 ? "cached" : "");
+                EXPECT_EQ(m.structure_cache, e.uid == 4 ? "second" : "");
+                EXPECT_EQ(e.structure_cache, e.uid == 4 ? "second" : "");
                 if (narrow) {
                     EXPECT_TRUE(m.file.empty());
                     EXPECT_EQ(m.size, 0U);
@@ -491,6 +499,24 @@ TEST_F(ImapOpsTest, ChangesSinceBeyondTheFlagLogWindow) {
     expect_changes_match(*store_, kAcc, "INBOX");
 }
 
+// The render cache's second part lives in its own table: it goes with its message (expunge,
+// through the trigger; recover() for a stray row).
+TEST_F(ImapOpsTest, RenderStructureGoesWithItsMessage) {
+    deliver(message("one", "b"));
+    deliver(message("two", "b"));
+    ASSERT_TRUE(store_->set_render_cache(kAcc, "INBOX", {{1, "a1", "b1"}, {2, "a2", "b2"}}));
+    set_flags({1}, flag::kDeleted);
+    ASSERT_TRUE(store_->expunge(kAcc, "INBOX"));
+    {
+        RawDb raw(index_path());
+        EXPECT_EQ(raw.integer("SELECT count(*) FROM render_structure"), 1);
+        raw.exec("INSERT INTO render_structure(id, entry) VALUES (999, x'00')");
+    }
+    ASSERT_TRUE(store_->recover());
+    RawDb raw(index_path());
+    EXPECT_EQ(raw.text("SELECT entry FROM render_structure"), "b2");
+}
+
 TEST_F(ImapOpsTest, RenderCacheAndUnseenListing) {
     for (std::size_t i = 1; i <= 6; ++i) {
         deliver(message(numbered("m", i), "body"));
@@ -505,7 +531,11 @@ TEST_F(ImapOpsTest, RenderCacheAndUnseenListing) {
         return out;
     };
     EXPECT_EQ(cached({.cache = true}), std::vector<std::string>(6));  // none yet
-    ASSERT_TRUE(store_->set_render_cache(kAcc, "INBOX", {{2, "two"}, {5, "five"}, {99, "x"}}));
+    // Both parts for 2, the first only for 5, the second only for 3 (an empty part is left
+    // as it is); 99 does not exist.
+    ASSERT_TRUE(store_->set_render_cache(
+        kAcc, "INBOX", {{2, "two", "TWO"}, {5, "five", ""}, {99, "x", "X"}, {3, "", "THREE"}}
+    ));
     EXPECT_EQ(
         cached({.structure = true, .path = false, .cache = true}),
         (std::vector<std::string>{"", "two", "", "", "five", ""})
@@ -515,29 +545,55 @@ TEST_F(ImapOpsTest, RenderCacheAndUnseenListing) {
     ASSERT_TRUE(list);
     EXPECT_EQ((*list)[1].cache, "two");
     EXPECT_FALSE((*list)[1].structure.empty());
-    EXPECT_EQ(store_->set_render_cache(kAcc, "Nope", {{1, "x"}}).error(), Errc::NotFound);
-    // structure_if_uncached: the structure only where there is no render cache, every way.
-    for (const bool narrow : {false, true}) {
-        const ListOptions o{
-            .structure = true,
-            .path = false,
-            .cache = true,
-            .structure_if_uncached = true,
-            .narrow = narrow,
-        };
-        std::vector<bool> with_structure;
-        ASSERT_TRUE(store_->for_each_message(
-            kAcc,
-            "INBOX",
-            {1, 2, 3, 4, 5, 6},
-            o,
-            [&](const MessageRow& m) -> Status {
-                EXPECT_EQ(m.structure.empty(), !m.cache.empty()) << m.uid;
-                with_structure.push_back(!m.structure.empty());
-                return {};
+    EXPECT_EQ(store_->set_render_cache(kAcc, "Nope", {{1, "x", "y"}}).error(), Errc::NotFound);
+    // structure_if_uncached: the structure only where a part asked for is missing, every way
+    // (with the second part alone, the structure comes from a subquery instead of a join).
+    struct Parts {
+        bool first;
+        bool second;
+        std::vector<bool> with_structure;  // uids 1-6
+    };
+    for (const Parts& p : {
+             Parts{true, false, {true, false, true, true, false, true}},
+             Parts{false, true, {true, false, false, true, true, true}},
+             Parts{true, true, {true, false, true, true, true, true}},
+         }) {
+        for (const bool narrow : {false, true}) {
+            const ListOptions o{
+                .structure = true,
+                .path = false,
+                .cache = p.first,
+                .structure_cache = p.second,
+                .structure_if_uncached = true,
+                .narrow = narrow,
+            };
+            std::vector<bool> with_structure;
+            ASSERT_TRUE(store_->for_each_message(
+                kAcc,
+                "INBOX",
+                {1, 2, 3, 4, 5, 6},
+                o,
+                [&](const MessageRow& m) -> Status {
+                    EXPECT_EQ(
+                        m.structure_cache,
+                        !p.second    ? ""
+                        : m.uid == 2 ? "TWO"
+                        : m.uid == 3 ? "THREE"
+                                     : ""
+                    );
+                    with_structure.push_back(!m.structure.empty());
+                    return {};
+                }
+            ));
+            EXPECT_EQ(with_structure, p.with_structure) << p.first << p.second << narrow;
+            auto listed = store_->get_messages(kAcc, "INBOX", {1, 2, 3, 4, 5, 6}, o);
+            ASSERT_TRUE(listed);
+            std::vector<bool> listed_with;
+            for (const auto& m : *listed) {
+                listed_with.push_back(!m.structure.empty());
             }
-        ));
-        EXPECT_EQ(with_structure, (std::vector<bool>{true, false, true, true, false, true}));
+            EXPECT_EQ(listed_with, p.with_structure) << p.first << p.second;
+        }
     }
     // flags = false: a narrow listing reads the UID and the render cache, nothing else.
     ASSERT_TRUE(
@@ -1257,7 +1313,7 @@ TEST_F(ImapOpsTest, VersionOneIndexIsMigrated) {
     EXPECT_EQ(search("modern"), Uids{3});
     ASSERT_TRUE(store_->recover());
     RawDb raw(acc / "index.db");
-    EXPECT_EQ(raw.integer("PRAGMA user_version"), 4);
+    EXPECT_EQ(raw.integer("PRAGMA user_version"), 5);
     // The modseq index gave way to the flag-change log; INBOX's unlogged past is one entry.
     EXPECT_EQ(raw.integer("SELECT count(*) FROM sqlite_master WHERE name = 'messages_modseq'"), 0);
     EXPECT_EQ(
@@ -1275,6 +1331,7 @@ TEST_F(ImapOpsTest, VersionOneIndexIsMigrated) {
         0
     );
     EXPECT_EQ(raw.integer("SELECT count(*) FROM message_data"), 3);
+    EXPECT_EQ(raw.integer("SELECT count(*) FROM sqlite_master WHERE name = 'render_structure'"), 1);
     // Reopening an index already at the current version changes nothing.
     open_store(true);
     EXPECT_EQ((*store_->list_messages(kAcc, "INBOX"))[0].email_id, (*msgs)[0].email_id);

@@ -29,37 +29,70 @@ using detail::StoreOps;
 
 namespace {
 
-// Columns 9 and 10 (structure, render cache) are NULL unless asked for; they come from
-// message_data through a join (one lookup for both, and SQLite reads the values in place where
-// scalar subqueries would copy each).
-std::string_view info_columns(const ListOptions& options) {
-    static constexpr std::string_view kColumns[] = {
-        "uid, modseq, flags, keywords, internal_date, save_date, size, file, email_id, NULL, NULL",
-        "uid, modseq, flags, keywords, internal_date, save_date, size, file, email_id, "
-        "d.structure, NULL",
-        "uid, modseq, flags, keywords, internal_date, save_date, size, file, email_id, NULL, "
-        "d.cache",
-        "uid, modseq, flags, keywords, internal_date, save_date, size, file, email_id, "
-        "d.structure, d.cache",
-    };
-    if (options.structure && options.cache && options.structure_if_uncached) {
-        return "uid, modseq, flags, keywords, internal_date, save_date, size, file, email_id, "
-               "CASE WHEN d.cache IS NULL THEN d.structure END, d.cache";
+// The structure and the two render-cache parts, each NULL unless asked for. The structure and
+// the first part come from message_data, the second from render_structure, through joins (one
+// lookup each; SQLite reads the values in place where scalar subqueries would copy each). Except
+// when only the second part is asked for with the structure of messages missing it (FETCH 1:*
+// BODYSTRUCTURE): then a subquery for those few spares every row the seek into the wide
+// message_data, which would cost more than reading the narrow render_structure.
+struct CacheColumns {
+    std::string structure = "NULL";
+    std::string cache = "NULL";
+    std::string structure_cache = "NULL";
+    std::string from = "messages";
+};
+
+CacheColumns cache_columns(const ListOptions& o) {
+    CacheColumns c;
+    const bool conditional =
+        o.structure && o.structure_if_uncached && (o.cache || o.structure_cache);
+    const bool join_data = o.cache || (o.structure && (!conditional || o.cache));
+    if (o.structure) {
+        std::string value = join_data
+                                ? "d.structure"
+                                : "(SELECT structure FROM message_data WHERE id = messages.id)";
+        if (conditional) {
+            const std::string missing = o.cache && o.structure_cache
+                                            ? "d.cache IS NULL OR r.entry IS NULL"
+                                        : o.cache ? "d.cache IS NULL"
+                                                  : "r.entry IS NULL";
+            value = "CASE WHEN " + missing + " THEN " + value + " END";
+        }
+        c.structure = std::move(value);
     }
-    return kColumns[(options.structure ? 1 : 0) + (options.cache ? 2 : 0)];
+    if (o.cache) {
+        c.cache = "d.cache";
+    }
+    if (o.structure_cache) {
+        c.structure_cache = "r.entry";
+    }
+    if (join_data) {
+        c.from += " LEFT JOIN message_data d ON d.id = messages.id";
+    }
+    if (o.structure_cache) {
+        c.from += " LEFT JOIN render_structure r ON r.id = messages.id";
+    }
+    return c;
+}
+
+// Every column of a message (MessageInfo, MessageRow); 9, 10 and 11 are cache_columns().
+std::string info_columns(const CacheColumns& c) {
+    return "uid, modseq, flags, keywords, internal_date, save_date, size, file, email_id, " +
+           c.structure + ", " + c.cache + ", " + c.structure_cache;
 }
 
 // for_each_message with ListOptions::narrow reads only what the covering index messages_list
-// holds (and the rowid, for the join), and of that only what was asked for: each column costs
+// holds (and the rowid, for the joins), and of that only what was asked for: each column costs
 // SQLite more than a B-tree step (FETCH 1:* BODYSTRUCTURE reads uid and the render cache).
 struct NarrowColumns {
     std::string select;  // uid first
     int flags = -1;      // modseq, flags, keywords from here on
     int structure = -1;
     int cache = -1;
+    int structure_cache = -1;
 };
 
-NarrowColumns narrow_columns(const ListOptions& options) {
+NarrowColumns narrow_columns(const ListOptions& options, const CacheColumns& cache) {
     NarrowColumns c;
     c.select = "uid";
     int next = 1;
@@ -69,22 +102,18 @@ NarrowColumns narrow_columns(const ListOptions& options) {
         next += 3;
     }
     if (options.structure) {
-        c.select += options.cache && options.structure_if_uncached
-                        ? ", CASE WHEN d.cache IS NULL THEN d.structure END"
-                        : ", d.structure";
+        c.select += ", " + cache.structure;
         c.structure = next++;
     }
     if (options.cache) {
-        c.select += ", d.cache";
+        c.select += ", " + cache.cache;
         c.cache = next++;
     }
+    if (options.structure_cache) {
+        c.select += ", " + cache.structure_cache;
+        c.structure_cache = next++;
+    }
     return c;
-}
-
-std::string_view info_from(const ListOptions& options) {
-    return options.structure || options.cache
-               ? "messages LEFT JOIN message_data d ON d.id = messages.id"
-               : "messages";
 }
 
 // One string, parsed once: `dir / file` would parse both and copy the directory's components.
@@ -139,6 +168,9 @@ MessageInfo info_row(const Account& acc, detail::Stmt& s, const ListOptions& opt
     }
     if (options.cache) {
         m.cache = s.blob(10);
+    }
+    if (options.structure_cache) {
+        m.structure_cache = s.blob(11);
     }
     return m;
 }
@@ -276,9 +308,10 @@ Result<std::vector<MessageInfo>> Store::list_messages(
             if (options.narrow) {
                 return list_narrow(db, mb->id, from_uid, options.unseen_only, mb->messages);
             }
+            const CacheColumns cache = cache_columns(options);
             auto s = db.prepare(
-                "SELECT " + std::string(info_columns(options)) + " FROM " +
-                std::string(info_from(options)) + " WHERE mailbox_id = ?1 AND uid >= ?2" +
+                "SELECT " + info_columns(cache) + " FROM " + cache.from +
+                " WHERE mailbox_id = ?1 AND uid >= ?2" +
                 (options.unseen_only ? " AND (flags & 1) = 0" : "") + " ORDER BY uid"
             );
             if (!s) {
@@ -316,17 +349,18 @@ Result<std::vector<MessageInfo>> Store::get_messages(
             }
             std::vector<MessageInfo> out;
             out.reserve(std::min<std::size_t>(sorted.size(), mb->messages));
+            const CacheColumns cache = cache_columns(options);
             auto st = detail::for_each_listed(
                 db,
                 mb->id,
                 sorted,
-                info_columns(options),
+                info_columns(cache),
                 [&](detail::Stmt& row) -> Status {
                     out.push_back(info_row(acc, row, options));
                     return {};
                 },
                 nullptr,
-                info_from(options)
+                cache.from
             );
             if (!st) {
                 return st.error();
@@ -351,8 +385,9 @@ Status Store::for_each_message(
         }
         MessageRow m;
         m.dir = acc.dir.native();
+        const CacheColumns cache = cache_columns(options);
         if (options.narrow) {
-            const NarrowColumns columns = narrow_columns(options);
+            const NarrowColumns columns = narrow_columns(options, cache);
             return detail::for_each_listed(
                 db,
                 mb->id,
@@ -371,17 +406,20 @@ Status Store::for_each_message(
                     if (columns.cache > 0) {
                         m.cache = blob_view(row, columns.cache);
                     }
+                    if (columns.structure_cache > 0) {
+                        m.structure_cache = blob_view(row, columns.structure_cache);
+                    }
                     return on_row(m);
                 },
                 nullptr,
-                info_from(options)
+                cache.from
             );
         }
         return detail::for_each_listed(
             db,
             mb->id,
             sorted,
-            info_columns(options),
+            info_columns(cache),
             [&](detail::Stmt& row) -> Status {
                 m.uid = static_cast<std::uint32_t>(row.int64(0));
                 m.modseq = static_cast<std::uint64_t>(row.int64(1));
@@ -394,18 +432,18 @@ Status Store::for_each_message(
                 m.email_id = column_view(row, 8);
                 m.structure = options.structure ? blob_view(row, 9) : std::string_view();
                 m.cache = options.cache ? blob_view(row, 10) : std::string_view();
+                m.structure_cache =
+                    options.structure_cache ? blob_view(row, 11) : std::string_view();
                 return on_row(m);
             },
             nullptr,
-            info_from(options)
+            cache.from
         );
     });
 }
 
 Status Store::set_render_cache(
-    std::string_view account,
-    std::string_view mailbox,
-    const std::vector<std::pair<std::uint32_t, std::string>>& entries
+    std::string_view account, std::string_view mailbox, const std::vector<RenderCache>& entries
 ) {
     if (entries.empty()) {
         return {};
@@ -417,21 +455,35 @@ Status Store::set_render_cache(
         }
         detail::RelaxedSync relaxed(acc.db);  // derived data: see the header
         auto stored = StoreOps::in_transaction(acc, *impl_, [&]() -> Status {
-            auto s = acc.db.prepare(
+            auto first = acc.db.prepare(
                 "UPDATE message_data SET cache = ?1 WHERE id = "
                 "(SELECT id FROM messages WHERE mailbox_id = ?2 AND uid = ?3)"
             );
-            if (!s) {
-                return s.error();
+            if (!first) {
+                return first.error();
             }
-            for (const auto& [uid, data] : entries) {
-                StmtScope scope(**s);
-                auto st = scope->bind_blob(1, data)
-                              .bind(2, mb->id)
-                              .bind(3, static_cast<std::int64_t>(uid))
-                              .run();
-                if (!st) {
-                    return st;
+            auto second = acc.db.prepare(
+                "INSERT OR REPLACE INTO render_structure(id, entry) "
+                "SELECT id, ?1 FROM messages WHERE mailbox_id = ?2 AND uid = ?3"
+            );
+            if (!second) {
+                return second.error();
+            }
+            for (const RenderCache& e : entries) {
+                for (auto [stmt, data] :
+                     {std::pair{*first, std::string_view(e.cache)},
+                      std::pair{*second, std::string_view(e.structure_cache)}}) {
+                    if (data.empty()) {
+                        continue;
+                    }
+                    StmtScope scope(*stmt);
+                    auto st = scope->bind_blob(1, data)
+                                  .bind(2, mb->id)
+                                  .bind(3, static_cast<std::int64_t>(e.uid))
+                                  .run();
+                    if (!st) {
+                        return st;
+                    }
                 }
             }
             return {};

@@ -183,8 +183,10 @@ Status Store::Impl::recover_account(Account& acc, RecoveryReport& report) {
         }
         ++report.rows_dropped;
     }
-    // message_data follows its rows; the text index is checked against index.db (fts.cpp).
-    if (auto st = db.exec("DELETE FROM message_data WHERE id NOT IN (SELECT id FROM messages)");
+    // message_data and render_structure follow their rows; the text index is checked against
+    // index.db (fts.cpp).
+    if (auto st = db.exec("DELETE FROM message_data WHERE id NOT IN (SELECT id FROM messages); "
+                          "DELETE FROM render_structure WHERE id NOT IN (SELECT id FROM messages)");
         !st) {
         return fail(st);
     }

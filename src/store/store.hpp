@@ -203,11 +203,16 @@ struct ListOptions {
     /// reading the row (libstdc++ splits it into components): 10,000 of them are ~2/3 of a
     /// SELECT's time. Callers that do not open the files (SELECT, FETCH FLAGS) should say false.
     bool path = true;
-    /// true: MessageInfo::cache gets the message's render cache (see Store::set_render_cache).
+    /// true: MessageInfo::cache gets the first part of the message's render cache (see
+    /// Store::set_render_cache).
     bool cache = false;
-    /// With structure and cache: the structure only of messages without a render cache (the
-    /// others' stays empty; a caller that finds their cache unusable must get it otherwise).
-    /// FETCH 1:* BODYSTRUCTURE then does not copy 10,000 unused blobs out of SQLite.
+    /// true: MessageInfo::structure_cache gets its second part, kept in a narrow table of its
+    /// own so that a listing of it alone (FETCH 1:* BODYSTRUCTURE) reads few pages.
+    bool structure_cache = false;
+    /// With structure and cache and/or structure_cache: the structure only of messages missing
+    /// one of the parts asked for (the others' stays empty; a caller that finds their cache
+    /// unusable must get it otherwise). FETCH 1:* BODYSTRUCTURE then does not copy 10,000 unused
+    /// blobs out of SQLite.
     bool structure_if_uncached = false;
     /// true: only messages without \Seen (SEARCH UNSEEN), read through an index of those
     /// (list_messages only).
@@ -237,6 +242,16 @@ struct MessageInfo {
     /// Opaque data the protocol layer derived from the (immutable) message and stored with
     /// set_render_cache(); empty if there is none or ListOptions::cache was false.
     std::string cache;
+    /// The second part of it; empty if there is none or ListOptions::structure_cache was false.
+    std::string structure_cache;
+};
+
+/// A message's render cache (Store::set_render_cache): ListOptions::cache reads `cache`,
+/// ListOptions::structure_cache reads `structure_cache`.
+struct RenderCache {
+    std::uint32_t uid = 0;
+    std::string cache;
+    std::string structure_cache;
 };
 
 /// One message as Store::for_each_message() hands it to its callback: views into the store's
@@ -250,8 +265,9 @@ struct MessageRow {
     core::WallTime save_date;
     std::uint64_t size = 0;
     std::string_view email_id;
-    std::string_view structure;  // empty unless ListOptions::structure
-    std::string_view cache;      // empty unless ListOptions::cache
+    std::string_view structure;        // empty unless ListOptions::structure
+    std::string_view cache;            // empty unless ListOptions::cache
+    std::string_view structure_cache;  // empty unless ListOptions::structure_cache
     /// The RFC 5322 file is `dir` + "/" + `file` (ListOptions::path is ignored: no path object
     /// is built).
     std::string_view dir;
@@ -417,15 +433,14 @@ public:
         ListOptions options,
         const std::function<Status(const MessageRow&)>& on_row
     );
-    /// Stores each message's render cache (`uid`, opaque bytes): what IMAP computed from the
-    /// message's structure (ENVELOPE, BODYSTRUCTURE text) so that later FETCHes need not decode
-    /// it again. Only for data derived from the message itself, which never changes, so it
-    /// cannot go stale; the caller versions its format. Committed without the WAL fsync
-    /// (derived data, like the \Recent marker); missing UIDs are skipped. COPY does not copy it.
+    /// Stores each message's render cache (`uid`, two parts of opaque bytes; an empty part is
+    /// left as it is): what IMAP computed from the message's structure (ENVELOPE, BODYSTRUCTURE
+    /// text) so that later FETCHes need not decode it again. Only for data derived from the
+    /// message itself, which never changes, so it cannot go stale; the caller versions its
+    /// format. Committed without the WAL fsync (derived data, like the \Recent marker); missing
+    /// UIDs are skipped. COPY does not copy it.
     Status set_render_cache(
-        std::string_view account,
-        std::string_view mailbox,
-        const std::vector<std::pair<std::uint32_t, std::string>>& entries
+        std::string_view account, std::string_view mailbox, const std::vector<RenderCache>& entries
     );
     Result<std::string> read_message(
         std::string_view account, std::string_view mailbox, std::uint32_t uid

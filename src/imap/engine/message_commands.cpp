@@ -328,7 +328,12 @@ void Session::Handlers::fetch(Session& s, const Cmd& c, W& w) {
     const bool flags_requested = wants(FetchItem::Flags);
     // Render cache entries made by this FETCH (first FETCH of these messages, or entries of an
     // older version), stored after the answer.
-    std::vector<std::pair<std::uint32_t, std::string>> new_cache;
+    std::vector<store::RenderCache> new_cache;
+    // The parts of the render cache these items need (fetch/render_cache.hpp).
+    const fetch::RenderCacheWanted cache_wanted{
+        .envelope_body = cacheable && (wants(FetchItem::Envelope) || wants(FetchItem::Body)),
+        .body_structure = cacheable && wants(FetchItem::BodyStructure),
+    };
     bool unknown_cte = false;
     // Only items the covering index answers (with the render cache): the rows are not read.
     const bool narrow = cacheable && std::all_of(atts.begin(), atts.end(), [](const auto& a) {
@@ -356,7 +361,7 @@ void Session::Handlers::fetch(Session& s, const Cmd& c, W& w) {
             return true;
         }
         if (cacheable) {
-            const auto items = fetch::decode_render_cache(m.cache);
+            const auto items = fetch::decode_render_cache(m.cache, m.structure_cache, cache_wanted);
             if (items && items->fits(session_options)) {
                 return write_message(w, view, seq, m, atts, &*items, no_structure, {}, seen_now);
             }
@@ -374,14 +379,18 @@ void Session::Handlers::fetch(Session& s, const Cmd& c, W& w) {
             if (!parsed) {
                 return true;  // expunged under us: no data (RFC 9051 §6.4.5 allows that)
             }
-            std::string entry = fetch::encode_render_cache(*parsed);
-            const auto fresh = fetch::decode_render_cache(entry);
+            auto entry = fetch::encode_render_cache(*parsed);
+            const auto fresh =
+                fetch::decode_render_cache(entry.cache, entry.structure_cache, cache_wanted);
             const bool ok =
                 fresh && fresh->fits(session_options)
                     ? write_message(w, view, seq, m, atts, &*fresh, no_structure, {}, seen_now)
                     : write_message(w, view, seq, m, atts, nullptr, *parsed, {}, seen_now);
             if (!items) {
-                new_cache.emplace_back(m.uid, std::move(entry));  // none stored, or outdated
+                // None stored, or outdated: both parts, for later FETCHes of the other items.
+                new_cache.push_back(
+                    {m.uid, std::move(entry.cache), std::move(entry.structure_cache)}
+                );
             }
             return ok;
         }
@@ -435,7 +444,8 @@ void Session::Handlers::fetch(Session& s, const Cmd& c, W& w) {
             store::ListOptions{
                 .structure = need_structure,
                 .path = false,
-                .cache = cacheable,
+                .cache = cache_wanted.envelope_body,
+                .structure_cache = cache_wanted.body_structure,
                 .structure_if_uncached = skip_cached_structure,
                 .narrow = narrow,
                 .flags = flags_requested || wants(FetchItem::ModSeq) || args.changed_since,
@@ -473,7 +483,8 @@ void Session::Handlers::fetch(Session& s, const Cmd& c, W& w) {
             store::ListOptions{
                 .structure = need_structure,
                 .path = need_bytes || need_structure,
-                .cache = cacheable,
+                .cache = cache_wanted.envelope_body,
+                .structure_cache = cache_wanted.body_structure,
                 .structure_if_uncached = skip_cached_structure,
             }
         );
@@ -541,6 +552,7 @@ void Session::Handlers::fetch(Session& s, const Cmd& c, W& w) {
                 .email_id = info.email_id,
                 .structure = info.structure,
                 .cache = info.cache,
+                .structure_cache = info.structure_cache,
                 .dir = slash == std::string::npos ? std::string_view()
                                                   : std::string_view(path).substr(0, slash),
                 .file = slash == std::string::npos ? std::string_view(path)

@@ -19,7 +19,6 @@ bool has_message_global(const mime::MessageStructure& s) noexcept {
     return false;
 }
 
-// Format: version, flags, then the three texts as LEB128 length + bytes.
 void put_text(std::string& out, std::string_view text) {
     std::uint64_t n = text.size();
     while (n >= 0x80) {
@@ -61,7 +60,7 @@ std::string render(const mime::MessageStructure& s, wire::FetchItem item, bool u
 
 }  // namespace
 
-std::string encode_render_cache(const mime::MessageStructure& s) {
+RenderCacheParts encode_render_cache(const mime::MessageStructure& s) {
     const wire::FetchItem items[] = {
         wire::FetchItem::Envelope, wire::FetchItem::Body, wire::FetchItem::BodyStructure
     };
@@ -71,28 +70,47 @@ std::string encode_render_cache(const mime::MessageStructure& s) {
         texts[i] = render(s, items[i], false);
         differs = differs || render(s, items[i], true) != texts[i];
     }
-    std::string out;
-    out.reserve(2 + texts[0].size() + texts[1].size() + texts[2].size() + 12);
-    out.push_back(static_cast<char>(kRenderCacheVersion));
     const unsigned flags =
         (differs ? kUtf8Differs : 0U) | (has_message_global(s) ? kImap4rev2Differs : 0U);
-    out.push_back(static_cast<char>(flags));
-    for (const auto& t : texts) {
-        put_text(out, t);
+    RenderCacheParts out;
+    for (std::string* part : {&out.cache, &out.structure_cache}) {
+        part->push_back(static_cast<char>(kRenderCacheVersion));
+        part->push_back(static_cast<char>(flags));
     }
+    out.cache.reserve(2 + texts[0].size() + texts[1].size() + 8);
+    put_text(out.cache, texts[0]);
+    put_text(out.cache, texts[1]);
+    put_text(out.structure_cache, texts[2]);
     return out;
 }
 
-std::optional<RenderedItems> decode_render_cache(std::string_view entry) noexcept {
-    if (entry.size() < 2 || static_cast<unsigned char>(entry[0]) != kRenderCacheVersion) {
+namespace {
+
+// The version and flags of a part; false if it is not of this version.
+bool open_part(std::string_view& part, RenderedItems& r) noexcept {
+    if (part.size() < 2 || static_cast<unsigned char>(part[0]) != kRenderCacheVersion) {
+        return false;
+    }
+    const auto flags = static_cast<unsigned char>(part[1]);
+    r.utf8_differs = r.utf8_differs || (flags & kUtf8Differs) != 0;
+    r.imap4rev2_differs = r.imap4rev2_differs || (flags & kImap4rev2Differs) != 0;
+    part.remove_prefix(2);
+    return true;
+}
+
+}  // namespace
+
+std::optional<RenderedItems> decode_render_cache(
+    std::string_view cache, std::string_view structure_cache, RenderCacheWanted wanted
+) noexcept {
+    RenderedItems r;
+    if (wanted.envelope_body && (!open_part(cache, r) || !get_text(cache, r.envelope) ||
+                                 !get_text(cache, r.body) || !cache.empty())) {
         return std::nullopt;
     }
-    RenderedItems r;
-    r.utf8_differs = (static_cast<unsigned char>(entry[1]) & kUtf8Differs) != 0;
-    r.imap4rev2_differs = (static_cast<unsigned char>(entry[1]) & kImap4rev2Differs) != 0;
-    entry.remove_prefix(2);
-    if (!get_text(entry, r.envelope) || !get_text(entry, r.body) ||
-        !get_text(entry, r.body_structure) || !entry.empty()) {
+    if (wanted.body_structure &&
+        (!open_part(structure_cache, r) || !get_text(structure_cache, r.body_structure) ||
+         !structure_cache.empty())) {
         return std::nullopt;
     }
     return r;

@@ -22,8 +22,8 @@
 namespace sov::imap::fetch {
 
 /// Bump whenever ENVELOPE, BODY or BODYSTRUCTURE rendering changes its output.
-/// 2: MESSAGE/GLOBAL is body-type-basic for IMAP4rev1 sessions.
-inline constexpr unsigned char kRenderCacheVersion = 2;
+/// 2: MESSAGE/GLOBAL is body-type-basic for IMAP4rev1 sessions. 3: two parts.
+inline constexpr unsigned char kRenderCacheVersion = 3;
 
 struct RenderedItems {
     bool utf8_differs = false;        // the utf8 = true rendering is not the same text
@@ -38,11 +38,28 @@ struct RenderedItems {
     }
 };
 
-/// The cache entry for a message with structure `s`.
-[[nodiscard]] std::string encode_render_cache(const mime::MessageStructure& s);
+/// An entry in two parts, stored apart (store::RenderCache): ENVELOPE and BODY in `cache`,
+/// BODYSTRUCTURE in `structure_cache`, so that FETCH 1:* BODYSTRUCTURE reads ~200 bytes a
+/// message rather than all three texts. Each part: version, flags, then its texts as LEB128
+/// length + bytes.
+struct RenderCacheParts {
+    std::string cache;
+    std::string structure_cache;
+};
 
-/// The items of an entry (views into `entry`); nullopt if it is empty, of another version or
-/// damaged.
-[[nodiscard]] std::optional<RenderedItems> decode_render_cache(std::string_view entry) noexcept;
+/// Which parts a FETCH needs.
+struct RenderCacheWanted {
+    bool envelope_body = false;   // ENVELOPE or BODY
+    bool body_structure = false;  // BODYSTRUCTURE
+};
+
+/// The cache entry for a message with structure `s`.
+[[nodiscard]] RenderCacheParts encode_render_cache(const mime::MessageStructure& s);
+
+/// The items of the parts wanted (views into them; the others' stay empty); nullopt if a part
+/// wanted is empty, of another version or damaged.
+[[nodiscard]] std::optional<RenderedItems> decode_render_cache(
+    std::string_view cache, std::string_view structure_cache, RenderCacheWanted wanted
+) noexcept;
 
 }  // namespace sov::imap::fetch
