@@ -287,4 +287,35 @@ std::vector<Address> parse_address_list(std::string_view s) {
     return out;
 }
 
+void append_address_display(std::string& out, const std::vector<Address>& list) {
+    bool first = true;
+    for (const Address& a : list) {
+        if (a.kind == Address::Kind::GroupEnd) {
+            out += ';';
+            continue;
+        }
+        if (!first) {
+            out += ", ";
+        }
+        first = false;
+        if (a.kind == Address::Kind::GroupStart) {
+            out += a.name;
+            out += ':';
+            continue;
+        }
+        if (!a.name.empty()) {
+            out += a.name;
+            out += " <";
+        }
+        out += a.mailbox;
+        if (!a.host.empty()) {
+            out += '@';
+            out += a.host;
+        }
+        if (!a.name.empty()) {
+            out += '>';
+        }
+    }
+}
+
 }  // namespace sov::mime

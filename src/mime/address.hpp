@@ -30,4 +30,8 @@ struct Address {
 /// ("joe@x (Joe)") is used as the name, as Dovecot does.
 [[nodiscard]] std::vector<Address> parse_address_list(std::string_view raw);
 
+/// The display form of an address list, as IMAP SEARCH FROM/TO/CC/BCC match it and as the
+/// full-text index keeps it: "Name <mailbox@host>, mailbox@host, Group: a@b;" (names decoded).
+void append_address_display(std::string& out, const std::vector<Address>& list);
+
 }  // namespace sov::mime

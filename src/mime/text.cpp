@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "core/utf8.hpp"
+#include "mime/address.hpp"
 #include "mime/encoded_word.hpp"
 #include "mime/header.hpp"
 #include "mime/transfer_encoding.hpp"
@@ -586,10 +587,27 @@ SearchableText searchable_text(
 }
 
 SearchableText folded_searchable_text(std::string_view message) {
-    const SearchableText text = searchable_text(message, parse_message(message));
+    const MessageStructure s = parse_message(message);
+    const SearchableText text = searchable_text(message, s);
     SearchableText folded;
     append_folded(folded.headers, text.headers);
     append_folded(folded.body, text.body);
+    // IMAP SEARCH FROM/TO/CC/BCC compare with the parsed addresses' display form, which is not
+    // always a substring of the decoded field (quoted-pairs and comments go, CFWS inside an
+    // address goes): it is indexed too, so those searches can take candidates from the index.
+    if (!s.envelopes.empty()) {
+        const Envelope& e = s.envelopes[0];
+        std::string display;
+        for (const auto* list : {&e.from_addr, &e.to_addr, &e.cc_addr, &e.bcc_addr}) {
+            if (list->empty()) {
+                continue;
+            }
+            display.clear();
+            append_address_display(display, *list);
+            append_folded(folded.headers, display);
+            folded.headers.push_back('\n');
+        }
+    }
     return folded;
 }
 

@@ -30,7 +30,8 @@ struct SearchableText {
 );
 
 /// What the store's full-text index keeps of a message: searchable_text() of its parse, folded
-/// with fold_case() as SEARCH folds its needles.
+/// with fold_case() as SEARCH folds its needles, and after the headers the display form
+/// (append_address_display) of the From, To, Cc and Bcc address lists, one line each.
 [[nodiscard]] SearchableText folded_searchable_text(std::string_view message);
 
 /// Case-folded form for case-insensitive substring matching (RFC 9051 §6.4.4 "case insensitive";

@@ -75,8 +75,9 @@ constexpr std::size_t kGarbageBatch = 256;
 constexpr auto kIdlePause = std::chrono::milliseconds(1);
 constexpr auto kBusyPause = std::chrono::milliseconds(50);
 
-// The format of text.db (PRAGMA user_version); any other is rebuilt.
-constexpr std::int64_t kTextFormat = 2;
+// The format of text.db (PRAGMA user_version); any other is rebuilt. 3: the indexed text
+// (mime::folded_searchable_text) holds the display form of the address fields.
+constexpr std::int64_t kTextFormat = 3;
 
 constexpr const char* kTextSchema = R"sql(
 -- One row per indexed text: its id is messages.text_id (index.db).
@@ -105,7 +106,7 @@ CREATE TABLE IF NOT EXISTS text_meta(
     next_id INTEGER NOT NULL
 );
 INSERT OR IGNORE INTO text_meta(id, next_id) VALUES (1, 1);
-PRAGMA user_version = 2;
+PRAGMA user_version = 3;
 )sql";
 
 fs::path text_path(const fs::path& dir) {

@@ -423,11 +423,13 @@ std::uint32_t compile(const wire::SearchKey& key, std::vector<Matcher::Node>& no
 }
 
 // SUBJECT compares with the decoded subject, which the index's text has as its "Subject:" line
-// (mime::searchable_text). The two are decoded alike but may differ in blanks (runs of them
-// collapse around folds in one and not the other), so only the needle's blank-free pieces are
-// index terms: each is inside a blank-free run of the subject, and such runs are in the index
-// (test Search.SubjectTextIsInTheIndexedText). Pieces under 3 bytes cannot narrow anything.
-void collect_subject_terms(
+// (mime::searchable_text); FROM, TO, CC and BCC with the addresses' display form, which it has
+// as lines of their own (mime::folded_searchable_text), or with the decoded field where it has
+// no addresses. The texts are decoded alike but may differ in blanks (runs of them collapse
+// around folds in one and not the other), so only the needle's blank-free pieces are index
+// terms: each is inside a blank-free run of the compared text, and such runs are in the index
+// (test Search.HeaderTextIsInTheIndexedText). Pieces under 3 bytes cannot narrow anything.
+void collect_blank_free_terms(
     std::string_view folded, std::vector<std::pair<bool, std::string>>& out
 ) {
     const auto blank = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
@@ -461,7 +463,11 @@ void collect_terms(const wire::SearchKey& key, std::vector<std::pair<bool, std::
             }
             break;
         case SearchOp::Subject:
-            collect_subject_terms(mime::fold_case(key.text), out);
+        case SearchOp::From:
+        case SearchOp::To:
+        case SearchOp::Cc:
+        case SearchOp::Bcc:
+            collect_blank_free_terms(mime::fold_case(key.text), out);
             break;
         default:
             break;

@@ -102,8 +102,8 @@ private:
 [[nodiscard]] ContentNeed content_need(const wire::SearchKey& key) noexcept;
 
 /// Text terms every match must contain (BODY and TEXT keys reachable from the top through AND
-/// only; empty strings omitted; SUBJECT as TEXT terms, one per blank-free piece of 3 bytes or
-/// more): the engine asks the full-text index for candidate UIDs of each,
+/// only; empty strings omitted; SUBJECT, FROM, TO, CC and BCC as TEXT terms, one per blank-free
+/// piece of 3 bytes or more): the engine asks the full-text index for candidate UIDs of each,
 /// intersects, then verifies with matches(). Pairs (is_text: TEXT rather than BODY, needle
 /// folded with mime::fold_case, as the index's text is).
 [[nodiscard]] std::vector<std::pair<bool, std::string>> required_text_terms(

@@ -451,15 +451,43 @@ TEST(Search, ContentNeedsAndRequiredTerms) {
         (Terms{{true, "re:"}, {true, "weekly"}, {true, "meeting"}})
     );
     EXPECT_EQ(required_text_terms(key("NOT SUBJECT weekly")), Terms{});
+    EXPECT_EQ(
+        required_text_terms(key("FROM \"Ada Okonkwo\" TO bo CC x@y.z BCC " + lit("Jöhn"))),
+        (Terms{{true, "ada"}, {true, "okonkwo"}, {true, "x@y.z"}, {true, "jöhn"}})
+    );
     EXPECT_EQ(required_text_terms(key("OR BODY a BODY b NOT TEXT c BODY \"\"")), Terms{});
 }
 
-// SUBJECT takes candidates from the full-text index (required_text_terms): every
-// whitespace-free run of the text SUBJECT compares against must be in the index's text of the
-// message, or the index would hide a match. Random subjects of encoded words (Q and B, split
-// and adjacent), folds, runs of blanks, 8-bit bytes and stray "=?".
-TEST(Search, SubjectTextIsInTheIndexedText) {
-    const std::vector<std::string> pieces = {
+// Every blank-free run of `compared` is somewhere in `indexed`.
+::testing::AssertionResult runs_in(const std::string& compared, const std::string& indexed) {
+    const auto blank = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
+    for (std::size_t i = 0; i < compared.size();) {
+        if (blank(compared[i])) {
+            ++i;
+            continue;
+        }
+        std::size_t j = i;
+        while (j < compared.size() && !blank(compared[j])) {
+            ++j;
+        }
+        if (indexed.find(compared.substr(i, j - i)) == std::string::npos) {
+            return ::testing::AssertionFailure()
+                   << testing::PrintToString(compared.substr(i, j - i)) << " of "
+                   << testing::PrintToString(compared) << " not in "
+                   << testing::PrintToString(indexed);
+        }
+        i = j;
+    }
+    return ::testing::AssertionSuccess();
+}
+
+// SUBJECT, FROM, TO, CC and BCC take candidates from the full-text index (required_text_terms):
+// every blank-free run of the text they compare with must be in the index's text of the
+// message, or the index would hide a match. Random field values: encoded words (Q and B, split
+// and adjacent), folds, runs of blanks, 8-bit bytes, stray "=?", and for addresses quoted
+// names with quoted-pairs, comments, CFWS inside addresses, groups and unparsable lists.
+TEST(Search, HeaderTextIsInTheIndexedText) {
+    const std::vector<std::string> subject_pieces = {
         "Halvorsen",
         "Ärger",
         " ",
@@ -481,38 +509,60 @@ TEST(Search, SubjectTextIsInTheIndexedText) {
         "a=?utf-8?q?b?=c",
         "=?UTF-8?Q?=E2=82=AC?=",
     };
+    const std::vector<std::string> address_pieces = {
+        "Ada Okonkwo <ada@example.org>",
+        "\"Ada \\\"The\\\" Okonkwo\" <a@b.c>",
+        "\"Okon\\kwo\" <o@k.w>",
+        "=?utf-8?q?Ok=C3=B6nkwo?= <q@x.y>",
+        "\"=?utf-8?q?Okonkwo?=\" <r@x.y>",
+        "ada @ example . org",
+        "(comment Okonkwo) s@t.u",
+        "Team: a@b.c, d@e.f;",
+        "x@y.z (Xavier Zed)",
+        "\r\n ",
+        ", ",
+        "Halvorsen, Ida <ida@h.no>",
+        "\"Halvorsen, Ida\" <ida@h.no>",
+        "<bare@host>",
+        "undisclosed-recipients:;",
+        "=?iso-8859-1?q?J=F6hn?= <j@d.e>",
+        "J\xf6hn <j@x.y>",
+        "  ",
+        "just words",
+        "@@",
+        "<",
+    };
     std::mt19937 rng(7);
-    for (int round = 0; round < 3000; ++round) {
-        std::string bytes;
-        const int n = 1 + static_cast<int>(rng() % 8);
+    const auto value = [&](const std::vector<std::string>& pieces, int most) {
+        std::string v;
+        const int n = 1 + static_cast<int>(rng() % static_cast<unsigned>(most));
         for (int i = 0; i < n; ++i) {
-            bytes += pieces[rng() % pieces.size()];
+            v += pieces[rng() % pieces.size()];
         }
-        const std::string message =
-            "From: a@b.c\r\nSubject:" + bytes + "\r\nTo: d@e.f\r\n\r\nbody\r\n";
+        return v;
+    };
+    for (int round = 0; round < 3000; ++round) {
+        const std::string subject = value(subject_pieces, 8);
+        const std::string from = value(address_pieces, 4);
+        const std::string to = value(address_pieces, 4);
+        const std::string cc = value(address_pieces, 2);
+        const std::string message = "From: " + from + "\r\nSubject:" + subject + "\r\nTo: " + to +
+                                    "\r\nCc:" + cc + "\r\nBcc: " + from + "\r\n\r\nbody\r\n";
         const auto structure = mime::parse_message(message);
         ASSERT_FALSE(structure.envelopes.empty());
-        std::string compared;
-        detail::fold_header_value(structure.envelopes[0].subject, compared);
+        const mime::Envelope& e = structure.envelopes[0];
         const std::string indexed = mime::folded_searchable_text(message).headers;
-        for (std::size_t i = 0; i < compared.size();) {
-            const auto blank = [](char c) {
-                return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-            };
-            if (blank(compared[i])) {
-                ++i;
-                continue;
-            }
-            std::size_t j = i;
-            while (j < compared.size() && !blank(compared[j])) {
-                ++j;
-            }
-            ASSERT_NE(indexed.find(compared.substr(i, j - i)), std::string::npos)
-                << "subject " << testing::PrintToString(bytes) << " compared as "
-                << testing::PrintToString(compared) << " indexed as "
-                << testing::PrintToString(indexed);
-            i = j;
-        }
+        std::string compared;
+        detail::fold_header_value(e.subject, compared);
+        ASSERT_TRUE(runs_in(compared, indexed)) << "subject";
+        detail::address_text(e.from_addr, e.from, compared);
+        ASSERT_TRUE(runs_in(compared, indexed)) << "from";
+        detail::address_text(e.to_addr, e.to, compared);
+        ASSERT_TRUE(runs_in(compared, indexed)) << "to";
+        detail::address_text(e.cc_addr, e.cc, compared);
+        ASSERT_TRUE(runs_in(compared, indexed)) << "cc";
+        detail::address_text(e.bcc_addr, e.bcc, compared);
+        ASSERT_TRUE(runs_in(compared, indexed)) << "bcc";
     }
 }
 

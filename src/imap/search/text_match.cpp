@@ -43,45 +43,16 @@ void fold_header_value(std::string_view raw, std::string& out) {
     mime::append_folded(out, mime::trim(decoded));
 }
 
-namespace {
-
-// Appends the display form of `list`, each piece passed through `put` (copy or fold).
-template <typename Put>
-void write_address_display(const std::vector<mime::Address>& list, Put put) {
-    bool first = true;
-    for (const mime::Address& a : list) {
-        if (a.kind == mime::Address::Kind::GroupEnd) {
-            put(";");
-            continue;
-        }
-        if (!first) {
-            put(", ");
-        }
-        first = false;
-        if (a.kind == mime::Address::Kind::GroupStart) {
-            put(a.name);
-            put(":");
-            continue;
-        }
-        if (!a.name.empty()) {
-            put(a.name);
-            put(" <");
-        }
-        put(a.mailbox);
-        if (!a.host.empty()) {
-            put("@");
-            put(a.host);
-        }
-        if (!a.name.empty()) {
-            put(">");
-        }
+void address_text(const std::vector<mime::Address>& list, std::string_view raw, std::string& out) {
+    if (list.empty()) {
+        fold_header_value(raw, out);  // unparsable ("undisclosed-recipients"): raw text
+        return;
     }
-}
-
-}  // namespace
-
-void append_address_display(std::string& out, const std::vector<mime::Address>& list) {
-    write_address_display(list, [&out](std::string_view s) { out.append(s); });
+    thread_local std::string display;  // reused across messages
+    display.clear();
+    mime::append_address_display(display, list);
+    out.clear();
+    mime::append_folded(out, display);
 }
 
 bool address_contains(
@@ -90,17 +61,10 @@ bool address_contains(
     std::string_view needle_folded,
     std::string& scratch
 ) {
-    if (list.empty()) {
-        if (raw.empty()) {
-            return needle_folded.empty();
-        }
-        fold_header_value(raw, scratch);  // unparsable ("undisclosed-recipients"): raw text
-        return contains_folded(scratch, needle_folded);
+    if (list.empty() && raw.empty()) {
+        return needle_folded.empty();
     }
-    scratch.clear();  // folded piece by piece: no intermediate copy on this hot path
-    write_address_display(list, [&scratch](std::string_view s) {
-        mime::append_folded(scratch, s);
-    });
+    address_text(list, raw, scratch);
     return contains_folded(scratch, needle_folded);
 }
 

@@ -18,8 +18,10 @@ namespace sov::imap::search::detail {
 /// when it has any, into `out` (cleared first).
 void fold_header_value(std::string_view raw, std::string& out);
 
-/// The decoded display form of an address list: "Name <mailbox@host>, mailbox@host, Group: ;".
-void append_address_display(std::string& out, const std::vector<mime::Address>& list);
+/// What an address field test compares with (folded): the display form of `list`
+/// (mime::append_address_display), or, when the list could not be parsed into anything, the
+/// decoded raw value.
+void address_text(const std::vector<mime::Address>& list, std::string_view raw, std::string& out);
 
 /// Address field test: the display form of `list` contains the needle, or, when the list could
 /// not be parsed into anything, the decoded raw value does.
