@@ -2,6 +2,7 @@
 // (IMAP APPEND / import); the work itself is in group_commit.cpp.
 #include <future>
 #include <memory>
+#include <mutex>
 #include <utility>
 
 #include "store/detail/store_impl.hpp"
@@ -17,8 +18,9 @@ void Store::deliver_async(
     DeliveryRequest request,
     std::function<void(std::vector<DeliveryOutcome>)> done
 ) {
-    auto job =
-        std::make_unique<Job>(Job{std::move(message), std::move(request), std::move(done), {}, {}});
+    auto job = std::make_unique<Job>(
+        Job{std::move(message), std::move(request), std::move(done), {}, {}, 0}
+    );
     {
         std::lock_guard lock(impl_->queue_mu);
         impl_->sync_queue.push_back(std::move(job));
@@ -34,7 +36,8 @@ std::vector<DeliveryOutcome> Store::deliver(Incoming message, DeliveryRequest re
             std::move(request),
             [&promise](auto outcomes) { promise.set_value(std::move(outcomes)); },
             {},
-            {}}
+            {},
+            0}
     );
     // The caller blocks anyway: sync here and save a thread hand-off.
     impl_->prepare(*job);
@@ -61,6 +64,55 @@ DeliveryOutcome Store::append(
     req.recipients.push_back(std::move(r));
     auto out = deliver(std::move(message), std::move(req));
     return out.empty() ? outcome(DeliveryStatus::TempFail, "no outcome") : std::move(out[0]);
+}
+
+std::vector<DeliveryOutcome> Store::append_all(
+    std::string_view account, std::string_view mailbox, std::vector<AppendItem> items
+) {
+    if (items.empty()) {
+        return {};
+    }
+    struct Waiting {
+        std::mutex mu;
+        std::vector<DeliveryOutcome> outcomes;
+        std::size_t left = 0;
+        std::promise<void> all;
+    };
+    auto waiting = std::make_shared<Waiting>();
+    waiting->outcomes.resize(items.size());
+    waiting->left = items.size();
+    const std::uint64_t group = ++impl_->groups;
+    std::vector<std::unique_ptr<Job>> jobs;
+    jobs.reserve(items.size());
+    for (std::size_t i = 0; i < items.size(); ++i) {
+        AppendItem& item = items[i];
+        DeliveryRequest req;
+        req.create_missing_accounts = false;
+        Recipient r;
+        r.account = std::string(account);
+        r.mailbox = std::string(mailbox);
+        r.flags = item.flags;
+        r.keywords = std::move(item.keywords);
+        r.internal_date = item.internal_date;
+        req.recipients.push_back(std::move(r));
+        auto done = [waiting, i](std::vector<DeliveryOutcome> out) {
+            std::lock_guard lock(waiting->mu);
+            waiting->outcomes[i] =
+                out.empty() ? outcome(DeliveryStatus::TempFail, "no outcome") : std::move(out[0]);
+            if (--waiting->left == 0) {
+                waiting->all.set_value();
+            }
+        };
+        jobs.push_back(std::make_unique<Job>(
+            Job{std::move(item.message), std::move(req), std::move(done), {}, {}, group}
+        ));
+        impl_->prepare(*jobs.back());  // the caller blocks anyway, as in deliver()
+    }
+    auto all = waiting->all.get_future();
+    impl_->enqueue_group(std::move(jobs));
+    all.wait();
+    std::lock_guard lock(waiting->mu);
+    return std::move(waiting->outcomes);
 }
 
 }  // namespace sov::store

@@ -144,6 +144,16 @@ void Store::Impl::enqueue_commit(std::unique_ptr<Job> job, bool was_syncing) {
     commit_cv.notify_one();
 }
 
+void Store::Impl::enqueue_group(std::vector<std::unique_ptr<Job>> jobs) {
+    {
+        std::lock_guard lock(queue_mu);
+        for (auto& job : jobs) {
+            commit_queue.push_back(std::move(job));
+        }
+    }
+    commit_cv.notify_one();
+}
+
 void Store::Impl::sync_loop() {
     for (;;) {
         std::unique_ptr<Job> job;
@@ -184,9 +194,12 @@ void Store::Impl::commit_loop() {
                 return;
             }
             // Everything that became ready while the previous batch was syncing forms the next
-            // batch: under load batches grow by themselves, idle there is no added latency.
-            while (!commit_queue.empty() && batch.size() < std::max<std::size_t>(1, opt.max_batch)
-            ) {
+            // batch: under load batches grow by themselves, idle there is no added latency. The
+            // messages of an append_all are a batch of their own, whole: its transaction must
+            // be all or nothing without taking other deliveries with it.
+            const std::uint64_t group = commit_queue.front()->group;
+            while (!commit_queue.empty() && commit_queue.front()->group == group &&
+                   (group != 0 || batch.size() < std::max<std::size_t>(1, opt.max_batch))) {
                 batch.push_back(std::move(commit_queue.front()));
                 commit_queue.pop_front();
             }
@@ -558,6 +571,19 @@ void Store::Impl::process_batch(std::vector<std::unique_ptr<Job>>& batch) {
         }
         if (!ok) {
             fail_work(w, "index update failed");
+        }
+    }
+
+    // A group (Store::append_all, one account) is stored whole or not at all (RFC 3502 §6.3.11):
+    // if any of its messages was refused, the others are taken back before anything commits.
+    if (batch.front()->group != 0 &&
+        std::any_of(outcomes.begin(), outcomes.end(), [](const auto& job_outcomes) {
+            return std::any_of(job_outcomes.begin(), job_outcomes.end(), [](const auto& o) {
+                return !o.delivered();
+            });
+        })) {
+        for (Work& w : work) {
+            fail_work(w, "not stored: another message of the group was refused");
         }
     }
 

@@ -732,6 +732,71 @@ TEST_F(ImapOpsTest, CopyKeepsContentAndFlagsWithNewUids) {
     store_->unsubscribe_changes(sub);
 }
 
+// MULTIAPPEND (RFC 3502): consecutive UIDs in order, one change notification; a group with a
+// refused message stores none of it (no rows, no files, no UID used), and deliveries queued
+// around it are not taken along.
+TEST_F(ImapOpsTest, AppendAllStoresAllOrNothing) {
+    const std::string big = message("q", std::string(3000, 'x'));
+    DeliveryRequest req;
+    Recipient r;
+    r.account = kAcc;
+    r.quota = Quota{.max_bytes = 13000, .max_messages = 0};
+    req.recipients.push_back(r);
+    ASSERT_TRUE(store_->deliver(incoming(big), req)[0].delivered());  // ~3.1 KB of 13 used
+    Recorder rec;
+    auto sub = store_->subscribe_changes(rec.listener());
+    const core::WallTime when = core::WallTime(std::chrono::seconds(1'000'000'000));
+    auto items = [&](std::size_t n) {
+        std::vector<AppendItem> out;
+        for (std::size_t i = 0; i < n; ++i) {
+            out.push_back({incoming(big), i == 0 ? flag::kSeen : 0U, {"$k"}, when});
+        }
+        return out;
+    };
+    auto all = store_->append_all(kAcc, "INBOX", items(2));  // ~9.3 KB of 13
+    ASSERT_EQ(all.size(), 2U);
+    EXPECT_TRUE(all[0].delivered() && all[1].delivered());
+    EXPECT_EQ(all[0].uid, 2U);
+    EXPECT_EQ(all[1].uid, 3U);
+    EXPECT_EQ(rec.take(), std::multiset<std::string>{std::string(kAcc) + ":INBOX"});
+    auto listed = *store_->list_messages(kAcc, "INBOX");
+    ASSERT_EQ(listed.size(), 3U);
+    EXPECT_EQ(listed[1].flags, flag::kSeen);
+    EXPECT_EQ(listed[2].flags, 0U);
+    EXPECT_EQ(listed[2].keywords, std::vector<std::string>{"$k"});
+    EXPECT_EQ(listed[2].internal_date, when);
+
+    // ~3.1 KB more would fit once, not twice: the second is refused, so neither is stored.
+    const auto files = count_files(dir_.path() / "mail" / kAcc / "msg");
+    const auto before = *store_->mailbox(kAcc, "INBOX");
+    std::vector<DeliveryOutcome> refused;
+    std::thread other([&] {  // a delivery to another account meanwhile is not affected
+        DeliveryRequest elsewhere;
+        Recipient e;
+        e.account = "other@x.org";
+        elsewhere.recipients.push_back(e);
+        EXPECT_TRUE(store_->deliver(incoming(message("o", "b")), elsewhere)[0].delivered());
+    });
+    refused = store_->append_all(kAcc, "INBOX", items(2));
+    other.join();
+    ASSERT_EQ(refused.size(), 2U);
+    EXPECT_EQ(refused[0].status, DeliveryStatus::TempFail);
+    EXPECT_NE(refused[0].reason.find("another message"), std::string::npos) << refused[0].reason;
+    EXPECT_EQ(refused[1].status, DeliveryStatus::QuotaExceeded);
+    const auto after = *store_->mailbox(kAcc, "INBOX");
+    EXPECT_EQ(after.messages, before.messages);
+    EXPECT_EQ(after.uid_next, before.uid_next);
+    EXPECT_EQ(after.highest_modseq, before.highest_modseq);
+    EXPECT_EQ(count_files(dir_.path() / "mail" / kAcc / "msg"), files);
+    EXPECT_EQ(store_->quota_usage(kAcc)->used_messages, 3U);
+    EXPECT_EQ(rec.take(), std::multiset<std::string>{"other@x.org:INBOX"});
+    // A missing mailbox refuses the whole group the same way.
+    auto missing = store_->append_all(kAcc, "Nope", items(1));
+    ASSERT_EQ(missing.size(), 1U);
+    EXPECT_EQ(missing[0].status, DeliveryStatus::MailboxMissing);
+    store_->unsubscribe_changes(sub);
+}
+
 TEST_F(ImapOpsTest, CopyOverQuotaCopiesNothing) {
     const std::string m = message("q", std::string(3000, 'x'));
     DeliveryRequest req;

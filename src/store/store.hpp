@@ -246,6 +246,14 @@ struct MessageInfo {
     std::string structure_cache;
 };
 
+/// One message of Store::append_all.
+struct AppendItem {
+    Incoming message;
+    std::uint32_t flags = 0;
+    std::vector<std::string> keywords;
+    std::optional<core::WallTime> internal_date;
+};
+
 /// A message's render cache (Store::set_render_cache): ListOptions::cache reads `cache`,
 /// ListOptions::structure_cache reads `structure_cache`.
 struct RenderCache {
@@ -368,6 +376,14 @@ public:
     /// file in the calling thread, then waits for the group commit. Must not be called from a
     /// `done` callback (that runs on the committer thread, which it would wait for).
     std::vector<DeliveryOutcome> deliver(Incoming message, DeliveryRequest request);
+    /// IMAP MULTIAPPEND (RFC 3502): every item into `mailbox`, in order, with consecutive UIDs,
+    /// or none of them. Same durability path as append(), in one index transaction that no other
+    /// delivery shares. One outcome per item; if any is not Delivered, none is: the items that
+    /// were not refused themselves say TempFail ("not stored: another message of the group was
+    /// refused"). Blocking, like deliver().
+    std::vector<DeliveryOutcome> append_all(
+        std::string_view account, std::string_view mailbox, std::vector<AppendItem> items
+    );
     /// IMAP APPEND / import: one recipient, the stored quota, same durability path.
     DeliveryOutcome append(
         Incoming message,

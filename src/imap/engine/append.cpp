@@ -130,37 +130,60 @@ void Session::Handlers::append(Session& s, const Cmd& c, W& w) {
         no(w, c, "SERVERBUG", "Cannot spool the message");
         return;
     }
-    // Each message is stored durably before the next; MULTIAPPEND is therefore not atomic, which
-    // is why it is not advertised (RFC 3502 §6.3.11 requires all or nothing).
-    std::uint32_t uid_validity = 0;
-    std::vector<std::uint32_t> uids;
-    for (auto& m : state->messages) {
+    for (const auto& m : state->messages) {
         if (m.incoming->size() == 0) {
             no(w, c, "CANNOT", "Empty message");
             return;
         }
-        auto outcome = s.services_.store->append(
+    }
+    std::vector<store::DeliveryOutcome> outcomes;
+    if (state->messages.size() == 1) {
+        auto& m = state->messages.front();
+        outcomes.push_back(s.services_.store->append(
             std::move(*m.incoming), s.account_, state->mailbox, m.flags, m.keywords, m.internal_date
-        );
-        switch (outcome.status) {
-            case store::DeliveryStatus::Delivered:
-                uid_validity = outcome.uid_validity;
-                uids.push_back(outcome.uid);
-                break;
-            case store::DeliveryStatus::QuotaExceeded:
-            case store::DeliveryStatus::MessageTooBigForQuota:
-                no(w, c, "OVERQUOTA", "Quota exceeded");
-                return;
-            case store::DeliveryStatus::MailboxMissing:
-                no(w, c, "TRYCREATE", "No such mailbox");
-                return;
-            case store::DeliveryStatus::TempFail:
-                log::warn(
-                    "imap.append.failed", {{"account", s.account_}, {"reason", outcome.reason}}
-                );
-                no(w, c, "SERVERBUG", "Cannot store the message");
-                return;
+        ));
+    } else {
+        // MULTIAPPEND (RFC 3502 §6.3.11): all the messages or none, in one transaction.
+        std::vector<store::AppendItem> items;
+        items.reserve(state->messages.size());
+        for (auto& m : state->messages) {
+            items.push_back(
+                {std::move(*m.incoming), m.flags, std::move(m.keywords), m.internal_date}
+            );
         }
+        outcomes = s.services_.store->append_all(s.account_, state->mailbox, std::move(items));
+    }
+    // Of a refused group, the message that was refused says why; the others only that they
+    // went with it (TempFail).
+    const auto refused = [&](store::DeliveryStatus status) {
+        return std::any_of(outcomes.begin(), outcomes.end(), [&](const auto& o) {
+            return o.status == status;
+        });
+    };
+    if (refused(store::DeliveryStatus::QuotaExceeded) ||
+        refused(store::DeliveryStatus::MessageTooBigForQuota)) {
+        no(w, c, "OVERQUOTA", "Quota exceeded");
+        return;
+    }
+    if (refused(store::DeliveryStatus::MailboxMissing)) {
+        no(w, c, "TRYCREATE", "No such mailbox");
+        return;
+    }
+    for (const auto& o : outcomes) {
+        if (!o.delivered()) {
+            log::warn("imap.append.failed", {{"account", s.account_}, {"reason", o.reason}});
+            no(w, c, "SERVERBUG", "Cannot store the message");
+            return;
+        }
+    }
+    if (outcomes.empty()) {
+        no(w, c, "SERVERBUG", "Cannot store the message");
+        return;
+    }
+    const std::uint32_t uid_validity = outcomes.front().uid_validity;
+    std::vector<std::uint32_t> uids;
+    for (const auto& o : outcomes) {
+        uids.push_back(o.uid);
     }
     std::string set;
     for (const auto uid : uids) {

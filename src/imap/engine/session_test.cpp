@@ -261,6 +261,42 @@ TEST(ImapSession, LoginSelectAppendFetch) {
     EXPECT_THAT(out, HasSubstr("\\Seen"));
 }
 
+// MULTIAPPEND (RFC 3502): several messages in one APPEND, stored together with consecutive
+// UIDs, or none of them when one is refused.
+TEST(ImapSession, MultiappendIsAllOrNothing) {
+    World w;
+    w.deliver(msg("zero"));
+    // Three messages at most: the session takes the quota from the directory at login.
+    ASSERT_TRUE(w.directory->set_quota(kUser, {.bytes = 0, .messages = 3}));
+    Client c(w);
+    EXPECT_THAT(c.login(), HasSubstr(" MULTIAPPEND "));
+    const auto literal = [](const std::string& m) {
+        return "{" + std::to_string(m.size()) + "+}\r\n" + m;
+    };
+    const std::string one = msg("one");
+    const std::string two = msg("two");
+    auto out = c.send(
+        "m1 APPEND INBOX (\\Seen) " + literal(one) + " (\\Flagged) " + literal(two) + "\r\n"
+    );
+    EXPECT_THAT(out, HasSubstr("m1 OK [APPENDUID "));
+    EXPECT_THAT(out, HasSubstr(" 2,3]"));
+    // Two more would make four messages of three: neither is stored, no UID is used.
+    out = c.send("m2 APPEND INBOX " + literal(msg("three")) + " " + literal(msg("four")) + "\r\n");
+    EXPECT_THAT(out, HasSubstr("m2 NO [OVERQUOTA]"));
+    out = c.send("s SELECT INBOX\r\n");
+    EXPECT_THAT(out, HasSubstr("* 3 EXISTS"));
+    EXPECT_THAT(out, HasSubstr("[UIDNEXT 4]"));
+    out = c.send("f FETCH 2:3 (FLAGS BODY.PEEK[HEADER.FIELDS (SUBJECT)])\r\n");
+    EXPECT_THAT(out, HasSubstr("* 2 FETCH (FLAGS (\\Seen \\Recent)"));
+    EXPECT_THAT(out, HasSubstr("Subject: one"));
+    EXPECT_THAT(out, HasSubstr("* 3 FETCH (FLAGS (\\Flagged \\Recent)"));
+    EXPECT_THAT(out, HasSubstr("Subject: two"));
+    // An empty message refuses the command before anything is stored.
+    out = c.send("m3 APPEND INBOX " + literal(msg("five")) + " {0+}\r\n\r\n");
+    EXPECT_THAT(out, HasSubstr("m3 NO"));
+    EXPECT_THAT(c.send("n NOOP\r\n"), Not(HasSubstr("EXISTS")));
+}
+
 TEST(ImapSession, MessageGlobalShapeFollowsTheSessionNotTheRenderCache) {
     // RFC 3501 §9: MESSAGE/GLOBAL is body-type-basic for IMAP4rev1; RFC 9051 §9: body-type-msg
     // after ENABLE IMAP4rev2. The first FETCH stores the render cache; neither mode may get the

@@ -85,6 +85,9 @@ struct Job {
     std::function<void(std::vector<DeliveryOutcome>)> done;
     std::string structure;
     Status prepared;
+    /// Non-zero: one of the messages of a Store::append_all, which are committed as a batch of
+    /// their own, all or none.
+    std::uint64_t group = 0;
 };
 
 inline std::int64_t to_unix(core::WallTime t) {
@@ -195,6 +198,7 @@ public:
     std::filesystem::path spool_dir;
     std::string token = detail::random_token();
     std::atomic<std::uint64_t> counter{0};
+    std::atomic<std::uint64_t> groups{0};  // Job::group numbers handed out
 
     std::mutex accounts_mu;  // never taken while holding an Account::mu
     std::unordered_map<std::string, std::shared_ptr<Account>> accounts;
@@ -260,6 +264,8 @@ public:
     void process_batch(std::vector<std::unique_ptr<Job>>& batch);
     void prepare(Job& job);
     void enqueue_commit(std::unique_ptr<Job> job, bool was_syncing);
+    /// Queues prepared jobs of one group next to each other (Job::group).
+    void enqueue_group(std::vector<std::unique_ptr<Job>> jobs);
     /// Runs fns[0] here and the others on the sync threads; returns when all are done.
     void run_parallel(std::vector<std::function<void()>>& fns);
     Status ensure_bucket(Account& acc, const std::string& bucket);
