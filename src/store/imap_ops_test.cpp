@@ -179,6 +179,16 @@ protected:
         return out.empty() ? DeliveryOutcome{} : out[0];
     }
 
+    // A delivery to kAcc that brings the account's byte quota along, as from the directory.
+    static DeliveryRequest with_byte_quota(std::uint64_t bytes) {
+        DeliveryRequest req;
+        Recipient r;
+        r.account = kAcc;
+        r.quota = Quota{.max_bytes = bytes, .max_messages = 0};
+        req.recipients.push_back(r);
+        return req;
+    }
+
     void set_flags(const Uids& uids, std::uint32_t flags) {
         ASSERT_TRUE(store_->update_flags(kAcc, "INBOX", uids, {FlagChange::Mode::Add, flags, {}}));
     }
@@ -737,11 +747,7 @@ TEST_F(ImapOpsTest, CopyKeepsContentAndFlagsWithNewUids) {
 // around it are not taken along.
 TEST_F(ImapOpsTest, AppendAllStoresAllOrNothing) {
     const std::string big = message("q", std::string(3000, 'x'));
-    DeliveryRequest req;
-    Recipient r;
-    r.account = kAcc;
-    r.quota = Quota{.max_bytes = 13000, .max_messages = 0};
-    req.recipients.push_back(r);
+    const DeliveryRequest req = with_byte_quota(13000);
     ASSERT_TRUE(store_->deliver(incoming(big), req)[0].delivered());  // ~3.1 KB of 13 used
     Recorder rec;
     auto sub = store_->subscribe_changes(rec.listener());
@@ -799,11 +805,7 @@ TEST_F(ImapOpsTest, AppendAllStoresAllOrNothing) {
 
 TEST_F(ImapOpsTest, CopyOverQuotaCopiesNothing) {
     const std::string m = message("q", std::string(3000, 'x'));
-    DeliveryRequest req;
-    Recipient r;
-    r.account = kAcc;
-    r.quota = Quota{.max_bytes = 10000, .max_messages = 0};
-    req.recipients.push_back(r);
+    const DeliveryRequest req = with_byte_quota(10000);
     for (int i = 0; i < 2; ++i) {
         ASSERT_TRUE(store_->deliver(incoming(m), req)[0].delivered());
     }
