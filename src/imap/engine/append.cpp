@@ -13,6 +13,10 @@ using wire::Condition;
 
 namespace {
 
+// Messages of one MULTIAPPEND: each holds a spool file (and its descriptor) until the command
+// ends, so a client must not be able to pile up thousands (RFC 5530 LIMIT beyond).
+constexpr std::size_t kMaxAppendMessages = 100;
+
 core::WallTime to_wall_time(const wire::DateTime& dt) {
     const mime::DateTime d{
         .year = dt.date.year,
@@ -56,6 +60,11 @@ bool Session::append_begin(const wire::PendingAppend& pending, std::string& out)
         }
     }
     if (!append_) {
+        return false;
+    }
+    if (pending.index >= kMaxAppendMessages) {
+        w.tagged(pending.tag, Condition::No, "LIMIT", "Too many messages in one APPEND");
+        append_.reset();
         return false;
     }
     const auto parsed = parse_flags(pending.message.flags);

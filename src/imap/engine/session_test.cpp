@@ -291,6 +291,15 @@ TEST(ImapSession, MultiappendIsAllOrNothing) {
     EXPECT_THAT(out, HasSubstr("Subject: one"));
     EXPECT_THAT(out, HasSubstr("* 3 FETCH (FLAGS (\\Flagged \\Recent)"));
     EXPECT_THAT(out, HasSubstr("Subject: two"));
+    // At most 100 messages in one APPEND: the 101st is refused, none is stored, and the
+    // session goes on.
+    std::string many = "m4 APPEND INBOX";
+    for (int i = 0; i < 101; ++i) {
+        many += " " + literal(msg("many"));
+    }
+    out = c.send(many + "\r\n");
+    EXPECT_THAT(out, HasSubstr("m4 NO [LIMIT]"));
+    EXPECT_THAT(c.send("n0 NOOP\r\n"), HasSubstr("n0 OK"));
     // An empty message refuses the command before anything is stored.
     out = c.send("m3 APPEND INBOX " + literal(msg("five")) + " {0+}\r\n\r\n");
     EXPECT_THAT(out, HasSubstr("m3 NO"));
