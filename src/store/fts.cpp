@@ -179,12 +179,14 @@ Status detail::check_text_index(Account& acc, bool full, std::uint64_t* fixed) {
     Db reader;
     std::error_code ec;
     bool exists = fs::exists(text_path(acc.dir), ec);
+    bool outdated = false;  // removed here: the references to it are expected to dangle
     if (exists && !text_index_current(acc.dir)) {
         log::info("store.text_index_rebuild", {{"account", acc.name}, {"reason", "old schema"}});
         for (const char* suffix : {"", "-wal", "-shm"}) {
             fs::remove(acc.dir / (std::string("text.db") + suffix), ec);
         }
         exists = false;
+        outdated = true;
     }
     if (exists && !full) {
         return {};
@@ -236,12 +238,19 @@ Status detail::check_text_index(Account& acc, bool full, std::uint64_t* fixed) {
     if (orphans.empty() && dangling.empty()) {
         return {};
     }
-    log::warn(
-        "store.text_index_repaired",
-        {{"account", acc.name},
-         {"orphan_rows", static_cast<std::int64_t>(orphans.size())},
-         {"lost_rows", static_cast<std::int64_t>(dangling.size())}}
-    );
+    if (outdated) {
+        log::info(
+            "store.text_index_reset",
+            {{"account", acc.name}, {"messages", static_cast<std::int64_t>(dangling.size())}}
+        );
+    } else {
+        log::warn(
+            "store.text_index_repaired",
+            {{"account", acc.name},
+             {"orphan_rows", static_cast<std::int64_t>(orphans.size())},
+             {"lost_rows", static_cast<std::int64_t>(dangling.size())}}
+        );
+    }
     if (fixed != nullptr) {
         *fixed += orphans.size() + dangling.size();
     }
