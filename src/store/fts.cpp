@@ -338,11 +338,23 @@ Result<std::optional<std::vector<std::uint32_t>>> Store::search_text(
             return st.error();
         }
     }
-    // One snapshot of both files: segments and blocks, and the messages they map to.
+    // One snapshot of both files: segments and blocks, and the messages they map to. SQLite
+    // takes each file's snapshot when the transaction first reads it, so index.db is read first:
+    // the indexer commits a text to text.db before it records the text's id in index.db, so an
+    // id seen in index.db's snapshot is in text.db's later one. The other order could see the id
+    // without the text, and a message delivered a moment ago would be missed.
     detail::ReadTransaction snapshot(reader);
-    if (!snapshot.ok()) {
+    std::vector<std::int64_t> first_read;
+    if (!snapshot.ok() ||
+        !detail::select_ids(reader, "SELECT id FROM idx.mailboxes LIMIT 1", {}, first_read)) {
         reader.close();  // reopened next time (text.db replaced, say)
         return Errc::Io;
+    }
+    // A text.db the indexer has only just created may not have its tables yet.
+    std::vector<std::int64_t> format;
+    if (!detail::select_ids(reader, "PRAGMA main.user_version", {}, format) || format.empty() ||
+        format[0] != kTextFormat) {
+        return Out();  // every message is a candidate
     }
     auto texts = detail::candidate_texts(reader, keys);
     if (!texts) {

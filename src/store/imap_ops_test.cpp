@@ -527,6 +527,18 @@ TEST_F(ImapOpsTest, RenderStructureGoesWithItsMessage) {
     EXPECT_EQ(raw.text("SELECT entry FROM render_structure"), "b2");
 }
 
+// A message delivered a moment ago is found while the background indexer records it: the
+// search reads index.db's snapshot before text.db's (fts.cpp), or it could see the message's
+// text id without its text and miss it.
+TEST_F(ImapOpsTest, SearchFindsAMessageWhileItIsBeingIndexed) {
+    for (std::size_t i = 1; i <= 300; ++i) {
+        const std::string word = numbered("zebraword", i);
+        const auto uid = deliver(message(numbered("s", i), word)).uid;
+        const auto found = search(word);  // nullopt: the index cannot answer, all are candidates
+        ASSERT_TRUE(!found || std::find(found->begin(), found->end(), uid) != found->end()) << word;
+    }
+}
+
 TEST_F(ImapOpsTest, RenderCacheAndUnseenListing) {
     for (std::size_t i = 1; i <= 6; ++i) {
         deliver(message(numbered("m", i), "body"));
