@@ -1,8 +1,9 @@
 #pragma once
 // An APPEND in progress (RFC 9051 §6.3.12, MULTIAPPEND RFC 3502): the message literals stream
 // into spool files while the client sends them; the messages are stored when the command is
-// complete, all in one transaction (Store::append_all) when there are several. Dropping the state (client gone, parse error) removes the spool files: an APPEND
-// that was not answered OK leaves nothing (store.hpp, Incoming).
+// complete, all in one transaction (Store::append_all) when there are several. Dropping the state
+// (client gone, parse error) removes the spool files: an APPEND that was not answered OK leaves
+// nothing (store.hpp, Incoming).
 #include <optional>
 #include <string>
 #include <vector>
