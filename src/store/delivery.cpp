@@ -13,6 +13,30 @@ namespace sov::store {
 using detail::Job;
 using detail::outcome;
 
+namespace {
+
+// IMAP APPEND and import: one recipient, the stored quota, no account created.
+DeliveryRequest append_request(
+    std::string_view account,
+    std::string_view mailbox,
+    std::uint32_t flags,
+    std::vector<std::string> keywords,
+    std::optional<core::WallTime> internal_date
+) {
+    DeliveryRequest req;
+    req.create_missing_accounts = false;
+    Recipient r;
+    r.account = std::string(account);
+    r.mailbox = std::string(mailbox);
+    r.flags = flags;
+    r.keywords = std::move(keywords);
+    r.internal_date = internal_date;
+    req.recipients.push_back(std::move(r));
+    return req;
+}
+
+}  // namespace
+
 void Store::deliver_async(
     Incoming message,
     DeliveryRequest request,
@@ -53,16 +77,10 @@ DeliveryOutcome Store::append(
     std::vector<std::string> keywords,
     std::optional<core::WallTime> internal_date
 ) {
-    DeliveryRequest req;
-    req.create_missing_accounts = false;
-    Recipient r;
-    r.account = std::string(account);
-    r.mailbox = std::string(mailbox);
-    r.flags = flags;
-    r.keywords = std::move(keywords);
-    r.internal_date = internal_date;
-    req.recipients.push_back(std::move(r));
-    auto out = deliver(std::move(message), std::move(req));
+    auto out = deliver(
+        std::move(message),
+        append_request(account, mailbox, flags, std::move(keywords), internal_date)
+    );
     return out.empty() ? outcome(DeliveryStatus::TempFail, "no outcome") : std::move(out[0]);
 }
 
@@ -86,15 +104,9 @@ std::vector<DeliveryOutcome> Store::append_all(
     jobs.reserve(items.size());
     for (std::size_t i = 0; i < items.size(); ++i) {
         AppendItem& item = items[i];
-        DeliveryRequest req;
-        req.create_missing_accounts = false;
-        Recipient r;
-        r.account = std::string(account);
-        r.mailbox = std::string(mailbox);
-        r.flags = item.flags;
-        r.keywords = std::move(item.keywords);
-        r.internal_date = item.internal_date;
-        req.recipients.push_back(std::move(r));
+        DeliveryRequest req = append_request(
+            account, mailbox, item.flags, std::move(item.keywords), item.internal_date
+        );
         auto done = [waiting, i](std::vector<DeliveryOutcome> out) {
             std::lock_guard lock(waiting->mu);
             waiting->outcomes[i] =

@@ -3,6 +3,7 @@
 #include "store/detail/flag_changes.hpp"
 
 #include <algorithm>
+#include <cstdint>
 
 #include "store/detail/store_impl.hpp"
 
@@ -50,6 +51,28 @@ std::vector<UidRun> merged(std::vector<UidRun> runs) {
     return out;
 }
 
+// Appends the messages of `run` with modseq > `since`, in UID order.
+Status append_changed(
+    Db& db, std::int64_t mailbox_id, std::int64_t since, UidRun run, std::vector<FlagState>& out
+) {
+    auto s = db.prepare(
+        "SELECT uid, modseq, flags, keywords FROM messages INDEXED BY messages_list "
+        "WHERE mailbox_id = ?1 AND uid BETWEEN ?3 AND ?4 AND modseq > ?2 ORDER BY uid"
+    );
+    if (!s) {
+        return s.error();
+    }
+    StmtScope scope(**s);
+    scope->bind(1, mailbox_id)
+        .bind(2, since)
+        .bind(3, static_cast<std::int64_t>(run.first))
+        .bind(4, static_cast<std::int64_t>(run.last));
+    while (scope->step()) {
+        out.push_back(flag_state(*scope));
+    }
+    return scope->error();
+}
+
 }  // namespace
 
 Status log_flag_changes(
@@ -86,19 +109,7 @@ Status changed_since(
 ) {
     if (since == 0 || since + kFlagLogWindow < highest) {
         // Everything, or before the log's window: one walk of the covering list index.
-        auto s = db.prepare(
-            "SELECT uid, modseq, flags, keywords FROM messages INDEXED BY messages_list "
-            "WHERE mailbox_id = ?1 AND modseq > ?2 ORDER BY uid"
-        );
-        if (!s) {
-            return s.error();
-        }
-        StmtScope scope(**s);
-        scope->bind(1, mailbox_id).bind(2, since);
-        while (scope->step()) {
-            out.push_back(flag_state(*scope));
-        }
-        return scope->error();
+        return append_changed(db, mailbox_id, since, {0, UINT32_MAX}, out);
     }
     // Messages added after `since`: the top of the UID index.
     std::vector<FlagState> added;
@@ -148,22 +159,7 @@ Status changed_since(
             }
             r.last = std::min(r.last, below - 1);
         }
-        auto s = db.prepare(
-            "SELECT uid, modseq, flags, keywords FROM messages INDEXED BY messages_list "
-            "WHERE mailbox_id = ?1 AND uid BETWEEN ?3 AND ?4 AND modseq > ?2 ORDER BY uid"
-        );
-        if (!s) {
-            return s.error();
-        }
-        StmtScope scope(**s);
-        scope->bind(1, mailbox_id)
-            .bind(2, since)
-            .bind(3, static_cast<std::int64_t>(r.first))
-            .bind(4, static_cast<std::int64_t>(r.last));
-        while (scope->step()) {
-            out.push_back(flag_state(*scope));
-        }
-        if (auto st = scope->error(); !st) {
+        if (auto st = append_changed(db, mailbox_id, since, r, out); !st) {
             return st;
         }
     }

@@ -114,13 +114,7 @@ CREATE INDEX IF NOT EXISTS messages_unindexed ON messages(mailbox_id, uid)
     WHERE text_id IS NULL OR text_id < 0;
 -- Text rows no message refers to any more, removed from text.db in the background.
 CREATE TABLE IF NOT EXISTS text_garbage(text_id INTEGER PRIMARY KEY);
--- Whatever deletes a message row (expunge, mailbox deletion, recovery) takes its data along,
--- so a reused rowid never inherits any.
-CREATE TRIGGER IF NOT EXISTS messages_gone AFTER DELETE ON messages BEGIN
-    DELETE FROM message_data WHERE id = old.id;
-    INSERT OR IGNORE INTO text_garbage(text_id) SELECT old.text_id
-    WHERE old.text_id > 0 AND NOT EXISTS (SELECT 1 FROM messages WHERE text_id = old.text_id);
-END;
+-- The trigger that takes a message's data along with it is migrate_to_v5's.
 )sql";
 
 Status has_column(Db& db, std::string_view table, std::string_view column, bool& found) {
@@ -269,7 +263,9 @@ Status migrate_to_v4(Db& db) {
 // Version 4 -> 5: the render cache's second part (Store::set_render_cache) in a table of its own:
 // a listing of it alone (FETCH 1:* BODYSTRUCTURE) reads ~200 bytes a message instead of seeking
 // into message_data, whose ~1 KB rows (structure and first part) made it read five times the
-// pages. The trigger that takes a message's data along with it now takes this too. Idempotent.
+// pages. Whatever deletes a message row (expunge, mailbox deletion, recovery) takes its data
+// along, so a reused rowid never inherits any: the trigger (versions 2-4 had it without
+// render_structure) is made anew. Idempotent.
 Status migrate_to_v5(Db& db) {
     return db.exec(R"sql(
 CREATE TABLE IF NOT EXISTS render_structure(id INTEGER PRIMARY KEY, entry BLOB NOT NULL);

@@ -185,10 +185,6 @@ void Session::Handlers::append(Session& s, const Cmd& c, W& w) {
             return;
         }
     }
-    if (outcomes.empty()) {
-        no(w, c, "SERVERBUG", "Cannot store the message");
-        return;
-    }
     const std::uint32_t uid_validity = outcomes.front().uid_validity;
     std::vector<std::uint32_t> uids;
     for (const auto& o : outcomes) {
