@@ -344,6 +344,27 @@ struct RecoveryReport {
     std::uint64_t text_index_fixed = 0;  // text.db rows orphaned or missing (derived data)
 };
 
+namespace detail {
+struct ReadScopeState;
+}
+
+/// See Store::read_scope(). Empty when default-constructed; ends on destruction, on the thread
+/// that began it.
+class ReadScope {
+public:
+    ReadScope() noexcept;
+    ReadScope(ReadScope&&) noexcept;
+    ReadScope& operator=(ReadScope&&) = delete;
+    ReadScope(const ReadScope&) = delete;
+    ReadScope& operator=(const ReadScope&) = delete;
+    ~ReadScope();
+
+private:
+    friend class Store;
+    explicit ReadScope(std::unique_ptr<detail::ReadScopeState> state) noexcept;
+    std::unique_ptr<detail::ReadScopeState> state_;
+};
+
 class Store {
 public:
     /// Creates <data>/mail and <data>/tmp if needed and starts the worker threads.
@@ -354,6 +375,14 @@ public:
 
     /// Startup check (run before accepting mail; safe, but slow, while running). See recovery.cpp.
     Result<RecoveryReport> recover();
+
+    /// While the scope lives, the reads of `account` this thread makes through the store
+    /// (listings, for_each_message, changes_since, mailbox) share one read transaction, begun by
+    /// the first of them: one snapshot and one WAL read lock where each would take its own
+    /// (an IMAP FETCH and the poll after it). Nothing committed meanwhile is seen, by this
+    /// thread's own writes neither: for read-only work only. Scopes nest (the inner one is
+    /// the one in force).
+    [[nodiscard]] ReadScope read_scope(std::string_view account);
 
     // ---- accounts
     /// Creates the account's directory, index and special-use mailboxes (INBOX, Sent, Drafts,

@@ -555,6 +555,44 @@ TEST_F(StoreTest, RemoveAccount) {
     EXPECT_EQ(deliver_one("gone@x.org", message(2)).uid, 1U);
 }
 
+TEST_F(StoreTest, ReadScopeReadsOneSnapshot) {
+    const std::string a = "alice@example.org";
+    const std::string b = "bob@example.org";
+    ASSERT_TRUE(deliver_one(a, message(1)).delivered());
+    ASSERT_TRUE(deliver_one(b, message(1)).delivered());
+    const auto count = [&](const std::string& account) -> std::uint32_t {
+        auto box = store_->mailbox(account, "INBOX");
+        EXPECT_TRUE(box) << box.error().message();
+        return box ? box->messages : 0;
+    };
+    {
+        const ReadScope scope = store_->read_scope(a);
+        EXPECT_EQ(count(a), 1U);  // the scope's transaction begins here
+        ASSERT_TRUE(deliver_one(a, message(2)).delivered());
+        ASSERT_TRUE(deliver_one(b, message(2)).delivered());
+        EXPECT_EQ(count(a), 1U);  // the same snapshot: the new message is not seen
+        auto msgs = store_->list_messages(a, "INBOX");
+        ASSERT_TRUE(msgs);
+        EXPECT_EQ(msgs->size(), 1U);
+        EXPECT_EQ(count(b), 2U);  // another account reads as usual
+        {
+            const ReadScope inner = store_->read_scope(a);
+            EXPECT_EQ(count(a), 2U);  // the inner scope begins its own snapshot
+            ASSERT_TRUE(deliver_one(a, message(3)).delivered());
+            EXPECT_EQ(count(a), 2U);
+        }
+        EXPECT_EQ(count(a), 1U);  // back to the outer one
+        const ReadScope moved = [&] {
+            ReadScope nested = store_->read_scope(a);
+            EXPECT_EQ(count(a), 3U);
+            return nested;
+        }();
+        EXPECT_EQ(count(a), 3U);  // a moved scope stays in force
+    }
+    EXPECT_EQ(count(a), 3U);                         // each read its own transaction again
+    const ReadScope unused = store_->read_scope(a);  // never read: nothing to end
+}
+
 TEST_F(StoreTest, AsyncDoneRunsAfterCommit) {
     std::promise<std::vector<DeliveryOutcome>> p;
     auto f = p.get_future();

@@ -107,6 +107,10 @@ After Session::handle(const wire::Command& c, std::string& out, bool quick) {
     }
     quick_ = quick;
     quick_refused_ = false;
+    // A quick command only reads (handlers refuse what would write, see quick_refused_): it
+    // and the poll after it read one snapshot, on one read transaction.
+    const store::ReadScope snapshot =
+        quick ? services_.store->read_scope(account_) : store::ReadScope{};
     const After after = run(c, out);
     quick_ = false;
     out_ = nullptr;

@@ -291,6 +291,20 @@ public:
 
 namespace detail {
 
+/// A Store::read_scope(): the account, its connection and whether BEGIN ran. Registered in
+/// `active_read_scope` while alive (the previous one restored at its end).
+struct ReadScopeState {
+    Store::Impl* impl = nullptr;
+    std::string account;
+    std::shared_ptr<Account> acc;
+    std::unique_ptr<Db> db;
+    bool begun = false;
+    ReadScopeState* previous = nullptr;
+};
+
+/// The innermost ReadScope of this thread, or null.
+inline thread_local ReadScopeState* active_read_scope = nullptr;
+
 class StoreOps {
 public:
     /// Runs `f` on the open account under its lock; a missing or removed account is NotFound.
@@ -309,51 +323,73 @@ public:
     }
 
     /// Runs `f(account, db)` on one of the account's read-only connections, in one read
-    /// transaction (a consistent snapshot), without the account lock. For reads only.
+    /// transaction (a consistent snapshot), without the account lock. For reads only. Inside
+    /// a Store::read_scope() of the account, on its transaction.
     template <class F>
     static auto with_reader(Store::Impl& impl, std::string_view name, F&& f)
         -> decltype(f(std::declval<Account&>(), std::declval<Db&>())) {
+        if (ReadScopeState* scope = active_read_scope;
+            scope != nullptr && scope->impl == &impl && scope->account == name) {
+            if (auto st = begin_scope(*scope); !st) {
+                return st.error();
+            }
+            return f(*scope->acc, *scope->db);
+        }
         auto acc = impl.account(name, false, std::nullopt);
         if (!acc) {
             return acc.error();
         }
         Account& a = **acc;
-        if (a.closed.load()) {
-            return Errc::NotFound;
-        }
-        std::unique_ptr<Db> db;
-        {
-            std::lock_guard lock(a.readers_mu);
-            if (!a.readers.empty()) {
-                db = std::move(a.readers.back());
-                a.readers.pop_back();
-            }
-        }
+        auto db = take_reader(a);
         if (!db) {
-            db = std::make_unique<Db>();
-            if (auto st = db->open(a.dir / "index.db", false); !st) {
-                return st.error();
-            }
-            // mmap as on the main connection (schema.cpp): listings read pages in place.
-            if (auto st = db->exec("PRAGMA query_only=1; PRAGMA mmap_size=268435456;"); !st) {
-                return st.error();
-            }
+            return db.error();
         }
         // Cached statements: sqlite3_exec would compile BEGIN and COMMIT for every read, and the
         // poll after every IMAP command is one.
-        if (auto st = run_cached(*db, "BEGIN"); !st) {
+        if (auto st = run_cached(**db, "BEGIN"); !st) {
             return st.error();
         }
-        auto result = f(a, *db);
-        if (!run_cached(*db, "COMMIT")) {
-            return result;  // the connection is dropped, not reused
+        auto result = f(a, **db);
+        if (run_cached(**db, "COMMIT")) {
+            return_reader(a, std::move(*db));  // else dropped, not reused
         }
+        return result;
+    }
+
+    /// One of the account's idle read-only connections, or a new one.
+    static Result<std::unique_ptr<Db>> take_reader(Account& a) {
+        if (a.closed.load()) {
+            return Errc::NotFound;
+        }
+        {
+            std::lock_guard lock(a.readers_mu);
+            if (!a.readers.empty()) {
+                auto db = std::move(a.readers.back());
+                a.readers.pop_back();
+                return db;
+            }
+        }
+        auto db = std::make_unique<Db>();
+        if (auto st = db->open(a.dir / "index.db", false); !st) {
+            return st.error();
+        }
+        // mmap as on the main connection (schema.cpp): listings read pages in place.
+        if (auto st = db->exec("PRAGMA query_only=1; PRAGMA mmap_size=268435456;"); !st) {
+            return st.error();
+        }
+        return db;
+    }
+
+    /// Keeps `db` (out of any transaction) for the next reader, up to kIdleReaders.
+    static void return_reader(Account& a, std::unique_ptr<Db> db) {
         std::lock_guard lock(a.readers_mu);
         if (a.readers.size() < kIdleReaders && !a.closed.load()) {
             a.readers.push_back(std::move(db));
         }
-        return result;
     }
+
+    /// The scope's transaction, begun at its first read (store.cpp ends it).
+    static Status begin_scope(ReadScopeState& scope);
 
     static Status run_cached(Db& db, std::string_view sql) {
         auto s = db.prepare(sql);
