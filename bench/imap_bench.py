@@ -289,13 +289,21 @@ BASELINE = "dovecot"
 # Running the client
 
 
-def imap_load(args, system, mode, *extra, timeout=3600) -> dict:
+def pin(systems, cpus: set[int]):
+    """The servers' threads (and the client, see imap_load) on `cpus`: --pin-cpu."""
+    for system in systems:
+        for cg in system.cgroups:
+            cg.set_affinity(cpus)
+
+
+def imap_load(args, system, mode, *extra, timeout=3600, cpus=None) -> dict:
     cmd = [args.imap_load, mode, "--port", str(system.port), "--user", USER,
            "--password", PASSWORD]
     for cg in system.cgroups:
         cmd += ["--cpu-file", str(cg.dirs["cpuacct"] / "cpuacct.usage")]
     cmd += [str(e) for e in extra]
-    result = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
+                            preexec_fn=(lambda: os.sched_setaffinity(0, cpus)) if cpus else None)
     if not result.stdout.strip():
         raise RuntimeError(f"imap_load {mode} against {system.label} failed "
                            f"(exit {result.returncode}): {result.stderr.strip()}")
@@ -347,7 +355,8 @@ def run_op(args, system, op, meta) -> dict:
         extra += ["--dump", system.base / f"{op['key']}.dump"]
     if op.get("reset"):
         extra += ["--reset", f"{op['key']}={op['reset']}"]
-    out = imap_load(args, system, "ops", *extra)
+    cpus = {args.pin_cpu} if args.pin_cpu is not None else None
+    out = imap_load(args, system, "ops", *extra, cpus=cpus)
     r = out["ops"][0]
     r["exists"] = out["exists"]
     r["median_ms"] = statistics.median(r["wall_ms"])
@@ -486,7 +495,11 @@ def fmt_ratio(r):
 def markdown(report) -> str:
     res = report["results"]
     s, d = res.get("sovereign", {}), res.get("dovecot", {})
-    lines = ["| operation | Sovereign | Dovecot 2.3 | ratio Dovecot / Sovereign | goal | met? | "
+    lines = []
+    if report.get("pinned_cpu") is not None:
+        lines += [f"Operations with both servers and the client on CPU {report['pinned_cpu']} "
+                  "(--pin-cpu).", ""]
+    lines += ["| operation | Sovereign | Dovecot 2.3 | ratio Dovecot / Sovereign | goal | met? | "
              "server CPU ms Sovereign / Dovecot |",
              "|---|---|---|---|---|---|---|"]
     for op in report["operations"]:
@@ -569,6 +582,10 @@ def main():
     parser.add_argument("--nice", type=int, default=0,
                         help="niceness of the driver, both servers and the client (e.g. -10 "
                              "on a machine busy with other work; both systems alike)")
+    parser.add_argument("--pin-cpu", type=int, default=None,
+                        help="in the ops phase, run both servers and the client on this one CPU "
+                             "(measures the servers' work per round trip without the cost of "
+                             "waking a thread on another CPU, large in a VM)")
     parser.add_argument("--out", help="write all results as JSON here")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     args = parser.parse_args()
@@ -641,6 +658,9 @@ def main():
         report["operations"] = ops
         order = list(systems)
         if "ops" in phases:
+            if args.pin_cpu is not None:
+                pin(systems.values(), {args.pin_cpu})
+                report["pinned_cpu"] = args.pin_cpu
             for i, op in enumerate(ops):
                 for name in (order if i % 2 == 0 else order[::-1]):
                     r = run_op(args, systems[name], op, meta)
@@ -655,6 +675,8 @@ def main():
                     report["comparisons"][key] = c
                     bench.log(f"{key}: {c['differing']} of {c['lines']} response lines differ"
                               + (f"; first: {c['examples'][0]}" if c["examples"] else ""))
+            if args.pin_cpu is not None:
+                pin(systems.values(), set(range(os.cpu_count() or 1)))
         if "logins" in phases:
             for name in order:
                 r = imap_load(args, systems[name], "logins", "--count", args.logins)

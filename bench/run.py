@@ -112,6 +112,19 @@ class Cgroup:
     def cpu_ns(self) -> int:
         return int((self.dirs["cpuacct"] / "cpuacct.usage").read_text())
 
+    def set_affinity(self, cpus: set[int]):
+        """Every thread in the group runs on `cpus` from now on; processes they start later
+        inherit it."""
+        try:
+            tids = (self.dirs["cpuacct"] / "tasks").read_text().split()
+        except OSError:
+            return
+        for tid in tids:
+            try:
+                os.sched_setaffinity(int(tid), cpus)
+            except OSError:
+                pass  # the thread ended meanwhile
+
     def cpu_by_thread_name(self) -> dict[str, float]:
         """CPU seconds (user + system) so far of the group's live threads, summed by thread
         name (/proc/<tid>/comm: Sovereign names its store threads, e.g. sov-index)."""
