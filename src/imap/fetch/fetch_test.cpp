@@ -575,6 +575,28 @@ TEST(FetchSection, NulBecomes0x80InBodyLiterals) {
     );
 }
 
+// A body section's literal (copied in pieces, see content.cpp) makes room for the reply's end.
+// Sizes around 30 KB: grown piece by piece, a reply would end within bytes of its capacity for
+// some of them.
+TEST(FetchSection, BodyLiteralLeavesRoomForTheReplysEnd) {
+    for (std::size_t size = 29500; size < 31500; size += 13) {
+        std::string msg = "Subject: big\r\n\r\n";
+        while (msg.size() + 19 < size) {
+            msg += "a line of the body\n";  // bare LFs: the literal goes out in many pieces
+        }
+        msg.append(size - msg.size(), 'x');
+        const mime::MessageStructure s = mime::parse_message(msg);
+        std::string out;
+        wire::ResponseWriter w(out);
+        w.begin_untagged().number(1).atom("FETCH").begin_list();
+        ASSERT_EQ(write_att(w, body({}), s, msg), AttStatus::Ok);
+        const char* at = out.data();
+        w.end_list().end();
+        w.tagged("a1", wire::Condition::Ok, "", "FETCH completed");
+        EXPECT_EQ(out.data(), at) << size;
+    }
+}
+
 // Bare LFs are sent as CRLF, and every size counts the normalised octets.
 TEST(FetchSection, BareLfSizesAreConsistent) {
     constexpr std::string_view kMsg =

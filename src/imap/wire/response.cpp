@@ -166,7 +166,11 @@ ResponseWriter& ResponseWriter::nil() {
     return atom("NIL");
 }
 
+// Room for "{n}\r\n" and what usually follows a literal (")\r\n", the tagged reply).
+constexpr std::size_t kLiteralOverhead = 128;
+
 ResponseWriter& ResponseWriter::literal(std::string_view s) {
+    reserve(s.size() + kLiteralOverhead);
     separate();
     out_ += '{';
     out_ += std::to_string(s.size());
@@ -176,6 +180,7 @@ ResponseWriter& ResponseWriter::literal(std::string_view s) {
 }
 
 ResponseWriter& ResponseWriter::literal8(std::string_view s) {
+    reserve(s.size() + kLiteralOverhead);
     separate();
     out_ += "~{";
     out_ += std::to_string(s.size());
@@ -254,6 +259,12 @@ ResponseWriter& ResponseWriter::end_list() {
     out_ += ')';
     need_space_ = true;
     return *this;
+}
+
+void ResponseWriter::reserve(std::size_t more) {
+    if (out_.capacity() - out_.size() < more) {
+        out_.reserve(out_.size() + more);
+    }
 }
 
 ResponseWriter& ResponseWriter::raw(std::string_view bytes) {

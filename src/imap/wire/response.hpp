@@ -88,6 +88,9 @@ public:
     /// like a token (the FETCH render cache). Caller vouches.
     ResponseWriter& rendered(std::string_view tokens);
     void end();  ///< "\r\n"
+    /// Makes room for `more` bytes ahead, so a large literal and the tokens after it make the
+    /// reply grow (and move) once, not once for the literal and again for its ")\r\n".
+    void reserve(std::size_t more);
 
     [[nodiscard]] const WriterOptions& options() const noexcept { return options_; }
 

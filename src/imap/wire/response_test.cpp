@@ -93,6 +93,26 @@ TEST(ImapResponse, LongStringsBecomeLiterals) {
     EXPECT_EQ(out, "\"abcd\" {5}\r\nabcde atom \"NIL\" \"\" \"a b\"");
 }
 
+// A large literal makes room for what follows it: the reply grows (and moves) once.
+TEST(ImapResponse, LiteralLeavesRoomForTheReplysEnd) {
+    const std::string big(100000, 'x');
+    for (const bool eight : {false, true}) {
+        std::string out;
+        ResponseWriter w(out);
+        w.begin_untagged().number(1).atom("FETCH").begin_list().atom("BODY[]");
+        if (eight) {
+            w.literal8(big);
+        } else {
+            w.literal(big);
+        }
+        const char* at = out.data();
+        w.end_list().end();
+        w.tagged("a1", Condition::Ok, "", "FETCH completed");
+        EXPECT_EQ(out.data(), at);
+        EXPECT_EQ(out.substr(out.size() - 26), ")\r\na1 OK FETCH completed\r\n");
+    }
+}
+
 TEST(ImapResponse, DateTimeAndSets) {
     std::string out;
     ResponseWriter w(out);

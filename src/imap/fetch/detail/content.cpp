@@ -103,6 +103,9 @@ void write_normalized_literal(
     *r.ptr++ = '}';
     *r.ptr++ = '\r';
     *r.ptr++ = '\n';
+    // The literal, and room for the closing tokens and the tagged reply after it.
+    constexpr std::size_t kAfterLiteral = 128;
+    w.reserve(static_cast<std::size_t>(to - from) + kAfterLiteral);
     w.atom(std::string_view(head.data(), static_cast<std::size_t>(r.ptr - head.data())));
     for_each_normalized(t, from, to, [&w](std::string_view chunk) {
         // CHAR8 = %x01-ff (RFC 9051 §9): NUL cannot go in a literal.
