@@ -20,14 +20,16 @@ bool needs_bytes(const wire::FetchAtt& att) noexcept {
 
 bool needs_structure(const wire::FetchAtt& att) noexcept {
     switch (att.item) {
+        case wire::FetchItem::Rfc822:
+            return false;
+        case wire::FetchItem::BodySection:
+            return !detail::is_whole_message(att.section);
         case wire::FetchItem::Envelope:
         case wire::FetchItem::Body:
         case wire::FetchItem::BodyStructure:
         case wire::FetchItem::Rfc822Size:
-        case wire::FetchItem::Rfc822:
         case wire::FetchItem::Rfc822Header:
         case wire::FetchItem::Rfc822Text:
-        case wire::FetchItem::BodySection:
         case wire::FetchItem::BinarySection:
         case wire::FetchItem::BinarySize:
             return true;

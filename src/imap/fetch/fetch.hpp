@@ -26,7 +26,8 @@ namespace sov::imap::fetch {
 [[nodiscard]] bool needs_bytes(const wire::FetchAtt& att) noexcept;
 
 /// Whether rendering `att` needs the structure: every content attribute above (not FLAGS, UID,
-/// INTERNALDATE, MODSEQ, EMAILID, THREADID, SAVEDATE).
+/// INTERNALDATE, MODSEQ, EMAILID, THREADID, SAVEDATE) but the whole message, BODY[] and RFC822,
+/// which are the bytes alone.
 [[nodiscard]] bool needs_structure(const wire::FetchAtt& att) noexcept;
 
 enum class AttStatus {

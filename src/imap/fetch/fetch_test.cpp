@@ -597,6 +597,37 @@ TEST(FetchSection, BodyLiteralLeavesRoomForTheReplysEnd) {
     }
 }
 
+// BODY[] and RFC822 are the bytes alone: the FETCH handler reads no structure for them, and
+// what they answer does not depend on it.
+TEST(FetchSection, WholeMessageNeedsNoStructure) {
+    EXPECT_FALSE(needs_structure(body({})));
+    EXPECT_FALSE(needs_structure(body({}, SectionText::None, {}, wire::Partial{10, 20})));
+    EXPECT_FALSE(needs_structure(item(FetchItem::Rfc822)));
+    EXPECT_TRUE(needs_structure(body({1})));
+    EXPECT_TRUE(needs_structure(body({}, SectionText::Text)));
+    EXPECT_TRUE(needs_structure(body({}, SectionText::Header)));
+    EXPECT_TRUE(needs_structure(binary({})));
+    static constexpr char kBareLfAndNulText[] = "Subject: x\n\nline\nnul \0 here\r\n";
+    constexpr std::string_view kBareLfAndNul{kBareLfAndNulText, sizeof kBareLfAndNulText - 1};
+    const mime::MessageStructure none;
+    for (const std::string_view msg : {kSimple, kBareLfAndNul}) {
+        const mime::MessageStructure parsed = mime::parse_message(msg);
+        for (const FetchAtt& att :
+             {body({}),
+              body({}, SectionText::None, {}, wire::Partial{3, 12}),
+              item(FetchItem::Rfc822)}) {
+            std::string with;
+            std::string without;
+            wire::ResponseWriter w1(with);
+            wire::ResponseWriter w2(without);
+            ASSERT_EQ(write_att(w1, att, parsed, msg), AttStatus::Ok);
+            ASSERT_EQ(write_att(w2, att, none, msg), AttStatus::Ok);
+            EXPECT_EQ(without, with);
+            EXPECT_NE(with.find('{'), std::string::npos) << with;  // a literal, not ""
+        }
+    }
+}
+
 // Bare LFs are sent as CRLF, and every size counts the normalised octets.
 TEST(FetchSection, BareLfSizesAreConsistent) {
     constexpr std::string_view kMsg =

@@ -234,15 +234,15 @@ void write_body_section(
     // clients cope with it and the FETCH response stays complete.
     Text text;
     bool found = true;
-    const std::optional<std::uint32_t> node = resolve_part(s, section.part);
-    if (!node) {
+    if (is_whole_message(section)) {
+        text = Text{bytes, false};  // the bytes alone, whatever `s` holds (needs_structure)
+    } else if (const auto node = resolve_part(s, section.part); !node) {
         found = false;
     } else if (section.text == wire::SectionText::None) {
+        // BODY[n] is the body of part n (for MESSAGE/RFC822 the whole encapsulated message,
+        // header included).
         const mime::Part& p = s.parts[*node];
-        // BODY[] is the whole message; BODY[n] the body of part n (for MESSAGE/RFC822 the
-        // whole encapsulated message, header included).
-        text =
-            section.part.empty() ? Text{bytes, false} : slice(bytes, p.body_offset, p.end_offset);
+        text = slice(bytes, p.body_offset, p.end_offset);
     } else if (section.text == wire::SectionText::Mime) {
         // The MIME header of the part. For part 1 of a non-multipart message, the part is the
         // message and its MIME header is the message header (as in Dovecot).

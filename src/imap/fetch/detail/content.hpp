@@ -71,6 +71,11 @@ template <class P>
     }
 }
 
+/// BODY[] (and RFC822): no part number, no text specifier, the whole message.
+[[nodiscard]] inline bool is_whole_message(const wire::Section& section) noexcept {
+    return section.part.empty() && section.text == wire::SectionText::None;
+}
+
 /// The part that a section-part designates (RFC 9051 §6.4.5.1), or nullopt; an empty list is
 /// the message itself (index 0).
 [[nodiscard]] std::optional<std::uint32_t> resolve_part(
