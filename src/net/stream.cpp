@@ -21,12 +21,15 @@ Stream::Stream(boost::beast::tcp_stream tcp)
     for (Watch* w : {&read_watch_, &write_watch_}) {
         w->deadline = std::make_shared<Deadline>();
         w->deadline->socket = &tcp_.socket();
+        w->deadline->timer = &w->timer;
     }
 }
 
 Stream::~Stream() {
-    read_watch_.deadline->socket = nullptr;
-    write_watch_.deadline->socket = nullptr;
+    for (Watch* w : {&read_watch_, &write_watch_}) {
+        w->deadline->socket = nullptr;
+        w->deadline->timer = nullptr;
+    }
 }
 
 asio::awaitable<std::pair<ErrorCode, std::size_t>> Stream::read_some(
@@ -198,29 +201,40 @@ void Stream::arm(Watch& watch, std::chrono::steady_clock::duration timeout) {
 
 void Stream::start_timer(Watch& watch) {
     Deadline& d = *watch.deadline;
-    if (d.timer_set) {
-        return;
+    d.waiting = true;
+    if (d.armed && d.armed_at <= d.at) {
+        return;  // fires in time; re-arms then if the deadline is later
     }
-    d.timer_set = true;
-    const unsigned generation = ++d.generation;
-    watch.timer.expires_at(d.at);
-    watch.timer.async_wait([deadline = watch.deadline, generation](const ErrorCode& ec) {
-        if (ec || deadline->socket == nullptr || generation != deadline->generation) {
-            return;  // stopped in time, or the Stream is gone
-        }
-        deadline->expired = true;
-        ErrorCode ignored;
-        deadline->socket->cancel(ignored);
-    });
+    arm_timer(watch.deadline);
 }
 
 void Stream::stop_timer(Watch& watch) {
-    Deadline& d = *watch.deadline;
-    if (d.timer_set) {
-        d.timer_set = false;
-        ++d.generation;  // a handler already queued with success must not expire the next one
-        watch.timer.cancel();
-    }
+    watch.deadline->waiting = false;
+}
+
+void Stream::arm_timer(const std::shared_ptr<Deadline>& deadline) {
+    Deadline& d = *deadline;
+    d.armed = true;
+    d.armed_at = d.at;
+    const unsigned generation = ++d.generation;
+    d.timer->expires_at(d.at);  // an outstanding wait ends (aborted, an older generation)
+    d.timer->async_wait([deadline, generation](const ErrorCode& ec) {
+        Deadline& state = *deadline;
+        if (generation != state.generation) {
+            return;  // replaced by a later arm_timer
+        }
+        state.armed = false;
+        if (ec || state.socket == nullptr || !state.waiting) {
+            return;  // the Stream is gone, or no operation waits: the timer lapses
+        }
+        if (std::chrono::steady_clock::now() < state.at) {
+            arm_timer(deadline);  // the waiting operation began after this wait was set
+            return;
+        }
+        state.expired = true;
+        ErrorCode ignored;
+        state.socket->cancel(ignored);
+    });
 }
 
 asio::awaitable<ErrorCode> Stream::wait_ready(

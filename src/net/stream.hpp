@@ -86,17 +86,21 @@ private:
         void operator()(SSL* ssl) const { SSL_free(ssl); }
     };
     /// The deadline of the pending read or write. Its timer's handler may run after the Stream
-    /// is gone, so what it touches is shared and the socket pointer is cleared on destruction.
+    /// is gone, so what it touches is shared and the pointers are cleared on destruction.
     ///
-    /// An operation only notes its deadline (`at`); the timer starts when it has to wait for
-    /// the socket and stops when it ends. Most writes and many reads never wait, and starting
-    /// and cancelling a timer per TLS record took the reactor's lock and woke the other I/O
-    /// thread each time (issue 3).
+    /// An operation only notes its deadline (`at`); the timer matters while it waits for the
+    /// socket (`waiting`). The timer is never cancelled: when it fires, it re-arms for the
+    /// deadline of the operation then waiting, or lapses if none is. An IMAP command waits for
+    /// the client's next line, so it would otherwise start and cancel a timer every time, and
+    /// each cancellation queued a handler that woke the other I/O thread (issue 3).
     struct Deadline {
         boost::asio::ip::tcp::socket* socket = nullptr;
+        boost::asio::steady_timer* timer = nullptr;
         std::chrono::steady_clock::time_point at;
+        bool waiting = false;
         bool expired = false;
-        bool timer_set = false;   // the timer runs for the current operation
+        bool armed = false;  // a wait on the timer is outstanding, until armed_at
+        std::chrono::steady_clock::time_point armed_at;
         unsigned generation = 0;  // of the timer's current wait: older handlers do nothing
     };
     struct Watch {
@@ -127,10 +131,12 @@ private:
         std::chrono::steady_clock::duration timeout
     );
     void arm(Watch& watch, std::chrono::steady_clock::duration timeout);
-    /// Before waiting for the socket: the timer runs until the operation ends.
+    /// Before waiting for the socket: the deadline is watched until the operation ends.
     static void start_timer(Watch& watch);
-    /// The operation ended: its timer stops.
+    /// The operation ended: its deadline no longer counts.
     static void stop_timer(Watch& watch);
+    /// A wait on the timer until `at`, replacing any outstanding one.
+    static void arm_timer(const std::shared_ptr<Deadline>& deadline);
     boost::asio::awaitable<ErrorCode> wait_ready(
         boost::asio::socket_base::wait_type type, Watch& watch, unsigned cancels_at_start
     );

@@ -1,13 +1,16 @@
 #include "net/stream.hpp"
 
 #include <future>
+#include <memory>
 #include <string>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/use_future.hpp>
 #include <boost/beast/core/error.hpp>
@@ -45,12 +48,14 @@ protected:
         client_ = std::make_unique<Stream>(boost::beast::tcp_stream(std::move(client_socket)));
     }
 
-    // Runs `body` to completion on the test's io_context.
+    // Runs `body` to completion on the test's io_context (not until the context runs out of
+    // work: a Stream's deadline timer stays armed after its operation, see Stream::Deadline).
     template <class T>
     T run(asio::awaitable<T> body) {
         auto future = asio::co_spawn(io_, std::move(body), asio::use_future);
         io_.restart();
-        io_.run();
+        while (future.wait_for(0s) != std::future_status::ready && io_.run_one() > 0) {
+        }
         return future.get();
     }
 
@@ -126,6 +131,38 @@ TEST_F(StreamPair, ReadTimesOutWhenThePeerIsSilent) {
         co_return ec;
     };
     EXPECT_EQ(run(silent()), boost::beast::error::timeout);
+}
+
+// Each read is held to its own deadline, whichever came before (the timer is re-armed, not
+// restarted, per operation: Stream::Deadline).
+TEST_F(StreamPair, EachReadHasItsOwnDeadline) {
+    ASSERT_TRUE(run(handshake()));
+    // The client writes `text` after `delay`.
+    auto send_later = [&](std::chrono::milliseconds delay, std::string text) {
+        auto timer = std::make_shared<asio::steady_timer>(io_, delay);
+        timer->async_wait([this, timer, text = std::move(text)](const ErrorCode&) {
+            asio::co_spawn(io_, client_->write_all(text, 5s), asio::detached);
+        });
+    };
+    auto reads = [&]() -> asio::awaitable<bool> {
+        std::string buf(16, '\0');
+        // A short deadline the read meets; the next read waits past it, within its own.
+        send_later(20ms, "a");
+        auto [ec1, n1] = co_await server_->read_some(asio::buffer(buf), 300ms);
+        send_later(600ms, "b");
+        auto [ec2, n2] = co_await server_->read_some(asio::buffer(buf), 5s);
+        if (ec1 || n1 != 1 || ec2 || n2 != 1 || buf[0] != 'b') {
+            co_return false;
+        }
+        // A long deadline met, then a short one missed: the short one counts.
+        send_later(20ms, "c");
+        auto [ec3, n3] = co_await server_->read_some(asio::buffer(buf), 10s);
+        const auto started = std::chrono::steady_clock::now();
+        auto [ec4, n4] = co_await server_->read_some(asio::buffer(buf), 100ms);
+        const auto waited = std::chrono::steady_clock::now() - started;
+        co_return !ec3 && n3 == 1 && ec4 == boost::beast::error::timeout && waited < 2s;
+    };
+    EXPECT_TRUE(run(reads()));
 }
 
 TEST_F(StreamPair, CancelEndsAPendingRead) {
