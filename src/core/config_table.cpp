@@ -231,7 +231,9 @@ constexpr std::array kSettings{
         .default_literal = "2",
         .min = 1,
         .max = 64,
-        .doc = "Threads running network I/O (one `io_context` each).",
+        .doc = "Threads running client sessions (SMTP, IMAP, HTTP), one `io_context` each: a "
+               "connection stays on one thread. As many again run the rest of the network I/O "
+               "(outbound delivery, DNS, accepting connections).",
         .set = [](const Target& t,
                   const Value& v) { t.config->io_threads = narrow<std::uint32_t>(v.number); },
     },

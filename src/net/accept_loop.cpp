@@ -18,9 +18,10 @@ asio::awaitable<void> accept_loop(
 ) {
     const auto executor = co_await asio::this_coro::executor;
     for (;;) {
-        auto [ec, socket] = co_await acceptor.async_accept(
-            asio::make_strand(executor), asio::as_tuple(asio::use_awaitable)
-        );
+        const asio::any_io_executor session_executor =
+            options.threads != nullptr ? options.threads->next() : asio::make_strand(executor);
+        auto [ec, socket] =
+            co_await acceptor.async_accept(session_executor, asio::as_tuple(asio::use_awaitable));
         if (ec == asio::error::operation_aborted || !acceptor.is_open()) {
             co_return;
         }

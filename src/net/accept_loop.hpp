@@ -9,6 +9,7 @@
 #include <boost/asio/ip/tcp.hpp>
 
 #include "net/connection_limiter.hpp"
+#include "net/session_threads.hpp"
 
 namespace sov::net {
 
@@ -16,9 +17,12 @@ struct AcceptOptions {
     std::string listener_name;
     std::string busy_reply;  // written verbatim to a refused connection
     ConnectionLimiter* limiter = nullptr;
+    /// Where sessions run; null: each on a new strand of the acceptor's executor.
+    SessionThreads* threads = nullptr;
 };
 
-/// `start` receives a socket whose executor is a new strand of its own.
+/// `start` receives a socket whose executor is one of `threads`' contexts (or a new strand):
+/// everything of one session runs one handler at a time.
 using StartSession = std::function<void(boost::asio::ip::tcp::socket, ConnectionLimiter::Permit)>;
 
 /// Runs until the acceptor is closed (shutdown).

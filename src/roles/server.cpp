@@ -159,6 +159,11 @@ int serve(core::Config config, const ServeOptions& options) {
     }};
     // Blocking work of the IMAP sessions and SMTP AUTH (SQLite, file reads, Argon2id).
     asio::thread_pool workers{config.worker_threads};
+    // Client sessions (SMTP, IMAP, HTTP): one io_context per thread (net/session_threads.hpp).
+    // Declared before `ioc`, so it outlives it: handlers of `ioc` destroyed at the end may post
+    // to a session's context.
+    net::SessionThreads session_threads{config.io_threads};
+    // Accept loops, signals, the outbound queue, the resolver, report senders.
     asio::io_context ioc{static_cast<int>(config.io_threads)};
 
     std::string tls_error;
@@ -357,6 +362,7 @@ int serve(core::Config config, const ServeOptions& options) {
                     .listener_name = entry.listener.name,
                     .busy_reply = "* BYE Too many connections, try later\r\n",
                     .limiter = &limiter,
+                    .threads = &session_threads,
                 },
                 imap_start(slot, imap_services)
             );
@@ -377,6 +383,7 @@ int serve(core::Config config, const ServeOptions& options) {
                                       ? std::string{}
                                       : std::string{kHttpBusyReply},
                     .limiter = &limiter,
+                    .threads = &session_threads,
                 },
                 web_start(slot, web_services)
             );
@@ -398,6 +405,7 @@ int serve(core::Config config, const ServeOptions& options) {
             .listener_name = entry.listener.name,
             .busy_reply = "421 4.7.0 " + config.hostname + " Too many connections, try later\r\n",
             .limiter = &limiter,
+            .threads = &session_threads,
         };
         auto start = start_sessions(settings, services, &smtp::server::run_session);
         start_listener(
@@ -474,6 +482,7 @@ int serve(core::Config config, const ServeOptions& options) {
     signals.async_wait(on_signal);
 
     log::info("server.ready", {{"hostname", config.hostname}, {"data", config.data_dir.string()}});
+    session_threads.start();
     std::vector<std::thread> threads;
     for (std::uint32_t i = 1; i < config.io_threads; ++i) {
         threads.emplace_back([&ioc] {
@@ -485,6 +494,7 @@ int serve(core::Config config, const ServeOptions& options) {
     for (auto& thread : threads) {
         thread.join();
     }
+    session_threads.stop();
     workers.join();
     imap_hub.reset();
     // Finish queued deliveries while the io_context can still take their completions.
