@@ -1,9 +1,11 @@
 // The delivery entry points: deliver_async (queue and return), deliver (blocking) and append
 // (IMAP APPEND / import); the work itself is in group_commit.cpp.
+#include <functional>
 #include <future>
 #include <memory>
 #include <mutex>
 #include <utility>
+#include <vector>
 
 #include "store/detail/store_impl.hpp"
 #include "store/store.hpp"
@@ -118,8 +120,15 @@ std::vector<DeliveryOutcome> Store::append_all(
         jobs.push_back(std::make_unique<Job>(
             Job{std::move(item.message), std::move(req), std::move(done), {}, {}, group}
         ));
-        impl_->prepare(*jobs.back());  // the caller blocks anyway, as in deliver()
     }
+    // The caller blocks anyway, as in deliver(). The files are synced side by side, here and
+    // on the sync threads: concurrent fdatasyncs share the file system's journal commits.
+    std::vector<std::function<void()>> preparations;
+    preparations.reserve(jobs.size());
+    for (auto& job : jobs) {
+        preparations.emplace_back([this, &job] { impl_->prepare(*job); });
+    }
+    impl_->run_parallel(preparations);
     auto all = waiting->all.get_future();
     impl_->enqueue_group(std::move(jobs));
     all.wait();
