@@ -176,12 +176,14 @@ MessageInfo info_row(const Account& acc, detail::Stmt& s, const ListOptions& opt
 }
 
 // ListOptions::narrow: the columns of the covering indexes messages_list / messages_unseen.
-Result<std::vector<MessageInfo>> list_narrow(
+// The narrow rows (uid, modseq, flags, keywords) from `from_uid` on, from the covering index
+// (messages_unseen for the unseen ones only).
+Status for_each_narrow(
     detail::Db& db,
     std::int64_t mailbox_id,
     std::uint32_t from_uid,
     bool unseen_only,
-    std::size_t expected
+    const std::function<Status(const MessageRow&)>& on_row
 ) {
     auto s = db.prepare(
         unseen_only ? "SELECT uid, modseq, flags, keywords FROM messages "
@@ -194,18 +196,39 @@ Result<std::vector<MessageInfo>> list_narrow(
     }
     StmtScope scope(**s);
     scope->bind(1, mailbox_id).bind(2, static_cast<std::int64_t>(from_uid));
-    std::vector<MessageInfo> out;
-    out.reserve(expected);
+    MessageRow m;
     while (scope->step()) {
-        MessageInfo& m = out.emplace_back();
         m.uid = static_cast<std::uint32_t>(scope->int64(0));
         m.modseq = static_cast<std::uint64_t>(scope->int64(1));
         m.flags = static_cast<std::uint32_t>(scope->int64(2));
-        if (sqlite3_column_bytes(scope->raw(), 3) > 0) {
-            m.keywords = split_keywords(scope->text(3));
+        m.keywords = column_view(*scope, 3);
+        if (auto st = on_row(m); !st) {
+            return st;
         }
     }
-    if (auto st = scope->error(); !st) {
+    return scope->error();
+}
+
+Result<std::vector<MessageInfo>> list_narrow(
+    detail::Db& db,
+    std::int64_t mailbox_id,
+    std::uint32_t from_uid,
+    bool unseen_only,
+    std::size_t expected
+) {
+    std::vector<MessageInfo> out;
+    out.reserve(expected);
+    auto st = for_each_narrow(db, mailbox_id, from_uid, unseen_only, [&](const MessageRow& row) {
+        MessageInfo& m = out.emplace_back();
+        m.uid = row.uid;
+        m.modseq = row.modseq;
+        m.flags = row.flags;
+        if (!row.keywords.empty()) {
+            m.keywords = split_keywords(row.keywords);
+        }
+        return Status{};
+    });
+    if (!st) {
         return st.error();
     }
     return out;
@@ -306,7 +329,13 @@ Result<std::vector<MessageInfo>> Store::list_messages(
                 return mb.error();
             }
             if (options.narrow) {
-                return list_narrow(db, mb->id, from_uid, options.unseen_only, mb->messages);
+                return list_narrow(
+                    db,
+                    mb->id,
+                    from_uid,
+                    options.unseen_only,
+                    options.unseen_only ? mb->unseen : mb->messages
+                );
             }
             const CacheColumns cache = cache_columns(options);
             auto s = db.prepare(
@@ -330,6 +359,22 @@ Result<std::vector<MessageInfo>> Store::list_messages(
             return out;
         }
     );
+}
+
+Status Store::for_each_flags(
+    std::string_view account,
+    std::string_view mailbox,
+    std::uint32_t from_uid,
+    bool unseen_only,
+    const std::function<Status(const MessageRow&)>& on_row
+) {
+    return StoreOps::with_reader(*impl_, account, [&](Account&, detail::Db& db) -> Status {
+        auto mb = find_mailbox(db, mailbox);
+        if (!mb) {
+            return mb.error();
+        }
+        return for_each_narrow(db, mb->id, from_uid, unseen_only, on_row);
+    });
 }
 
 Result<std::vector<MessageInfo>> Store::get_messages(

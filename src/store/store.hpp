@@ -478,6 +478,17 @@ public:
         ListOptions options,
         const std::function<Status(const MessageRow&)>& on_row
     );
+    /// The messages with uid >= `from_uid` (only those without \Seen if `unseen_only`), in UID
+    /// order, on one read snapshot, read from the covering index without building a
+    /// MessageInfo each: `on_row` gets uid, modseq, flags and keywords, the other fields empty
+    /// (SELECT and flag-only SEARCHes of large mailboxes). An error it returns stops the walk.
+    Status for_each_flags(
+        std::string_view account,
+        std::string_view mailbox,
+        std::uint32_t from_uid,
+        bool unseen_only,
+        const std::function<Status(const MessageRow&)>& on_row
+    );
     /// Stores each message's render cache (`uid`, two parts of opaque bytes; an empty part is
     /// left as it is): what IMAP computed from the message's structure (ENVELOPE, BODYSTRUCTURE
     /// text) so that later FETCHes need not decode it again. Only for data derived from the

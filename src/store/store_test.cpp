@@ -555,6 +555,64 @@ TEST_F(StoreTest, RemoveAccount) {
     EXPECT_EQ(deliver_one("gone@x.org", message(2)).uid, 1U);
 }
 
+// for_each_flags walks the rows from a UID on (unseen ones only if asked) with what the
+// covering index holds, and the list_messages narrow listing agrees with it.
+TEST_F(StoreTest, ForEachFlagsWalksTheIndex) {
+    const std::string a = "flags@example.org";
+    for (int i = 1; i <= 6; ++i) {
+        ASSERT_TRUE(deliver_one(a, message(i)).delivered());
+    }
+    ASSERT_TRUE(store_->update_flags(a, "INBOX", {2, 4}, {FlagChange::Mode::Add, flag::kSeen, {}}));
+    ASSERT_TRUE(store_->update_flags(
+        a, "INBOX", {3}, {FlagChange::Mode::Add, flag::kFlagged, {"$Work", "$Later"}}
+    ));
+    struct Row {
+        std::uint32_t uid;
+        std::uint32_t flags;
+        std::string keywords;
+        std::uint64_t modseq;
+    };
+    const auto walk = [&](std::uint32_t from, bool unseen) {
+        std::vector<Row> rows;
+        auto st = store_->for_each_flags(a, "INBOX", from, unseen, [&](const MessageRow& m) {
+            rows.push_back({m.uid, m.flags, std::string(m.keywords), m.modseq});
+            EXPECT_TRUE(m.file.empty());
+            return Status{};
+        });
+        EXPECT_TRUE(st) << st.error().message();
+        return rows;
+    };
+    const auto all = walk(1, false);
+    ASSERT_EQ(all.size(), 6U);
+    EXPECT_EQ(all[2].keywords, "$Later $Work");
+    EXPECT_EQ(all[2].flags, flag::kFlagged);
+    EXPECT_EQ(all[1].flags, flag::kSeen);
+    auto listed = store_->list_messages(a, "INBOX", 1, ListOptions{.narrow = true});
+    ASSERT_TRUE(listed);
+    ASSERT_EQ(listed->size(), all.size());
+    for (std::size_t i = 0; i < all.size(); ++i) {
+        EXPECT_EQ((*listed)[i].uid, all[i].uid);
+        EXPECT_EQ((*listed)[i].modseq, all[i].modseq);
+        EXPECT_EQ((*listed)[i].flags, all[i].flags);
+    }
+    std::vector<std::uint32_t> unseen;
+    for (const auto& r : walk(3, true)) {
+        unseen.push_back(r.uid);
+    }
+    EXPECT_EQ(unseen, (std::vector<std::uint32_t>{3, 5, 6}));
+    // An error from the callback stops the walk and is returned.
+    int calls = 0;
+    auto stopped = store_->for_each_flags(a, "INBOX", 1, false, [&](const MessageRow&) {
+        ++calls;
+        return Status(Errc::Invalid);
+    });
+    EXPECT_FALSE(stopped);
+    EXPECT_EQ(calls, 1);
+    EXPECT_FALSE(store_->for_each_flags(a, "Nope", 1, false, [](const MessageRow&) {
+        return Status{};
+    }));
+}
+
 TEST_F(StoreTest, ReadScopeReadsOneSnapshot) {
     const std::string a = "alice@example.org";
     const std::string b = "bob@example.org";

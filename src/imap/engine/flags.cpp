@@ -56,16 +56,7 @@ void write_flags(
     wire::ResponseWriter& w, std::uint32_t flags, std::string_view keywords, bool recent
 ) {
     begin_flags(w, flags, recent);
-    while (!keywords.empty()) {
-        const auto sp = keywords.find(' ');
-        if (sp != 0) {
-            w.atom(keywords.substr(0, sp));
-        }
-        if (sp == std::string_view::npos) {
-            break;
-        }
-        keywords.remove_prefix(sp + 1);
-    }
+    for_each_keyword(keywords, [&w](std::string_view k) { w.atom(k); });
     w.end_list();
 }
 

@@ -17,8 +17,24 @@ void write_flags(
     bool recent
 );
 
-/// The same with the keywords as the store keeps them: one string, separated by single spaces
-/// (store::MessageRow::keywords), so that no list is built per message.
+/// Calls f(keyword) for each keyword of a list as the store keeps it: one string, separated by
+/// single spaces (store::MessageRow::keywords).
+template <class F>
+void for_each_keyword(std::string_view keywords, F&& f) {
+    while (!keywords.empty()) {
+        const auto sp = keywords.find(' ');
+        if (sp != 0) {
+            f(keywords.substr(0, sp));
+        }
+        if (sp == std::string_view::npos) {
+            break;
+        }
+        keywords.remove_prefix(sp + 1);
+    }
+}
+
+/// The same with the keywords as the store keeps them (for_each_keyword), so that no list is
+/// built per message.
 void write_flags(
     wire::ResponseWriter& w, std::uint32_t flags, std::string_view keywords, bool recent
 );

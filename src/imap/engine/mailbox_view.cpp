@@ -20,30 +20,25 @@ Result<MailboxView> MailboxView::open(
         return info.error();
     }
     view.info_ = *info;
-    auto messages = store.list_messages(
-        view.account_,
-        view.name_,
-        1,
-        store::ListOptions{.structure = false, .path = false, .narrow = true}
-    );
-    if (!messages) {
-        return messages.error();
-    }
     std::vector<std::uint32_t> uids;
-    uids.reserve(messages->size());
+    uids.reserve(info->messages);
     std::uint64_t highest = info->highest_modseq;
-    for (const auto& m : *messages) {
-        if (view.first_unseen_ == 0 && (m.flags & store::flag::kSeen) == 0) {
-            view.first_unseen_ = static_cast<std::uint32_t>(uids.size()) + 1;
-        }
-        for (const auto& k : m.keywords) {
-            view.add_keyword(k);
-        }
-        uids.push_back(m.uid);
-        highest = std::max(highest, m.modseq);
+    // Row by row from the index: a MessageInfo per message would cost more than the rest.
+    auto listed =
+        store.for_each_flags(view.account_, view.name_, 1, false, [&](const store::MessageRow& m) {
+            if (view.first_unseen_ == 0 && (m.flags & store::flag::kSeen) == 0) {
+                view.first_unseen_ = static_cast<std::uint32_t>(uids.size()) + 1;
+            }
+            for_each_keyword(m.keywords, [&](std::string_view k) {
+                view.add_keyword(std::string(k));
+            });
+            uids.push_back(m.uid);
+            highest = std::max(highest, m.modseq);
+            return Status{};
+        });
+    if (!listed) {
+        return listed.error();
     }
-    messages->clear();
-    messages->shrink_to_fit();
     view.uid_next_ = std::max(info->uid_next, uids.empty() ? 1U : uids.back() + 1);
     view.uids_ = view.pool_->intern(std::move(uids));
     view.highest_modseq_ = highest;

@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "core/clock.hpp"
+#include "imap/engine/flags.hpp"
 #include "imap/engine/handlers.hpp"
 #include "imap/engine/message_file.hpp"
 #include "imap/search/search.hpp"
@@ -163,20 +164,64 @@ std::optional<Evaluated> evaluate(
         .unseen_only = requires_unseen(key),
         .narrow = !content && narrow_enough(key),
     };
-    auto listed = candidates ? st.get_messages(account, view.name(), *candidates, options)
-                             : st.list_messages(account, view.name(), 1, options);
-    if (!listed) {
-        w.tagged(c.tag, Condition::No, "SERVERBUG", "Internal error, see the server log");
-        return std::nullopt;
-    }
-    Evaluated ev;
-    ev.messages = std::move(*listed);
     search::Context ctx{
         .max_seq = view.exists(),
         .max_uid = view.uids().empty() ? 0 : view.uids().back(),
         .now = core::unix_seconds(core::now()),
         .saved = saved,
     };
+    Evaluated ev;
+    if (options.narrow && !candidates) {
+        // Flags only (SEARCH UNSEEN and the like on a whole mailbox): row by row from the
+        // index, no message list (Evaluated::messages stays empty).
+        const store::MessageInfo no_content;
+        std::vector<std::string> keywords;
+        auto walked = st.for_each_flags(
+            account,
+            view.name(),
+            1,
+            options.unseen_only,
+            [&](const store::MessageRow& m) {
+                const auto seq = view.seq_of(m.uid);
+                if (seq == 0) {
+                    return Status{};  // not announced to this session yet
+                }
+                keywords.clear();
+                for_each_keyword(m.keywords, [&](std::string_view k) { keywords.emplace_back(k); });
+                const search::MessageFacts facts{
+                    .seq = seq,
+                    .uid = m.uid,
+                    .modseq = m.modseq,
+                    .flags = m.flags,
+                    .keywords = &keywords,
+                    .recent = view.is_recent(m.uid),
+                    .internal_date = 0,
+                    .internal_zone_minutes = 0,
+                    .save_date = 0,
+                    .size = 0,
+                    .email_id = {},
+                    .thread_id = {},
+                };
+                LazyContent lazy(no_content);
+                if (matcher.matches(facts, lazy, ctx)) {
+                    ev.matches.push_back(Match{.seq = seq, .uid = m.uid, .modseq = m.modseq});
+                }
+                return Status{};
+            }
+        );
+        if (!walked) {
+            w.tagged(c.tag, Condition::No, "SERVERBUG", "Internal error, see the server log");
+            return std::nullopt;
+        }
+        return ev;
+    }
+    auto listed = candidates ? st.get_messages(account, view.name(), *candidates, options)
+                             : st.list_messages(account, view.name(), 1, options);
+    if (!listed) {
+        w.tagged(c.tag, Condition::No, "SERVERBUG", "Internal error, see the server log");
+        return std::nullopt;
+    }
+    ev.messages = std::move(*listed);
     for (std::size_t i = 0; i < ev.messages.size(); ++i) {
         const auto& m = ev.messages[i];
         const auto seq = view.seq_of(m.uid);
