@@ -218,9 +218,10 @@ struct ListOptions {
     /// (list_messages only).
     bool unseen_only = false;
     /// true: only what the covering index holds is read (uid, modseq, flags, keywords), so the
-    /// messages rows themselves are not. list_messages (SELECT, flag searches): implies
-    /// structure = path = cache = false. for_each_message (FETCH of flags and cached items):
-    /// structure and cache still come from message_data; path, dates and sizes do not.
+    /// messages rows themselves are not. list_messages: implies structure = path = cache =
+    /// false (SELECT and flag searches use for_each_flags, which builds no MessageInfo).
+    /// for_each_message (FETCH of flags and cached items): structure and cache still come from
+    /// message_data; path, dates and sizes do not.
     bool narrow = false;
     /// false (with narrow, for_each_message only): modseq, flags and keywords are not read
     /// either (0 and empty): FETCH of BODYSTRUCTURE or ENVELOPE alone needs the UID only.

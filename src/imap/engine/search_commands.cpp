@@ -171,41 +171,50 @@ std::optional<Evaluated> evaluate(
         .saved = saved,
     };
     Evaluated ev;
+    // One message, matched against the key unless this session has not been told of it yet.
+    const auto consider = [&](const store::MessageInfo& m, std::size_t index) {
+        const auto seq = view.seq_of(m.uid);
+        if (seq == 0) {
+            return;
+        }
+        const search::MessageFacts facts{
+            .seq = seq,
+            .uid = m.uid,
+            .modseq = m.modseq,
+            .flags = m.flags,
+            .keywords = &m.keywords,
+            .recent = view.is_recent(m.uid),
+            .internal_date = core::unix_seconds(m.internal_date),
+            .internal_zone_minutes = 0,
+            .save_date = core::unix_seconds(m.save_date),
+            .size = m.size,
+            .email_id = m.email_id,
+            .thread_id = {},
+        };
+        LazyContent lazy(m);
+        if (matcher.matches(facts, lazy, ctx)) {
+            ev.matches.push_back(Match{.seq = seq, .uid = m.uid, .modseq = m.modseq, .index = index}
+            );
+        }
+    };
     if (options.narrow && !candidates) {
         // Flags only (SEARCH UNSEEN and the like on a whole mailbox): row by row from the
         // index, no message list (Evaluated::messages stays empty).
-        const store::MessageInfo no_content;
-        std::vector<std::string> keywords;
+        store::MessageInfo row;  // what a narrow row holds; the other fields stay empty
         auto walked = st.for_each_flags(
             account,
             view.name(),
             1,
             options.unseen_only,
             [&](const store::MessageRow& m) {
-                const auto seq = view.seq_of(m.uid);
-                if (seq == 0) {
-                    return Status{};  // not announced to this session yet
-                }
-                keywords.clear();
-                for_each_keyword(m.keywords, [&](std::string_view k) { keywords.emplace_back(k); });
-                const search::MessageFacts facts{
-                    .seq = seq,
-                    .uid = m.uid,
-                    .modseq = m.modseq,
-                    .flags = m.flags,
-                    .keywords = &keywords,
-                    .recent = view.is_recent(m.uid),
-                    .internal_date = 0,
-                    .internal_zone_minutes = 0,
-                    .save_date = 0,
-                    .size = 0,
-                    .email_id = {},
-                    .thread_id = {},
-                };
-                LazyContent lazy(no_content);
-                if (matcher.matches(facts, lazy, ctx)) {
-                    ev.matches.push_back(Match{.seq = seq, .uid = m.uid, .modseq = m.modseq});
-                }
+                row.uid = m.uid;
+                row.modseq = m.modseq;
+                row.flags = m.flags;
+                row.keywords.clear();
+                for_each_keyword(m.keywords, [&](std::string_view k) {
+                    row.keywords.emplace_back(k);
+                });
+                consider(row, 0);
                 return Status{};
             }
         );
@@ -223,29 +232,7 @@ std::optional<Evaluated> evaluate(
     }
     ev.messages = std::move(*listed);
     for (std::size_t i = 0; i < ev.messages.size(); ++i) {
-        const auto& m = ev.messages[i];
-        const auto seq = view.seq_of(m.uid);
-        if (seq == 0) {
-            continue;  // not announced to this session yet
-        }
-        search::MessageFacts facts{
-            .seq = seq,
-            .uid = m.uid,
-            .modseq = m.modseq,
-            .flags = m.flags,
-            .keywords = &m.keywords,
-            .recent = view.is_recent(m.uid),
-            .internal_date = core::unix_seconds(m.internal_date),
-            .internal_zone_minutes = 0,
-            .save_date = core::unix_seconds(m.save_date),
-            .size = m.size,
-            .email_id = m.email_id,
-            .thread_id = {},
-        };
-        LazyContent lazy(m);
-        if (matcher.matches(facts, lazy, ctx)) {
-            ev.matches.push_back(Match{.seq = seq, .uid = m.uid, .modseq = m.modseq, .index = i});
-        }
+        consider(ev.messages[i], i);
     }
     return ev;
 }
