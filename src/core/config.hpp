@@ -186,6 +186,7 @@ struct Config {
     LogSettings log;
     std::uint32_t worker_threads = 4;  // blocking work (SQLite, fsync, Argon2id)
     std::uint32_t io_threads = 2;
+    std::uint32_t busy_poll_us = 200;  // net/busy_poll.hpp
     std::chrono::seconds shutdown_grace{10};
 
     std::filesystem::path accounts_db() const { return data_dir / "accounts.db"; }

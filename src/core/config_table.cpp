@@ -238,6 +238,20 @@ constexpr std::array kSettings{
                   const Value& v) { t.config->io_threads = narrow<std::uint32_t>(v.number); },
     },
     Setting{
+        .key = "busy_poll_us",
+        .kind = Kind::Count,
+        .default_literal = "200",
+        .min = 0,
+        .max = 10000,
+        .doc = "Microseconds a session thread out of work goes on polling for the next event "
+               "before it sleeps: a client on the same host (webmail, a sync tool) gets its "
+               "reply without waiting for an idle CPU to wake. The window adapts: it shrinks to "
+               "nothing while the waits are longer, so far-away or quiet clients cost no CPU. 0 "
+               "turns it off; it is off anyway where the server may use one CPU only.",
+        .set = [](const Target& t,
+                  const Value& v) { t.config->busy_poll_us = narrow<std::uint32_t>(v.number); },
+    },
+    Setting{
         .key = "shutdown_grace",
         .kind = Kind::Duration,
         .default_literal = "\"10s\"",

@@ -1,6 +1,7 @@
 #include "net/session_threads.hpp"
 
 #include <algorithm>
+#include <chrono>
 
 #include "core/thread_name.hpp"
 
@@ -8,7 +9,45 @@ namespace sov::net {
 
 namespace asio = boost::asio;
 
-SessionThreads::SessionThreads(std::size_t count) {
+namespace {
+
+/// Runs `context` until it is stopped, polling before each sleep (net/busy_poll.hpp).
+void run_polling(asio::io_context& context, BusyPollWindow::Duration max) {
+    using Clock = std::chrono::steady_clock;
+    BusyPollWindow window(max);
+    while (!context.stopped()) {
+        if (context.poll() > 0) {
+            continue;
+        }
+        const auto idle_from = Clock::now();
+        const auto until = idle_from + window.window();
+        // `now` is taken before each poll, so a poll that runs handlers ends the wait at the
+        // last time read before it, and their run time is not counted as waiting.
+        auto now = idle_from;
+        bool caught = false;
+        while (!caught && now < until && !context.stopped()) {
+            caught = context.poll() > 0;
+            if (!caught) {
+                now = Clock::now();
+            }
+        }
+        if (caught) {
+            window.waited(now - idle_from);
+            continue;
+        }
+        context.run_one();  // sleeps until there is work
+        // The wait, plus the handler that ended it: a little long, which only errs towards
+        // polling less.
+        window.waited(Clock::now() - idle_from);
+    }
+}
+
+}  // namespace
+
+SessionThreads::SessionThreads(std::size_t count, BusyPollWindow::Duration busy_poll)
+    : busy_poll_(
+          BusyPollWindow::worth_it_on_this_machine() ? busy_poll : BusyPollWindow::Duration::zero()
+      ) {
     count = std::max<std::size_t>(count, 1);
     for (std::size_t i = 0; i < count; ++i) {
         // Concurrency hint 1: the scheduler knows only one thread runs it and never wakes
@@ -24,9 +63,13 @@ SessionThreads::~SessionThreads() {
 
 void SessionThreads::start() {
     for (auto& context : contexts_) {
-        threads_.emplace_back([&context] {
+        threads_.emplace_back([&context, busy_poll = busy_poll_] {
             core::set_thread_name("sov-session");
-            context->run();
+            if (busy_poll > BusyPollWindow::Duration::zero()) {
+                run_polling(*context, busy_poll);
+            } else {
+                context->run();
+            }
         });
     }
 }

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <gtest/gtest.h>
 
 namespace sov::net {
@@ -57,6 +58,30 @@ TEST(SessionThreads, StopJoinsAndLaterWorkDoesNotRun) {
     asio::post(threads.next(), [&ran] { ran = true; });
     threads.stop();  // again: nothing left to join
     EXPECT_FALSE(ran);
+}
+
+// With polling on, handlers posted from another thread and timers still run, and stop()
+// ends a polling thread. (How the window adapts: busy_poll_test.cpp.)
+TEST(SessionThreads, PollingThreadsRunHandlersAndTimers) {
+    SessionThreads threads(2, std::chrono::microseconds{200});
+    if (!BusyPollWindow::worth_it_on_this_machine()) {
+        EXPECT_EQ(threads.busy_poll(), BusyPollWindow::Duration::zero());
+        GTEST_SKIP() << "one CPU: polling is off";
+    }
+    EXPECT_EQ(threads.busy_poll(), std::chrono::microseconds{200});
+    threads.start();
+    for (int round = 0; round < 50; ++round) {
+        auto executor = threads.next();
+        std::promise<std::thread::id> ran;
+        asio::post(executor, [&ran] { ran.set_value(std::this_thread::get_id()); });
+        EXPECT_NE(ran.get_future().get(), std::this_thread::get_id());
+    }
+    auto timer = std::make_shared<asio::steady_timer>(threads.next());
+    timer->expires_after(std::chrono::milliseconds{5});
+    std::promise<void> fired;
+    timer->async_wait([&fired, timer](const boost::system::error_code&) { fired.set_value(); });
+    fired.get_future().get();
+    threads.stop();
 }
 
 }  // namespace

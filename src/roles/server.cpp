@@ -162,7 +162,9 @@ int serve(core::Config config, const ServeOptions& options) {
     // Client sessions (SMTP, IMAP, HTTP): one io_context per thread (net/session_threads.hpp).
     // Declared before `ioc`, so it outlives it: handlers of `ioc` destroyed at the end may post
     // to a session's context.
-    net::SessionThreads session_threads{config.io_threads};
+    net::SessionThreads session_threads{
+        config.io_threads, std::chrono::microseconds{config.busy_poll_us}
+    };
     // Accept loops, signals, the outbound queue, the resolver, report senders.
     asio::io_context ioc{static_cast<int>(config.io_threads)};
 
