@@ -246,8 +246,9 @@ constexpr std::array kSettings{
         .doc = "Microseconds a session thread out of work goes on polling for the next event "
                "before it sleeps: a client on the same host (webmail, a sync tool) gets its "
                "reply without waiting for an idle CPU to wake. The window adapts: it shrinks to "
-               "nothing while the waits are longer, so far-away or quiet clients cost no CPU. 0 "
-               "turns it off; it is off anyway where the server may use one CPU only.",
+               "nothing while the waits are longer, so far-away or quiet clients cost no CPU, and "
+               "no thread polls while blocking work (SQLite, fsync) runs. 0 turns it off; it is "
+               "off anyway where the server may use one CPU only.",
         .set = [](const Target& t,
                   const Value& v) { t.config->busy_poll_us = narrow<std::uint32_t>(v.number); },
     },

@@ -13,6 +13,10 @@
 // longer than the window but within `max`, so a longer poll would have caught it, and it
 // halves when the wait was longer than `max`, so a thread whose clients are far away (or
 // quiet) soon stops polling. A thread that has nothing to do costs no CPU.
+//
+// No thread polls while an offloaded job runs (core::offloaded_jobs_running): the job, and
+// the client reading what it sends, need the CPUs then, and a polling CPU never goes idle, so
+// the kernel would not move a waiting thread over to it.
 #include <chrono>
 #include <cstddef>
 

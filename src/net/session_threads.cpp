@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "core/offload.hpp"
 #include "core/thread_name.hpp"
 
 namespace sov::net {
@@ -20,7 +21,8 @@ void run_polling(asio::io_context& context, BusyPollWindow::Duration max) {
             continue;
         }
         const auto idle_from = Clock::now();
-        const auto until = idle_from + window.window();
+        const auto until =
+            core::offloaded_jobs_running() == 0 ? idle_from + window.window() : idle_from;
         // `now` is taken before each poll, so a poll that runs handlers ends the wait at the
         // last time read before it, and their run time is not counted as waiting.
         auto now = idle_from;
