@@ -1,5 +1,6 @@
 #include "imap/fetch/fetch.hpp"
 
+#include <random>
 #include <string>
 #include <vector>
 
@@ -564,6 +565,57 @@ TEST(FetchSection, Rfc822Items) {
     );
     EXPECT_EQ(text(item(FetchItem::Rfc822Size), m), "RFC822.SIZE " + std::to_string(m.size()));
     EXPECT_EQ(rfc822_size(mime::parse_message(m)), m.size());
+}
+
+// scan_text (16 octets at a time) counts the bare LFs and finds NULs as an octet-by-octet
+// reading does: every length around the block size, LFs and CRs at block edges, both values of
+// prev_cr.
+TEST(FetchContent, ScanAgreesWithOctetByOctet) {
+    std::mt19937 rng(7);
+    const std::string_view alphabet("\r\n\0ab", 5);
+    for (int round = 0; round < 4000; ++round) {
+        std::string bytes(rng() % 70, 'x');
+        for (char& c : bytes) {
+            c = alphabet[rng() % (round % 2 == 0 ? 5 : 4)];  // odd rounds: NUL-free
+        }
+        const bool prev_cr = (rng() & 1U) != 0;
+        std::uint64_t bare = 0;
+        bool nul = false;
+        for (std::size_t k = 0; k < bytes.size(); ++k) {
+            const bool after_cr = k == 0 ? prev_cr : bytes[k - 1] == '\r';
+            bare += bytes[k] == '\n' && !after_cr ? 1 : 0;
+            nul = nul || bytes[k] == '\0';
+        }
+        const detail::TextScan scan = detail::scan_text({bytes, prev_cr});
+        ASSERT_EQ(scan.bare_lf, bare) << round;
+        ASSERT_EQ(scan.nul, nul) << round;
+    }
+}
+
+// A clean text goes out in one copy; it must equal what the octet-by-octet normalisation
+// writes (forced here by claiming a NUL the text does not have), whole and in windows.
+TEST(FetchContent, CleanLiteralEqualsTheNormalisedOne) {
+    std::mt19937 rng(11);
+    for (int round = 0; round < 500; ++round) {
+        std::string bytes;
+        const std::size_t lines = rng() % 8;
+        for (std::size_t l = 0; l < lines; ++l) {
+            bytes.append(rng() % 40, 'a');
+            bytes += (rng() % 4 == 0) ? "\n" : "\r\n";
+        }
+        const detail::Text t{bytes, false};
+        const detail::TextScan scan = detail::scan_text(t);
+        const std::uint64_t total = bytes.size() + scan.bare_lf;
+        const std::uint64_t from = total == 0 ? 0 : rng() % total;
+        const std::uint64_t to = from + (total == from ? 0 : rng() % (total - from + 1));
+        std::string fast;
+        std::string slow;
+        wire::ResponseWriter w1(fast);
+        wire::ResponseWriter w2(slow);
+        detail::write_normalized_literal(w1, t, scan, from, to);
+        detail::write_normalized_literal(w2, t, {scan.bare_lf, true}, from, to);
+        ASSERT_EQ(fast, slow) << round;
+    }
 }
 
 TEST(FetchSection, NulBecomes0x80InBodyLiterals) {

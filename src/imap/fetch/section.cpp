@@ -286,9 +286,10 @@ void write_body_section(
         w.string("");
         return;
     }
-    const std::uint64_t total = text.bytes.size() + bare_lf_count(text);
+    const TextScan scan = scan_text(text);
+    const std::uint64_t total = text.bytes.size() + scan.bare_lf;
     const auto [from, to] = window(total, partial);
-    write_normalized_literal(w, text, from, to);
+    write_normalized_literal(w, text, scan, from, to);
     release_if_large(subset);
 }
 

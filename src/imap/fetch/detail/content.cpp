@@ -2,8 +2,13 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <charconv>
 #include <cstring>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace sov::imap::fetch::detail {
 namespace {
@@ -69,21 +74,40 @@ Text slice(std::string_view message, std::uint64_t begin, std::uint64_t end) noe
     };
 }
 
-std::uint64_t bare_lf_count(Text t) noexcept {
+TextScan scan_text(Text t) noexcept {
     const char* d = t.bytes.data();
     const std::size_t n = t.bytes.size();
-    std::uint64_t count = 0;
-    std::size_t i = 0;
-    while (i < n) {
-        const void* nl = std::memchr(d + i, '\n', n - i);
-        if (nl == nullptr) {
-            break;
-        }
-        const auto k = static_cast<std::size_t>(static_cast<const char*>(nl) - d);
-        count += is_bare(t, k) ? 1 : 0;
-        i = k + 1;
+    TextScan result;
+    if (n == 0) {
+        return result;
     }
-    return count;
+    std::uint64_t bare = d[0] == '\n' && !t.prev_cr ? 1 : 0;
+    bool nul = d[0] == '\0';
+    std::size_t i = 1;
+#if defined(__SSE2__)
+    // Each block: the LFs at [i, i + 16) whose preceding octet (loaded one to the left) is not
+    // CR, and any NUL.
+    const __m128i lf = _mm_set1_epi8('\n');
+    const __m128i cr = _mm_set1_epi8('\r');
+    const __m128i zero = _mm_setzero_si128();
+    __m128i nuls = zero;
+    for (; i + 16 <= n; i += 16) {
+        const __m128i cur = _mm_loadu_si128(reinterpret_cast<const __m128i*>(d + i));
+        const __m128i before = _mm_loadu_si128(reinterpret_cast<const __m128i*>(d + i - 1));
+        const auto lfs = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(cur, lf)));
+        const auto crs = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(before, cr)));
+        bare += static_cast<std::uint64_t>(std::popcount(lfs & ~crs));
+        nuls = _mm_or_si128(nuls, _mm_cmpeq_epi8(cur, zero));
+    }
+    nul = nul || _mm_movemask_epi8(nuls) != 0;
+#endif
+    for (; i < n; ++i) {
+        bare += d[i] == '\n' && d[i - 1] != '\r' ? 1 : 0;
+        nul = nul || d[i] == '\0';
+    }
+    result.bare_lf = bare;
+    result.nul = nul;
+    return result;
 }
 
 void append_normalized(Text t, std::uint64_t from, std::uint64_t to, std::string& out) {
@@ -91,7 +115,7 @@ void append_normalized(Text t, std::uint64_t from, std::uint64_t to, std::string
 }
 
 void write_normalized_literal(
-    wire::ResponseWriter& w, Text t, std::uint64_t from, std::uint64_t to
+    wire::ResponseWriter& w, Text t, const TextScan& scan, std::uint64_t from, std::uint64_t to
 ) {
     if (to <= from) {
         w.string("");
@@ -107,6 +131,10 @@ void write_normalized_literal(
     constexpr std::size_t kAfterLiteral = 128;
     w.reserve(static_cast<std::size_t>(to - from) + kAfterLiteral);
     w.atom(std::string_view(head.data(), static_cast<std::size_t>(r.ptr - head.data())));
+    if (scan.clean()) {
+        w.raw(t.bytes.substr(static_cast<std::size_t>(from), static_cast<std::size_t>(to - from)));
+        return;
+    }
     for_each_normalized(t, from, to, [&w](std::string_view chunk) {
         // CHAR8 = %x01-ff (RFC 9051 §9): NUL cannot go in a literal.
         for (;;) {

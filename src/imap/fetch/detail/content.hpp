@@ -32,7 +32,16 @@ struct Text {
 /// must not make us read out of bounds).
 [[nodiscard]] Text slice(std::string_view message, std::uint64_t begin, std::uint64_t end) noexcept;
 
-[[nodiscard]] std::uint64_t bare_lf_count(Text t) noexcept;
+/// What normalising a text changes: its bare LFs (each becomes CRLF) and its NUL octets.
+struct TextScan {
+    std::uint64_t bare_lf = 0;
+    bool nul = false;
+    /// Sent as it is: the common case, a message with CRLF line ends and no NUL.
+    [[nodiscard]] bool clean() const noexcept { return bare_lf == 0 && !nul; }
+};
+
+/// One pass over `t` (16 octets at a time where SSE2 is there).
+[[nodiscard]] TextScan scan_text(Text t) noexcept;
 
 /// Appends the normalised octets [from, to) of `t` to `out`.
 void append_normalized(Text t, std::uint64_t from, std::uint64_t to, std::string& out);
@@ -40,8 +49,9 @@ void append_normalized(Text t, std::uint64_t from, std::uint64_t to, std::string
 /// Writes " {n}\r\n" + the normalised octets [from, to) of `t` (n = to - from), with NUL
 /// octets sent as 0x80 (a literal may not contain NUL, RFC 9051 §9 CHAR8; Dovecot does the
 /// same), or `""` when the range is empty.
+/// `scan` is scan_text(t): a clean text is copied in one piece.
 void write_normalized_literal(
-    wire::ResponseWriter& w, Text t, std::uint64_t from, std::uint64_t to
+    wire::ResponseWriter& w, Text t, const TextScan& scan, std::uint64_t from, std::uint64_t to
 );
 
 /// The normalised window [first, second) of a text of `total` octets for a partial request
