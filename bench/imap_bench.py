@@ -344,12 +344,29 @@ def operations(args, meta) -> list[dict]:
     ]
 
 
+def merge_runs(runs: list[dict]) -> dict:
+    """The sessions of one operation on one system as one result: their timed runs together,
+    medians over all of them, and every problem any of them had."""
+    r = dict(runs[0])
+    for key in ("wall_ms", "server_cpu_ms", "client_cpu_ms"):
+        r[key] = [x for run in runs for x in run[key]]
+    r["median_ms"] = statistics.median(r["wall_ms"])
+    r["server_cpu_median_ms"] = statistics.median(r["server_cpu_ms"])
+    r["client_cpu_median_ms"] = statistics.median(r["client_cpu_ms"])
+    r["problems"] = [p for run in runs for p in run["problems"]]
+    r["sessions"] = len(runs)
+    return r
+
+
 # Operations whose responses are compared between the systems, line by line.
 COMPARED = ("fetch_envelope", "fetch_bodystructure")
 
 
-def run_op(args, system, op, meta) -> dict:
-    extra = ["--op", f"{op['key']}={op['command']}", "--repeat", op.get("repeat", args.repeat),
+def run_op(args, system, op, meta, repeat=None) -> dict:
+    """One imap_load session: --warmup untimed runs of the operation, then `repeat` timed ones
+    (default: the operation's or --repeat)."""
+    repeat = repeat if repeat is not None else op.get("repeat", args.repeat)
+    extra = ["--op", f"{op['key']}={op['command']}", "--repeat", repeat,
              "--warmup", args.warmup]
     if op["key"] in COMPARED:
         extra += ["--dump", system.base / f"{op['key']}.dump"]
@@ -499,6 +516,9 @@ def markdown(report) -> str:
     if report.get("pinned_cpu") is not None:
         lines += [f"Operations with both servers and the client on CPU {report['pinned_cpu']} "
                   "(--pin-cpu).", ""]
+    if report.get("interleave") == "on":
+        lines += ["Operations: medians of runs in sessions of their own, the two systems' "
+                  "alternating (--interleave on).", ""]
     lines += ["| operation | Sovereign | Dovecot 2.3 | ratio Dovecot / Sovereign | goal | met? | "
              "server CPU ms Sovereign / Dovecot |",
              "|---|---|---|---|---|---|---|"]
@@ -586,6 +606,10 @@ def main():
                         help="in the ops phase, run both servers and the client on this one CPU "
                              "(measures the servers' work per round trip without the cost of "
                              "waking a thread on another CPU, large in a VM)")
+    parser.add_argument("--interleave", choices=("on", "off"), default="on",
+                        help="ops phase: each timed run in a session of its own, the systems "
+                             "alternating run by run (on), or all of one system's runs in one "
+                             "session, then the other's (off)")
     parser.add_argument("--out", help="write all results as JSON here")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     args = parser.parse_args()
@@ -656,14 +680,24 @@ def main():
 
         ops = operations(args, meta)
         report["operations"] = ops
+        report["interleave"] = args.interleave
         order = list(systems)
         if "ops" in phases:
             if args.pin_cpu is not None:
                 pin(systems.values(), {args.pin_cpu})
                 report["pinned_cpu"] = args.pin_cpu
             for i, op in enumerate(ops):
-                for name in (order if i % 2 == 0 else order[::-1]):
-                    r = run_op(args, systems[name], op, meta)
+                # Interleaved (the default): each timed run is a session of its own, the
+                # systems' sessions alternate (A B, B A, ...), so a slow period of the host
+                # falls on both alike. Otherwise one session per system runs every repeat.
+                rounds = op.get("repeat", args.repeat) if args.interleave == "on" else 1
+                runs = {name: [] for name in order}
+                for round_ in range(rounds):
+                    for name in (order if (i + round_) % 2 == 0 else order[::-1]):
+                        runs[name].append(run_op(args, systems[name], op, meta,
+                                                 1 if args.interleave == "on" else None))
+                for name in order:
+                    r = merge_runs(runs[name])
                     results[name]["ops"][op["key"]] = r
                     bench.log(f"{op['key']}: {systems[name].label} {r['median_ms']:.1f} ms "
                               f"(runs {r['wall_ms']}), server CPU {r['server_cpu_median_ms']:.1f}"

@@ -14,6 +14,9 @@
 // halves when the wait was longer than `max`, so a thread whose clients are far away (or
 // quiet) soon stops polling. A thread that has nothing to do costs no CPU.
 //
+// Each turn of the poll yields the CPU (sched_yield) to any thread waiting for it, so polling
+// never delays another thread, the client above all, that the kernel put on this CPU.
+//
 // No thread polls while an offloaded job runs (core::offloaded_jobs_running): the job, and
 // the client reading what it sends, need the CPUs then, and a polling CPU never goes idle, so
 // the kernel would not move a waiting thread over to it.

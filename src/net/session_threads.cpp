@@ -1,5 +1,7 @@
 #include "net/session_threads.hpp"
 
+#include <sched.h>
+
 #include <algorithm>
 #include <chrono>
 
@@ -30,6 +32,7 @@ void run_polling(asio::io_context& context, BusyPollWindow::Duration max) {
         while (!caught && now < until && !context.stopped()) {
             caught = context.poll() > 0;
             if (!caught) {
+                sched_yield();  // a thread waiting for this CPU (the client?) runs first
                 now = Clock::now();
             }
         }
