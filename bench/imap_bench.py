@@ -690,12 +690,13 @@ def main():
                 # Interleaved (the default): each timed run is a session of its own, the
                 # systems' sessions alternate (A B, B A, ...), so a slow period of the host
                 # falls on both alike. Otherwise one session per system runs every repeat.
-                rounds = op.get("repeat", args.repeat) if args.interleave == "on" else 1
+                interleave = args.interleave == "on"
+                rounds = op.get("repeat", args.repeat) if interleave else 1
                 runs = {name: [] for name in order}
                 for round_ in range(rounds):
                     for name in (order if (i + round_) % 2 == 0 else order[::-1]):
                         runs[name].append(run_op(args, systems[name], op, meta,
-                                                 1 if args.interleave == "on" else None))
+                                                 1 if interleave else None))
                 for name in order:
                     r = merge_runs(runs[name])
                     results[name]["ops"][op["key"]] = r

@@ -21,7 +21,6 @@
 // the client reading what it sends, need the CPUs then, and a polling CPU never goes idle, so
 // the kernel would not move a waiting thread over to it.
 #include <chrono>
-#include <cstddef>
 
 namespace sov::net {
 
