@@ -97,11 +97,12 @@ bool uids_fit(const Counters& c, std::size_t n) {
 
 Result<CopyResult> Store::copy_messages(
     std::string_view account,
-    std::string_view from,
+    MailboxKey from,
     const std::vector<std::uint32_t>& uids,
     std::string_view to
 ) {
-    if (canonical_mailbox_name(from).empty() || canonical_mailbox_name(to).empty()) {
+    if ((!from.by_identity() && canonical_mailbox_name(from.name()).empty()) ||
+        canonical_mailbox_name(to).empty()) {
         return Errc::Invalid;
     }
     const auto sorted = detail::sorted_unique(uids);
@@ -315,11 +316,12 @@ Result<CopyResult> Store::copy_messages(
 
 Result<CopyResult> Store::move_messages(
     std::string_view account,
-    std::string_view from,
+    MailboxKey from,
     const std::vector<std::uint32_t>& uids,
     std::string_view to
 ) {
-    if (canonical_mailbox_name(from).empty() || canonical_mailbox_name(to).empty()) {
+    if ((!from.by_identity() && canonical_mailbox_name(from.name()).empty()) ||
+        canonical_mailbox_name(to).empty()) {
         return Errc::Invalid;
     }
     const auto sorted = detail::sorted_unique(uids);

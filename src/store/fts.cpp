@@ -293,7 +293,7 @@ Status detail::check_text_index(Account& acc, bool full, std::uint64_t* fixed) {
 
 Result<std::optional<std::vector<std::uint32_t>>> Store::search_text(
     std::string_view account,
-    std::string_view mailbox,
+    MailboxKey mailbox,
     TextField /*field: the index has no columns (detail=none): BODY narrows as TEXT does*/,
     std::string_view needle
 ) {

@@ -55,23 +55,37 @@ bool valid_special_use(std::string_view use) {
 
 }  // namespace
 
-Result<MailboxInfo> detail::find_mailbox(Db& db, std::string_view name) {
-    std::string canonical = Store::canonical_mailbox_name(name);
-    if (canonical.empty()) {
-        return Errc::Invalid;
+Result<MailboxInfo> detail::find_mailbox(Db& db, const MailboxKey& key) {
+    static const std::string by_name = std::string(kMailboxColumns) + " WHERE name = ?1";
+    static const std::string by_id = std::string(kMailboxColumns) + " WHERE id = ?1";
+    std::string canonical;
+    if (!key.by_identity()) {
+        canonical = Store::canonical_mailbox_name(key.name());
+        if (canonical.empty()) {
+            return Errc::Invalid;
+        }
     }
-    auto s = db.prepare(std::string(kMailboxColumns) + " WHERE name = ?1");
+    auto s = db.prepare(key.by_identity() ? by_id : by_name);
     if (!s) {
         return s.error();
     }
     StmtScope scope(**s);
-    if (!scope->bind(1, canonical).step()) {
+    if (key.by_identity()) {
+        scope->bind(1, key.id());
+    } else {
+        scope->bind(1, canonical);
+    }
+    if (!scope->step()) {
         if (auto st = scope->error(); !st) {
             return st.error();
         }
         return Errc::NotFound;
     }
-    return mailbox_row(*scope);
+    MailboxInfo found = mailbox_row(*scope);
+    if (key.by_identity() && found.uid_validity != key.uid_validity()) {
+        return Errc::NotFound;  // deleted; the id now belongs to a newer mailbox
+    }
+    return found;
 }
 
 Result<std::vector<MailboxInfo>> Store::list_mailboxes(std::string_view account) {
@@ -96,13 +110,13 @@ Result<std::vector<MailboxInfo>> Store::list_mailboxes(std::string_view account)
     );
 }
 
-Result<MailboxInfo> Store::mailbox(std::string_view account, std::string_view name) {
+Result<MailboxInfo> Store::mailbox(std::string_view account, MailboxKey name) {
     return StoreOps::with_reader(*impl_, account, [&](Account&, detail::Db& db) {
         return find_mailbox(db, name);
     });
 }
 
-Result<std::uint32_t> Store::claim_recent(std::string_view account, std::string_view mailbox) {
+Result<std::uint32_t> Store::claim_recent(std::string_view account, MailboxKey mailbox) {
     auto claim = claim_recent_range(account, mailbox);
     if (!claim) {
         return claim.error();
@@ -110,7 +124,7 @@ Result<std::uint32_t> Store::claim_recent(std::string_view account, std::string_
     return claim->first;
 }
 
-Result<RecentClaim> Store::claim_recent_range(std::string_view account, std::string_view mailbox) {
+Result<RecentClaim> Store::claim_recent_range(std::string_view account, MailboxKey mailbox) {
     return StoreOps::with_account(*impl_, account, [&](Account& acc) -> Result<RecentClaim> {
         auto mb = find_mailbox(acc, mailbox);
         if (!mb) {

@@ -318,7 +318,7 @@ Status detail::for_each_listed(
 }
 
 Result<std::vector<MessageInfo>> Store::list_messages(
-    std::string_view account, std::string_view mailbox, std::uint32_t from_uid, ListOptions options
+    std::string_view account, MailboxKey mailbox, std::uint32_t from_uid, ListOptions options
 ) {
     return StoreOps::with_reader(
         *impl_,
@@ -363,7 +363,7 @@ Result<std::vector<MessageInfo>> Store::list_messages(
 
 Status Store::for_each_flags(
     std::string_view account,
-    std::string_view mailbox,
+    MailboxKey mailbox,
     std::uint32_t from_uid,
     bool unseen_only,
     const std::function<Status(const MessageRow&)>& on_row
@@ -379,7 +379,7 @@ Status Store::for_each_flags(
 
 Result<std::vector<MessageInfo>> Store::get_messages(
     std::string_view account,
-    std::string_view mailbox,
+    MailboxKey mailbox,
     const std::vector<std::uint32_t>& uids,
     ListOptions options
 ) {
@@ -417,7 +417,7 @@ Result<std::vector<MessageInfo>> Store::get_messages(
 
 Status Store::for_each_message(
     std::string_view account,
-    std::string_view mailbox,
+    MailboxKey mailbox,
     const std::vector<std::uint32_t>& uids,
     ListOptions options,
     const std::function<Status(const MessageRow&)>& on_row
@@ -488,7 +488,7 @@ Status Store::for_each_message(
 }
 
 Status Store::set_render_cache(
-    std::string_view account, std::string_view mailbox, const std::vector<RenderCache>& entries
+    std::string_view account, MailboxKey mailbox, const std::vector<RenderCache>& entries
 ) {
     if (entries.empty()) {
         return {};
@@ -547,7 +547,7 @@ Status Store::set_render_cache(
 }
 
 Result<std::string> Store::read_message(
-    std::string_view account, std::string_view mailbox, std::uint32_t uid
+    std::string_view account, MailboxKey mailbox, std::uint32_t uid
 ) {
     auto path = StoreOps::with_account(*impl_, account, [&](Account& acc) -> Result<fs::path> {
         auto mb = find_mailbox(acc, mailbox);
@@ -668,7 +668,7 @@ std::vector<detail::UidRun> changed_runs(
 
 Result<std::vector<FlagState>> Store::update_flags(
     std::string_view account,
-    std::string_view mailbox,
+    MailboxKey mailbox,
     const std::vector<std::uint32_t>& uids,
     const FlagChange& change
 ) {
@@ -847,9 +847,7 @@ Result<std::vector<FlagState>> Store::update_flags(
 }
 
 Result<std::vector<std::uint32_t>> Store::expunge(
-    std::string_view account,
-    std::string_view mailbox,
-    std::optional<std::vector<std::uint32_t>> uids
+    std::string_view account, MailboxKey mailbox, std::optional<std::vector<std::uint32_t>> uids
 ) {
     std::vector<fs::path> files;
     std::vector<std::uint32_t> removed;
@@ -965,7 +963,7 @@ Result<std::vector<std::uint32_t>> Store::expunge(
 
 Result<Changes> Store::changes_since(
     std::string_view account,
-    std::string_view mailbox,
+    MailboxKey mailbox,
     std::uint64_t since_modseq,
     ListOptions /*options*/
 ) {

@@ -55,6 +55,7 @@
 #include "core/config.hpp"
 #include "core/result.hpp"
 #include "store/errors.hpp"
+#include "store/mailbox_key.hpp"
 
 namespace sov::store {
 
@@ -426,7 +427,7 @@ public:
 
     // ---- mailboxes
     Result<std::vector<MailboxInfo>> list_mailboxes(std::string_view account);
-    Result<MailboxInfo> mailbox(std::string_view account, std::string_view name);
+    Result<MailboxInfo> mailbox(std::string_view account, MailboxKey name);
     Result<MailboxInfo> create_mailbox(
         std::string_view account, std::string_view name, std::string_view special_use = {}
     );
@@ -447,15 +448,15 @@ public:
     /// exactly those UIDs; messages delivered later belong to whoever claims next. A second
     /// claim returns an empty range. The marker is committed without fsync: after a crash
     /// messages may be \Recent once more.
-    Result<RecentClaim> claim_recent_range(std::string_view account, std::string_view mailbox);
+    Result<RecentClaim> claim_recent_range(std::string_view account, MailboxKey mailbox);
     /// claim_recent_range(...).first.
-    Result<std::uint32_t> claim_recent(std::string_view account, std::string_view mailbox);
+    Result<std::uint32_t> claim_recent(std::string_view account, MailboxKey mailbox);
 
     // ---- messages
     /// Messages with uid >= `from_uid`, in UID order.
     Result<std::vector<MessageInfo>> list_messages(
         std::string_view account,
-        std::string_view mailbox,
+        MailboxKey mailbox,
         std::uint32_t from_uid = 1,
         ListOptions options = {}
     );
@@ -463,7 +464,7 @@ public:
     /// dropped) that exist, in UID order; missing UIDs are skipped.
     Result<std::vector<MessageInfo>> get_messages(
         std::string_view account,
-        std::string_view mailbox,
+        MailboxKey mailbox,
         const std::vector<std::uint32_t>& uids,
         ListOptions options = {}
     );
@@ -474,7 +475,7 @@ public:
     /// asked for) are read, from an index; dates, size, email_id and file stay empty.
     Status for_each_message(
         std::string_view account,
-        std::string_view mailbox,
+        MailboxKey mailbox,
         const std::vector<std::uint32_t>& uids,
         ListOptions options,
         const std::function<Status(const MessageRow&)>& on_row
@@ -485,7 +486,7 @@ public:
     /// (SELECT and flag-only SEARCHes of large mailboxes). An error it returns stops the walk.
     Status for_each_flags(
         std::string_view account,
-        std::string_view mailbox,
+        MailboxKey mailbox,
         std::uint32_t from_uid,
         bool unseen_only,
         const std::function<Status(const MessageRow&)>& on_row
@@ -497,10 +498,10 @@ public:
     /// format. Committed without the WAL fsync (derived data, like the \Recent marker); missing
     /// UIDs are skipped. COPY does not copy it.
     Status set_render_cache(
-        std::string_view account, std::string_view mailbox, const std::vector<RenderCache>& entries
+        std::string_view account, MailboxKey mailbox, const std::vector<RenderCache>& entries
     );
     Result<std::string> read_message(
-        std::string_view account, std::string_view mailbox, std::uint32_t uid
+        std::string_view account, MailboxKey mailbox, std::uint32_t uid
     );
     /// Changes flags/keywords of the listed messages in one transaction; each message whose
     /// flags actually change gets a new MODSEQ (RFC 7162 §3.2). Returns the new state of every
@@ -509,7 +510,7 @@ public:
     /// power failure may lose the latest flag changes, never a message.
     Result<std::vector<FlagState>> update_flags(
         std::string_view account,
-        std::string_view mailbox,
+        MailboxKey mailbox,
         const std::vector<std::uint32_t>& uids,
         const FlagChange& change
     );
@@ -519,7 +520,7 @@ public:
     /// new HIGHESTMODSEQ, remembered with each expunged UID for changes_since().
     Result<std::vector<std::uint32_t>> expunge(
         std::string_view account,
-        std::string_view mailbox,
+        MailboxKey mailbox,
         std::optional<std::vector<std::uint32_t>> uids = std::nullopt
     );
 
@@ -530,7 +531,7 @@ public:
     /// IMAP [TRYCREATE]), QuotaExceeded (IMAP [OVERQUOTA], RFC 9208 §4.3), Invalid (names).
     Result<CopyResult> copy_messages(
         std::string_view account,
-        std::string_view from,
+        MailboxKey from,
         const std::vector<std::uint32_t>& uids,
         std::string_view to
     );
@@ -540,7 +541,7 @@ public:
     /// quota is not checked (usage does not change). `from` == `to` is allowed (new UIDs).
     Result<CopyResult> move_messages(
         std::string_view account,
-        std::string_view from,
+        MailboxKey from,
         const std::vector<std::uint32_t>& uids,
         std::string_view to
     );
@@ -550,7 +551,7 @@ public:
     /// `options` is reserved (FlagState carries no structure).
     Result<Changes> changes_since(
         std::string_view account,
-        std::string_view mailbox,
+        MailboxKey mailbox,
         std::uint64_t since_modseq,
         ListOptions options = {}
     );
@@ -564,7 +565,7 @@ public:
     /// bytes, or an account where nothing was ever indexed; the caller then scans. Runs on its
     /// own connection, without the account lock: a slow search does not hold up deliveries.
     Result<std::optional<std::vector<std::uint32_t>>> search_text(
-        std::string_view account, std::string_view mailbox, TextField field, std::string_view needle
+        std::string_view account, MailboxKey mailbox, TextField field, std::string_view needle
     );
     /// Brings the account's text index up to date now, in the calling thread: removes rows of
     /// deleted messages and indexes every message not indexed yet (reading each file and running

@@ -366,6 +366,35 @@ TEST_F(StoreTest, MailboxCreateRenameDelete) {
     EXPECT_GT(again->uid_validity, created->uid_validity);
 }
 
+// MailboxKey::identity (an IMAP session's selected mailbox): it follows a rename, and after a
+// delete it matches nothing, even the new mailbox that took both the name and the row id.
+TEST_F(StoreTest, MailboxIdentityFollowsRenamesAndEndsWithTheMailbox) {
+    const std::string acc = "id@x.org";
+    ASSERT_TRUE(store_->ensure_account(acc, {}));
+    auto work = store_->create_mailbox(acc, "Work");
+    ASSERT_TRUE(work);
+    ASSERT_TRUE(deliver_one(acc, message(1), "Work").delivered());
+    const auto key = MailboxKey::identity(work->id, work->uid_validity);
+    ASSERT_EQ(store_->list_messages(acc, key)->size(), 1U);
+
+    ASSERT_TRUE(store_->rename_mailbox(acc, "Work", "Projects"));
+    auto renamed = store_->mailbox(acc, key);
+    ASSERT_TRUE(renamed);
+    EXPECT_EQ(renamed->name, "Projects");
+    EXPECT_EQ(store_->list_messages(acc, key)->size(), 1U);
+
+    ASSERT_TRUE(store_->delete_mailbox(acc, "Projects"));
+    auto again = store_->create_mailbox(acc, "Work");
+    ASSERT_TRUE(again);
+    EXPECT_EQ(again->id, work->id);  // SQLite reused the row id of the last row
+    ASSERT_TRUE(deliver_one(acc, message(2), "Work").delivered());
+    EXPECT_EQ(store_->mailbox(acc, key).error(), Errc::NotFound);
+    EXPECT_EQ(store_->list_messages(acc, key).error(), Errc::NotFound);
+    EXPECT_EQ(store_->get_messages(acc, key, {1}).error(), Errc::NotFound);
+    EXPECT_EQ(store_->changes_since(acc, key, 0).error(), Errc::NotFound);
+    EXPECT_EQ(store_->list_messages(acc, "Work")->size(), 1U);
+}
+
 TEST_F(StoreTest, ExpungeRemovesOnlyDeletedMessages) {
     const std::string acc = "ex@x.org";
     std::vector<fs::path> paths;

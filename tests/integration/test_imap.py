@@ -209,6 +209,31 @@ def test_two_sessions_see_flag_changes_and_expunges(server):
     b.logout()
 
 
+def test_selected_mailbox_deleted_elsewhere_ends_the_session(server):
+    """A session whose selected mailbox another session deleted gets BYE and is closed, in IDLE
+    too; it never sees the messages of a new mailbox of the same name."""
+    a = login(server)
+    idler = login(server)
+    b = login(server)
+    assert b.create("Work")[0] == "OK"
+    assert b.append("Work", None, None, message("old"))[0] == "OK"
+    assert a.select("Work")[0] == "OK"
+    assert idler.select("Work")[0] == "OK"
+    idler.send(b"I1 IDLE\r\n")
+    assert idler.readline().startswith(b"+")
+
+    assert b.delete("Work")[0] == "OK"
+    assert b.create("Work")[0] == "OK"
+    assert b.append("Work", None, None, message("new"))[0] == "OK"
+
+    idler.socket().settimeout(5)
+    assert idler.readline().startswith(b"* BYE "), "IDLE session told of the delete"
+    assert idler.readline() == b"", "and closed"
+    with pytest.raises(imaplib.IMAP4.abort):
+        a.uid("FETCH", "1", "(BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+    b.logout()
+
+
 def test_failed_logins_are_slowed_down(server):
     client = imaplib.IMAP4_SSL("127.0.0.1", server.ports["imaps"], ssl_context=tls_context())
     timings = []

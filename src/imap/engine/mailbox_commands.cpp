@@ -520,7 +520,7 @@ void Session::Handlers::status(Session& s, const Cmd& c, W& w) {
 void Session::Handlers::close(Session& s, const Cmd& c, W& w, bool expunge) {
     // CLOSE expunges silently (RFC 9051 §6.4.1); UNSELECT does not (RFC 3691).
     if (expunge && !s.view_->read_only()) {
-        auto gone = s.services_.store->expunge(s.account_, s.view_->name());
+        auto gone = s.services_.store->expunge(s.account_, s.view_->key());
         if (!gone) {
             store_error(s, w, c, gone.error());
             return;
@@ -546,7 +546,7 @@ void Session::Handlers::expunge(Session& s, const Cmd& c, W& w) {
             only = s.view_->resolve(args.set, true);
         }
     }
-    auto gone = s.services_.store->expunge(s.account_, s.view_->name(), only);
+    auto gone = s.services_.store->expunge(s.account_, s.view_->key(), only);
     if (!gone) {
         store_error(s, w, c, gone.error());
         return;

@@ -25,7 +25,7 @@ Result<MailboxView> MailboxView::open(
     std::uint64_t highest = info->highest_modseq;
     // Row by row from the index: a MessageInfo per message would cost more than the rest.
     auto listed =
-        store.for_each_flags(view.account_, view.name_, 1, false, [&](const store::MessageRow& m) {
+        store.for_each_flags(view.account_, view.key(), 1, false, [&](const store::MessageRow& m) {
             if (view.first_unseen_ == 0 && (m.flags & store::flag::kSeen) == 0) {
                 view.first_unseen_ = static_cast<std::uint32_t>(uids.size()) + 1;
             }
@@ -54,7 +54,7 @@ Result<MailboxView> MailboxView::open(
 
 Status MailboxView::take_recent(store::Store& store) {
     if (!read_only_) {
-        auto claim = store.claim_recent_range(account_, name_);
+        auto claim = store.claim_recent_range(account_, key());
         if (!claim) {
             return claim.error();
         }
@@ -63,7 +63,7 @@ Status MailboxView::take_recent(store::Store& store) {
     }
     // EXAMINE claims nothing (RFC 3501 §6.3.2: it "MUST NOT cause messages to lose the \Recent
     // flag"); it shows as recent what no session has claimed yet.
-    auto info = store.mailbox(account_, name_);
+    auto info = store.mailbox(account_, key());
     if (!info) {
         return info.error();
     }
@@ -268,7 +268,7 @@ void MailboxView::report_expunged(
 
 Status MailboxView::poll(store::Store& store, const PollMode& mode, wire::ResponseWriter& w) {
     auto changes = store.changes_since(
-        account_, name_, highest_modseq_, store::ListOptions{.structure = false, .path = false}
+        account_, key(), highest_modseq_, store::ListOptions{.structure = false, .path = false}
     );
     if (!changes) {
         return changes.error();

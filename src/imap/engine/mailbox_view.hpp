@@ -47,6 +47,11 @@ public:
 
     [[nodiscard]] const std::string& account() const { return account_; }
     [[nodiscard]] const std::string& name() const { return name_; }
+    /// What the store calls of this view name: the mailbox opened, by identity. A rename by
+    /// another session leaves the view working; a delete makes them fail with NotFound.
+    [[nodiscard]] store::MailboxKey key() const {
+        return store::MailboxKey::identity(info_.id, info_.uid_validity);
+    }
     [[nodiscard]] bool read_only() const { return read_only_; }
     [[nodiscard]] const store::MailboxInfo& info() const { return info_; }
     [[nodiscard]] std::uint32_t exists() const { return static_cast<std::uint32_t>(uids_->size()); }

@@ -280,7 +280,7 @@ void Session::Handlers::fetch(Session& s, const Cmd& c, W& w) {
         // RFC 7162 §3.2.6: UID FETCH ... (CHANGEDSINCE m VANISHED)
         auto changes = s.services_.store->changes_since(
             s.account_,
-            view.name(),
+            view.key(),
             *args.changed_since,
             store::ListOptions{.structure = false, .path = false}
         );
@@ -372,7 +372,7 @@ void Session::Handlers::fetch(Session& s, const Cmd& c, W& w) {
             auto parsed = load_structure(m, file);
             if (!parsed && m.file.empty()) {
                 // A narrow row has no file name; the store reads the file instead.
-                if (auto bytes = s.services_.store->read_message(s.account_, view.name(), m.uid)) {
+                if (auto bytes = s.services_.store->read_message(s.account_, view.key(), m.uid)) {
                     parsed = mime::parse_message(*bytes);
                 }
             }
@@ -439,7 +439,7 @@ void Session::Handlers::fetch(Session& s, const Cmd& c, W& w) {
         // The usual case: rows are answered as they are read, nothing is kept per message.
         const auto st = s.services_.store->for_each_message(
             s.account_,
-            view.name(),
+            view.key(),
             uids,
             store::ListOptions{
                 .structure = need_structure,
@@ -478,7 +478,7 @@ void Session::Handlers::fetch(Session& s, const Cmd& c, W& w) {
         // flags changed, then answered with the new flags.
         auto messages = s.services_.store->get_messages(
             s.account_,
-            view.name(),
+            view.key(),
             uids,
             store::ListOptions{
                 .structure = need_structure,
@@ -507,7 +507,7 @@ void Session::Handlers::fetch(Session& s, const Cmd& c, W& w) {
         if (!unseen.empty()) {
             auto states = s.services_.store->update_flags(
                 s.account_,
-                view.name(),
+                view.key(),
                 unseen,
                 store::FlagChange{
                     .mode = store::FlagChange::Mode::Add,
@@ -569,7 +569,7 @@ void Session::Handlers::fetch(Session& s, const Cmd& c, W& w) {
     }
     if (!new_cache.empty()) {
         // Derived data: a failure only means the next FETCH renders again.
-        (void)s.services_.store->set_render_cache(s.account_, view.name(), new_cache);
+        (void)s.services_.store->set_render_cache(s.account_, view.key(), new_cache);
     }
     ok(w, c);
 }
@@ -591,7 +591,7 @@ void Session::Handlers::store(Session& s, const Cmd& c, W& w) {
     if (args.unchanged_since) {
         s.condstore_ = true;
         auto current = s.services_.store->get_messages(
-            s.account_, view.name(), uids, store::ListOptions{.structure = false, .path = false}
+            s.account_, view.key(), uids, store::ListOptions{.structure = false, .path = false}
         );
         if (!current) {
             store_error(s, w, c, current.error());
@@ -616,7 +616,7 @@ void Session::Handlers::store(Session& s, const Cmd& c, W& w) {
     };
     std::vector<store::FlagState> states;
     if (!uids.empty()) {
-        auto r = s.services_.store->update_flags(s.account_, view.name(), uids, change);
+        auto r = s.services_.store->update_flags(s.account_, view.key(), uids, change);
         if (!r) {
             store_error(s, w, c, r.error());
             return;
@@ -681,8 +681,8 @@ void Session::Handlers::copy(Session& s, const Cmd& c, W& w, bool move) {
         return;
     }
     auto result =
-        move ? s.services_.store->move_messages(s.account_, view.name(), uids, args.mailbox)
-             : s.services_.store->copy_messages(s.account_, view.name(), uids, args.mailbox);
+        move ? s.services_.store->move_messages(s.account_, view.key(), uids, args.mailbox)
+             : s.services_.store->copy_messages(s.account_, view.key(), uids, args.mailbox);
     if (!result) {
         const auto& ec = result.error();
         if (ec == store::Errc::NoSuchMailbox) {

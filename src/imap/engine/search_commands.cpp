@@ -138,7 +138,7 @@ std::optional<Evaluated> evaluate(
     std::optional<std::vector<std::uint32_t>> candidates;
     for (const auto& [is_text, needle] : search::required_text_terms(key)) {
         auto hits = st.search_text(
-            account, view.name(), is_text ? store::TextField::Text : store::TextField::Body, needle
+            account, view.key(), is_text ? store::TextField::Text : store::TextField::Body, needle
         );
         if (!hits || !*hits) {
             continue;  // the index cannot answer: verify every message
@@ -203,7 +203,7 @@ std::optional<Evaluated> evaluate(
         store::MessageInfo row;  // what a narrow row holds; the other fields stay empty
         auto walked = st.for_each_flags(
             account,
-            view.name(),
+            view.key(),
             1,
             options.unseen_only,
             [&](const store::MessageRow& m) {
@@ -224,8 +224,8 @@ std::optional<Evaluated> evaluate(
         }
         return ev;
     }
-    auto listed = candidates ? st.get_messages(account, view.name(), *candidates, options)
-                             : st.list_messages(account, view.name(), 1, options);
+    auto listed = candidates ? st.get_messages(account, view.key(), *candidates, options)
+                             : st.list_messages(account, view.key(), 1, options);
     if (!listed) {
         w.tagged(c.tag, Condition::No, "SERVERBUG", "Internal error, see the server log");
         return std::nullopt;

@@ -253,7 +253,20 @@ After Session::run(const wire::Command& c, std::string& out) {
             break;
     }
     report_changes(c, out);
-    return after;
+    return must_close() ? After::Logout : after;
+}
+
+void Session::poll_failed(std::error_code error, wire::ResponseWriter& w) {
+    if (error == store::Errc::NotFound) {
+        // Deleted by another session (a rename keeps the view: MailboxView::key). RFC 9051
+        // §7.1.5 allows BYE at any time; the messages this session knows are gone.
+        log::info("imap.selected.deleted", {{"account", account_}, {"mailbox", view_->name()}});
+        w.untagged(wire::Condition::Bye, "", "Selected mailbox was deleted");
+        view_.reset();
+        state_ = State::Logout;
+        return;
+    }
+    log::warn("imap.poll.failed", {{"account", account_}, {"error", error.message()}});
 }
 
 void Session::spill_if_large() {
@@ -296,7 +309,13 @@ void Session::report_changes(const wire::Command& c, std::string& out) {
             quick_refused_ = true;  // new messages: claiming \Recent writes (handle)
             return;
         }
-        log::warn("imap.poll.failed", {{"account", account_}, {"error", st.error().message()}});
+        poll_failed(st.error(), uw);
+        if (must_close()) {
+            // BYE instead of the command's own answer, which is moot (or a failure of its own:
+            // the mailbox was gone already).
+            out.resize(start);
+            out += updates;
+        }
         return;
     }
     if (updates.empty()) {
@@ -313,7 +332,7 @@ void Session::idle_poll(std::string& out) {
     }
     wire::ResponseWriter w(out, H::writer_options(*this));
     if (auto st = view_->poll(*services_.store, H::poll_mode(*this, true), w); !st) {
-        log::warn("imap.poll.failed", {{"account", account_}, {"error", st.error().message()}});
+        poll_failed(st.error(), w);
     }
 }
 
@@ -329,7 +348,12 @@ void Session::idle_done(std::string_view line, std::string& out) {
         return;
     }
     if (view_) {
-        (void)view_->poll(*services_.store, H::poll_mode(*this, true), w);
+        if (auto st = view_->poll(*services_.store, H::poll_mode(*this, true), w); !st) {
+            poll_failed(st.error(), w);
+            if (must_close()) {
+                return;
+            }
+        }
     }
     w.tagged(tag, Condition::Ok, "", "IDLE terminated");
 }

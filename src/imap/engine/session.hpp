@@ -107,6 +107,9 @@ public:
     [[nodiscard]] const std::string& account() const { return account_; }
     [[nodiscard]] std::string selected_mailbox() const;
     [[nodiscard]] bool logged_in() const { return state_ != State::NotAuthenticated; }
+    /// The selected mailbox was deleted by another session: "* BYE" was written and the driver
+    /// closes the connection (as after LOGOUT) once it has sent it.
+    [[nodiscard]] bool must_close() const { return state_ == State::Logout; }
 
     class Handlers;  // command implementations, split over several .cpp files
 
@@ -120,6 +123,9 @@ private:
     };
     After run(const wire::Command& c, std::string& out);
     void report_changes(const wire::Command& c, std::string& out);
+    /// After a poll of the selected mailbox failed: if the mailbox is gone, says BYE and moves
+    /// to the logout state (must_close); any other error is logged.
+    void poll_failed(std::error_code error, wire::ResponseWriter& w);
     /// Hands what the current command wrote so far to spill_ once it is large enough. Only
     /// between complete responses (a FETCH calls it after each message).
     void spill_if_large();

@@ -383,6 +383,48 @@ TEST(ImapSession, OtherSessionsHearChangesAtAllowedMoments) {
     EXPECT_LT(out.find("EXPUNGE"), out.find("n2 OK"));
 }
 
+// The selected mailbox is the one SELECT opened, not whatever has its name later (store
+// MailboxKey::identity): a rename elsewhere leaves the session working on the same messages; a
+// delete ends it, even when a new mailbox of the same name has a message under the same UID.
+TEST(ImapSession, TheSelectedMailboxIsTheOneSelectOpened) {
+    World w;
+    Client a(w);
+    Client b(w);
+    a.login();
+    b.login();
+    auto append = [&](Client& c, const std::string& box, const std::string& m) {
+        return c.send("ap APPEND " + box + " {" + std::to_string(m.size()) + "}\r\n" + m + "\r\n");
+    };
+    b.send("c CREATE Work\r\n");
+    EXPECT_THAT(append(b, "Work", msg("old")), HasSubstr("ap OK [APPENDUID "));
+    EXPECT_THAT(a.send("s SELECT Work\r\n"), HasSubstr("* 1 EXISTS"));
+
+    EXPECT_THAT(b.send("r RENAME Work Projects\r\n"), HasSubstr("r OK"));
+    auto out = a.send("f UID FETCH 1 BODY.PEEK[HEADER.FIELDS (SUBJECT)]\r\n");
+    EXPECT_THAT(out, HasSubstr("Subject: old"));
+    EXPECT_THAT(out, HasSubstr("f OK"));
+
+    EXPECT_THAT(b.send("d DELETE Projects\r\n"), HasSubstr("d OK"));
+    b.send("c CREATE Work\r\n");
+    EXPECT_THAT(append(b, "Work", msg("new")), HasSubstr("ap OK [APPENDUID "));
+    out = a.send("f2 UID FETCH 1 BODY.PEEK[HEADER.FIELDS (SUBJECT)]\r\n");
+    EXPECT_THAT(out, Not(HasSubstr("Subject:")));
+    EXPECT_THAT(out, HasSubstr("* BYE "));
+}
+
+TEST(ImapSession, IdleEndsWhenTheSelectedMailboxIsDeleted) {
+    World w;
+    Client a(w);
+    Client b(w);
+    a.login();
+    b.login();
+    b.send("c CREATE Work\r\n");
+    a.send("s SELECT Work\r\n");
+    EXPECT_THAT(a.send("i IDLE\r\n"), HasSubstr("+ idling"));
+    EXPECT_THAT(b.send("d DELETE Work\r\n"), HasSubstr("d OK"));
+    EXPECT_THAT(a.idle_poll(), HasSubstr("* BYE "));
+}
+
 TEST(ImapSession, IdleReportsNewMail) {
     World w;
     Client c(w);

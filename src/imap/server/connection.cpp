@@ -282,6 +282,10 @@ asio::awaitable<bool> Connection::idle() {
             if (!co_await flush()) {
                 co_return false;
             }
+            if (session_.must_close()) {
+                close_reason_ = "mailbox-deleted";
+                co_return false;
+            }
             continue;
         }
         if (signals_->stop) {
@@ -372,6 +376,12 @@ asio::awaitable<void> Connection::run(std::shared_ptr<Signals> signals) {
                     };
                     out_ += co_await blocking(std::move(job));
                     line_for_ = LineFor::Nothing;
+                }
+                if (session_.must_close()) {  // the selected mailbox was deleted: BYE written
+                    co_await flush();
+                    close_reason_ = "mailbox-deleted";
+                    open = false;
+                    break;
                 }
                 if (const auto delay = session_.take_delay(); delay.count() > 0) {
                     signals_->wake.expires_after(delay);

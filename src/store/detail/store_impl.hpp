@@ -113,9 +113,11 @@ std::string join_keywords(const std::vector<std::string>& kw);
 std::vector<std::string> split_keywords(std::string_view s);
 
 // mailboxes.cpp
-Result<MailboxInfo> find_mailbox(Db& db, std::string_view name);
-inline Result<MailboxInfo> find_mailbox(Account& acc, std::string_view name) {
-    return find_mailbox(acc.db, name);
+/// The mailbox `key` names; NotFound when there is none (or no longer the one an identity
+/// named), Invalid for a name that cannot be one.
+Result<MailboxInfo> find_mailbox(Db& db, const MailboxKey& key);
+inline Result<MailboxInfo> find_mailbox(Account& acc, const MailboxKey& key) {
+    return find_mailbox(acc.db, key);
 }
 
 // fts.cpp: messages.text_id is NULL (not indexed yet), kTextUnindexable (text_of failed, the
