@@ -592,6 +592,21 @@ TEST(FetchContent, ScanAgreesWithOctetByOctet) {
     }
 }
 
+// The per-lane counters of scan_text hold 255 matches each: a long text of bare LFs (every
+// lane matching in every block) must be counted whole, across many flushes.
+TEST(FetchContent, ScanCountsLongRunsOfBareLineFeeds) {
+    for (const std::size_t size : {std::size_t{4080}, std::size_t{4097}, std::size_t{100'003}}) {
+        const std::string lfs(size, '\n');
+        EXPECT_EQ(detail::scan_text({lfs, false}).bare_lf, size);
+        EXPECT_EQ(detail::scan_text({lfs, true}).bare_lf, size - 1);
+        std::string mixed;
+        for (std::size_t k = 0; k < size / 3; ++k) {
+            mixed += k % 2 == 0 ? "a\n\n" : "\r\nb";
+        }
+        EXPECT_EQ(detail::scan_text({mixed, false}).bare_lf, (size / 3 + 1) / 2 * 2);
+    }
+}
+
 // A clean text goes out in one copy; it must equal what the octet-by-octet normalisation
 // writes (forced here by claiming a NUL the text does not have), whole and in windows.
 TEST(FetchContent, CleanLiteralEqualsTheNormalisedOne) {
