@@ -114,7 +114,7 @@ After Session::handle(const wire::Command& c, std::string& out, bool quick) {
     const After after = run(c, out);
     quick_ = false;
     out_ = nullptr;
-    if (quick_refused_) {
+    if (quick_refused_ && !must_close()) {  // a BYE (mailbox deleted) goes out as it is
         // Nothing of it goes out: the worker thread runs it again from the same state.
         out.resize(run_start_);
         condstore_ = condstore_before_;
