@@ -372,6 +372,9 @@ def run_op(args, system, op, meta, repeat=None) -> dict:
         extra += ["--dump", system.base / f"{op['key']}.dump"]
     if op.get("reset"):
         extra += ["--reset", f"{op['key']}={op['reset']}"]
+    if args.latencies and op["command"].startswith("@body_peek"):
+        args.latencies.mkdir(parents=True, exist_ok=True)
+        extra += ["--latencies", args.latencies / f"{system.name}.txt"]
     cpus = {args.pin_cpu} if args.pin_cpu is not None else None
     out = imap_load(args, system, "ops", *extra, cpus=cpus)
     r = out["ops"][0]
@@ -610,6 +613,9 @@ def main():
                         help="ops phase: each timed run in a session of its own, the systems "
                              "alternating run by run (on), or all of one system's runs in one "
                              "session, then the other's (off)")
+    parser.add_argument("--latencies", type=Path,
+                        help="ops phase: append each timed BODY.PEEK[]'s size and time to "
+                             "DIR/<system>.txt (bench/peek_latency.py sums them up by size)")
     parser.add_argument("--out", help="write all results as JSON here")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     args = parser.parse_args()

@@ -10,6 +10,8 @@
 //           client's own CPU ms). NAME=@login_select (a new connection per run, LOGIN + SELECT
 //           timed) and NAME=@body_peek:COUNT:SEED (COUNT random UID FETCH u BODY.PEEK[]) are
 //           built in; --reset NAME=COMMAND runs untimed after each run (undo a STORE).
+//           --latencies FILE: one line per timed @body_peek command, "<literal bytes> <us>"
+//           (bench/peek_latency.py sums them up by message size).
 //   logins  --count sessions, --concurrency at a time: connect + TLS + LOGIN + LOGOUT.
 //   mixed   --connections sessions for --duration seconds, each looping over a weighted mix of
 //           client operations (see kMix); ops/s and latency per kind.
@@ -68,6 +70,7 @@ struct Options {
     std::string mailbox = "INBOX";
     std::vector<std::string> cpu_files;  // cgroup cpuacct.usage files of the server
     std::string dump_path;               // ops: the responses of one more run of each op
+    std::string latencies_path;          // ops: each timed @body_peek command's time
     std::vector<OpSpec> ops;
     int repeat = 3;
     int warmup = 1;
@@ -88,7 +91,7 @@ struct Options {
         "usage: imap_load ops|logins|mixed|idle --port N --user U --password P [--host A]\n"
         "         [--plain] [--mailbox M] [--cpu-file F]... [--timeout S]\n"
         "  ops:    --op NAME=COMMAND|@login_select|@body_peek:COUNT:SEED ... [--reset NAME=CMD]\n"
-        "          [--repeat R] [--warmup W] [--dump FILE]\n"
+        "          [--repeat R] [--warmup W] [--dump FILE] [--latencies FILE]\n"
         "  logins: [--count N] [--concurrency C]\n"
         "  mixed:  [--connections C] [--duration S] [--seed N]\n"
         "  idle:   [--connections N] [--threads T] [--no-select]\n",
@@ -149,6 +152,8 @@ Options parse_options(int argc, char** argv) {
             o.select = false;
         } else if (arg == "--dump") {
             o.dump_path = value();
+        } else if (arg == "--latencies") {
+            o.latencies_path = value();
         } else if (arg == "--repeat") {
             o.repeat = std::atoi(value().c_str());
         } else if (arg == "--warmup") {
@@ -600,8 +605,9 @@ struct OpResult {
     Reply last;
 };
 
-// One run of an op on the open session (@body_peek: a summary of its commands).
-Reply run_op(Connection& conn, const OpSpec& op, std::uint32_t exists) {
+// One run of an op on the open session (@body_peek: a summary of its commands, each one's
+// literal size and time written to `latencies` when given).
+Reply run_op(Connection& conn, const OpSpec& op, std::uint32_t exists, std::FILE* latencies) {
     if (op.command.rfind("@body_peek:", 0) == 0) {
         int count = 0;
         std::uint64_t seed = 0;
@@ -611,9 +617,14 @@ Reply run_op(Connection& conn, const OpSpec& op, std::uint32_t exists) {
         Reply total;
         total.status = "OK";
         for (int i = 0; i < count; ++i) {
-            auto r = conn.command("UID FETCH " + std::to_string(pick(rng)) + " BODY.PEEK[]");
+            const std::string command = "UID FETCH " + std::to_string(pick(rng)) + " BODY.PEEK[]";
+            const double t0 = now_s();
+            auto r = conn.command(command);
             if (!r.ok() || r.literals == 0) {
                 die("body_peek: " + r.text + " (literal bytes " + std::to_string(r.literals) + ")");
+            }
+            if (latencies != nullptr) {
+                std::fprintf(latencies, "%" PRIu64 " %.1f\n", r.literals, (now_s() - t0) * 1e6);
             }
             total.untagged += r.untagged;
             total.bytes += r.bytes;
@@ -634,6 +645,16 @@ int mode_ops(const Options& o) {
         die("SELECT: " + selected.text);
     }
     const auto exists = static_cast<std::uint32_t>(selected.exists);
+    struct FileClose {
+        void operator()(std::FILE* f) const { std::fclose(f); }
+    };
+    std::unique_ptr<std::FILE, FileClose> latencies;
+    if (!o.latencies_path.empty()) {
+        latencies.reset(std::fopen(o.latencies_path.c_str(), "a"));
+        if (!latencies) {
+            die("--latencies: cannot open " + o.latencies_path);
+        }
+    }
     std::string dump;
     std::string out = "{\"exists\": " + std::to_string(exists) + ", \"ops\": [";
     bool first = true;
@@ -662,7 +683,7 @@ int mode_ops(const Options& o) {
                 }
                 (void)fresh->command("LOGOUT");
             } else {
-                r = run_op(conn, op, exists);
+                r = run_op(conn, op, exists, run >= o.warmup ? latencies.get() : nullptr);
                 const double t1 = now_s();
                 if (run >= o.warmup) {
                     res.wall.push_back(t1 - t0);

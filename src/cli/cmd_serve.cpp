@@ -24,11 +24,16 @@ int run_serve(const Command& command, int argc, char** argv, int first) {
     if (!config) {
         return config.exit_code();
     }
-    // glibc raises its mmap threshold after freeing a large block, and from then on keeps big
-    // temporary buffers (a SELECT's row list, a long FETCH answer) in the worker threads' heaps
-    // instead of returning them. A fixed threshold gives them back: with thousands of idle IMAP
-    // sessions that was ~8 KB of resident memory per session (bench/README.md, IMAP).
-    mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+    // glibc raises its mmap threshold after freeing a large block (up to 32 MB), and from then
+    // on keeps big temporary buffers (a long FETCH answer, a SEARCH's candidates) in the
+    // threads' heaps instead of returning them: with thousands of idle IMAP sessions that was
+    // ~8 KB of resident memory per session (bench/README.md, IMAP). A fixed threshold stops
+    // that. It is 1 MB, not glibc's first 128 KB: a FETCH of a 200 KB message holds two such
+    // buffers (the file, the answer), and a mapping of its own costs each of them page faults
+    // and an munmap (BODY.PEEK[] of messages >= 128 KB: 490 -> 380 µs, bench/README.md). What
+    // is free at the top of a heap is returned once it exceeds 2 MB.
+    mallopt(M_MMAP_THRESHOLD, 1 << 20);
+    mallopt(M_TRIM_THRESHOLD, 2 << 20);
     roles::ServeOptions options;
     options.role = args->option("role").value_or("all");
     return roles::serve(std::move(*config), options);
