@@ -219,10 +219,14 @@ void Session::Handlers::create(Session& s, const Cmd& c, W& w) {
 
 void Session::Handlers::remove(Session& s, const Cmd& c, W& w) {
     const auto& args = std::get<wire::MailboxArgs>(c.args);
-    if (s.view_ && s.view_->name() == store::Store::canonical_mailbox_name(args.mailbox)) {
-        // RFC 9051 §6.3.5 lets the server refuse; deleting under our own feet is confusing.
-        no(w, c, "INUSE", "Mailbox is selected");
-        return;
+    if (s.view_) {
+        // RFC 9051 §6.3.5 lets the server refuse; deleting under our own feet is confusing. By
+        // identity: the selected mailbox may have been renamed since SELECT.
+        const auto target = s.services_.store->mailbox(s.account_, args.mailbox);
+        if (target && target->id == s.view_->info().id) {
+            no(w, c, "INUSE", "Mailbox is selected");
+            return;
+        }
     }
     if (auto st = s.services_.store->delete_mailbox(s.account_, args.mailbox); !st) {
         mailbox_error(w, c, st.error(), false);

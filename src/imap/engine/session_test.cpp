@@ -407,6 +407,8 @@ TEST(ImapSession, TheSelectedMailboxIsTheOneSelectOpened) {
     auto out = a.send("f UID FETCH 1 BODY.PEEK[HEADER.FIELDS (SUBJECT)]\r\n");
     EXPECT_THAT(out, HasSubstr("Subject: old"));
     EXPECT_THAT(out, HasSubstr("f OK"));
+    // A session does not delete its own selected mailbox, whatever its name is now.
+    EXPECT_THAT(a.send("d DELETE Projects\r\n"), HasSubstr("d NO [INUSE]"));
 
     EXPECT_THAT(b.send("d DELETE Projects\r\n"), HasSubstr("d OK"));
     b.send("c CREATE Work\r\n");
