@@ -53,39 +53,40 @@ bool valid_special_use(std::string_view use) {
     return false;
 }
 
-}  // namespace
-
-Result<MailboxInfo> detail::find_mailbox(Db& db, const MailboxKey& key) {
-    static const std::string by_name = std::string(kMailboxColumns) + " WHERE name = ?1";
-    static const std::string by_id = std::string(kMailboxColumns) + " WHERE id = ?1";
-    std::string canonical;
-    if (!key.by_identity()) {
-        canonical = Store::canonical_mailbox_name(key.name());
-        if (canonical.empty()) {
-            return Errc::Invalid;
-        }
-    }
-    auto s = db.prepare(key.by_identity() ? by_id : by_name);
+// The mailbox row `sql` (kMailboxColumns + a condition on ?1) selects with `value`.
+template <class Value>
+Result<MailboxInfo> mailbox_where(detail::Db& db, const std::string& sql, const Value& value) {
+    auto s = db.prepare(sql);
     if (!s) {
         return s.error();
     }
     StmtScope scope(**s);
-    if (key.by_identity()) {
-        scope->bind(1, key.id());
-    } else {
-        scope->bind(1, canonical);
-    }
-    if (!scope->step()) {
+    if (!scope->bind(1, value).step()) {
         if (auto st = scope->error(); !st) {
             return st.error();
         }
         return Errc::NotFound;
     }
-    MailboxInfo found = mailbox_row(*scope);
-    if (key.by_identity() && found.uid_validity != key.uid_validity()) {
-        return Errc::NotFound;  // deleted; the id now belongs to a newer mailbox
+    return mailbox_row(*scope);
+}
+
+}  // namespace
+
+Result<MailboxInfo> detail::find_mailbox(Db& db, const MailboxKey& key) {
+    if (key.by_identity()) {
+        static const std::string by_id = std::string(kMailboxColumns) + " WHERE id = ?1";
+        auto found = mailbox_where(db, by_id, key.id());
+        if (found && found->uid_validity != key.uid_validity()) {
+            return Errc::NotFound;  // deleted; the id now belongs to a newer mailbox
+        }
+        return found;
     }
-    return found;
+    const std::string canonical = Store::canonical_mailbox_name(key.name());
+    if (canonical.empty()) {
+        return Errc::Invalid;
+    }
+    static const std::string by_name = std::string(kMailboxColumns) + " WHERE name = ?1";
+    return mailbox_where(db, by_name, std::string_view(canonical));
 }
 
 Result<std::vector<MailboxInfo>> Store::list_mailboxes(std::string_view account) {
