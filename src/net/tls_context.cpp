@@ -57,6 +57,11 @@ Result<SslContextPtr> make_server_context(
         "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
         "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
     );
+    // TLS 1.3 suites in the same guideline's order: AES-128-GCM first. OpenSSL's default puts
+    // AES-256-GCM first, which costs 40 % more AES rounds per byte for no practical gain.
+    SSL_CTX_set_ciphersuites(
+        native, "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256"
+    );
     if (SSL_CTX_use_certificate_chain_file(native, certificate.c_str()) != 1) {
         error = "cannot load certificate " + certificate.string() + ": " + openssl_error();
         return core::Errc::Invalid;

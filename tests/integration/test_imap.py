@@ -68,6 +68,29 @@ def test_implicit_tls_and_authenticate_plain(server):
     client.logout()
 
 
+def test_server_chooses_aes128_gcm_and_refuses_old_tls(server):
+    # OpenSSL clients (Python's too) list TLS_AES_256_GCM_SHA384 first; the server's own
+    # order, Mozilla's, takes AES-128-GCM in TLS 1.3 and in TLS 1.2.
+    with socket.create_connection(("127.0.0.1", server.ports["imaps"]), timeout=10) as raw:
+        with tls_context().wrap_socket(raw) as tls:
+            assert tls.version() == "TLSv1.3"
+            assert tls.cipher()[0] == "TLS_AES_128_GCM_SHA256"
+    ctx = tls_context()
+    ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+    ctx.set_ciphers("ECDHE+AESGCM:ECDHE+CHACHA20")
+    with socket.create_connection(("127.0.0.1", server.ports["imaps"]), timeout=10) as raw:
+        with ctx.wrap_socket(raw) as tls:
+            assert tls.version() == "TLSv1.2"
+            assert re.fullmatch(r"ECDHE-(RSA|ECDSA)-AES128-GCM-SHA256", tls.cipher()[0])
+    ctx = tls_context()
+    ctx.set_ciphers("DEFAULT:@SECLEVEL=0")  # this client would speak TLS 1.1; the server won't
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_1
+    ctx.maximum_version = ssl.TLSVersion.TLSv1_1
+    with socket.create_connection(("127.0.0.1", server.ports["imaps"]), timeout=10) as raw:
+        with pytest.raises(ssl.SSLError):
+            ctx.wrap_socket(raw)
+
+
 def test_delivered_mail_is_fetched_byte_identical(server):
     body = message("fetch me", "line one\r\nline two\r\n")
     deliver(server, body)
