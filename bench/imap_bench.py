@@ -206,6 +206,12 @@ service stats {{
             base=self.base, tag=os.getpid(), uid=self.mail_user.pw_uid,
             gid=self.mail_user.pw_gid, cert=cert, key=key, port=self.port, sessions=sessions,
             processes=sessions + 100, clients=3 * sessions))
+        if self.args.dovecot_tls_suites:
+            # The same TLS 1.3 suites in the server's order as Sovereign (net/tls_context.cpp),
+            # for a comparison on equal ciphers; without it Dovecot follows the client's order.
+            with self.conf.open("a") as conf:
+                conf.write(f"ssl_cipher_suites = {self.args.dovecot_tls_suites}\n"
+                           "ssl_prefer_server_ciphers = yes\n")
         (self.base / "users").write_text(
             f"{USER}:{{PLAIN}}{PASSWORD}:{self.mail_user.pw_uid}:{self.mail_user.pw_gid}::"
             f"{self.home}::\n")
@@ -613,6 +619,11 @@ def main():
                         help="ops phase: each timed run in a session of its own, the systems "
                              "alternating run by run (on), or all of one system's runs in one "
                              "session, then the other's (off)")
+    parser.add_argument("--dovecot-tls-suites", metavar="SUITES",
+                        help="give Dovecot these TLS 1.3 suites, in its own order (e.g. "
+                             "Sovereign's: TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:"
+                             "TLS_CHACHA20_POLY1305_SHA256); default: Dovecot's own settings, "
+                             "which follow the client's order (AES-256-GCM first)")
     parser.add_argument("--latencies", type=Path,
                         help="ops phase: append each timed BODY.PEEK[]'s size and time to "
                              "DIR/<system>.txt (bench/peek_latency.py sums them up by size)")
@@ -687,6 +698,7 @@ def main():
         ops = operations(args, meta)
         report["operations"] = ops
         report["interleave"] = args.interleave
+        report["dovecot_tls_suites"] = args.dovecot_tls_suites or "Dovecot's default"
         order = list(systems)
         if "ops" in phases:
             if args.pin_cpu is not None:

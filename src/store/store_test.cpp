@@ -680,6 +680,35 @@ TEST_F(StoreTest, ReadScopeReadsOneSnapshot) {
     const ReadScope unused = store_->read_scope(a);  // never read: nothing to end
 }
 
+TEST_F(StoreTest, ReadScopeRemembersAMailboxByIdentityOnlyWhileItLasts) {
+    const std::string acc = "memo@x.org";
+    ASSERT_TRUE(store_->ensure_account(acc, {}));
+    auto work = store_->create_mailbox(acc, "Work");
+    auto home = store_->create_mailbox(acc, "Home");
+    ASSERT_TRUE(work && home);
+    ASSERT_TRUE(deliver_one(acc, message(1), "Work").delivered());
+    const auto work_key = MailboxKey::identity(work->id, work->uid_validity);
+    const auto home_key = MailboxKey::identity(home->id, home->uid_validity);
+    const auto stale_key = MailboxKey::identity(work->id, work->uid_validity + 1);
+    {
+        const ReadScope scope = store_->read_scope(acc);
+        EXPECT_EQ(store_->mailbox(acc, work_key)->name, "Work");
+        EXPECT_EQ(store_->mailbox(acc, stale_key).error(), Errc::NotFound);
+        EXPECT_EQ(store_->mailbox(acc, home_key)->name, "Home");
+        EXPECT_EQ(store_->mailbox(acc, work_key)->messages, 1U);
+        EXPECT_EQ(store_->mailbox(acc, stale_key).error(), Errc::NotFound);
+        ASSERT_TRUE(deliver_one(acc, message(2), "Work").delivered());
+        EXPECT_EQ(store_->mailbox(acc, work_key)->messages, 1U);  // the scope's snapshot
+        EXPECT_EQ(store_->list_messages(acc, work_key)->size(), 1U);
+    }
+    EXPECT_EQ(store_->mailbox(acc, work_key)->messages, 2U);
+    {
+        const ReadScope scope = store_->read_scope(acc);
+        EXPECT_EQ(store_->mailbox(acc, work_key)->messages, 2U);  // not the last scope's row
+        EXPECT_EQ(store_->changes_since(acc, work_key, 0)->changed.size(), 2U);
+    }
+}
+
 TEST_F(StoreTest, AsyncDoneRunsAfterCommit) {
     std::promise<std::vector<DeliveryOutcome>> p;
     auto f = p.get_future();

@@ -302,6 +302,9 @@ struct ReadScopeState {
     std::unique_ptr<Db> db;
     bool begun = false;
     ReadScopeState* previous = nullptr;
+    /// The last mailbox found by identity on `db` in this scope: the snapshot cannot change it,
+    /// so the FETCH and the poll after it read its row once.
+    std::optional<MailboxInfo> mailbox_by_identity;
 };
 
 /// The innermost ReadScope of this thread, or null.
