@@ -1,0 +1,204 @@
+// What one IMAP command costs the server itself: Session::handle run in this process on a real
+// data directory, without TLS, sockets or another thread. issue 3's benchmark (bench/README.md)
+// times whole round trips, where waking the client's CPU costs as much as the command on this
+// host; this one measures the part a change to the engine or the store can move, and its
+// run-to-run spread is a few percent, where the round trips' is tens.
+//
+// Point it at a copy of a data directory (the command only reads, but LOGIN and SELECT may
+// write):
+//   cp -a /var/tmp/<bench>/sovereign/data /tmp/sessbench
+//   SOV_SESSION_BENCH_DATA=/tmp/sessbench SOV_SESSION_BENCH_USER=bench@example.test \
+//   SOV_SESSION_BENCH_PASSWORD='bench password' build/release/bench/session_bench
+// Built by bench/CMakeLists.txt (target session_bench).
+#include <cstdint>
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <benchmark/benchmark.h>
+
+#include "accounts/directory.hpp"
+#include "accounts/login_throttle.hpp"
+#include "core/log.hpp"
+#include "imap/engine/session.hpp"
+#include "imap/wire/parser.hpp"
+#include "mime/serialize.hpp"
+#include "mime/structure.hpp"
+#include "mime/text.hpp"
+#include "store/store.hpp"
+
+namespace {
+
+using namespace sov;
+
+std::string env(const char* name) {
+    const char* v = std::getenv(name);
+    return v != nullptr ? v : "";
+}
+
+/// The server's objects over the data directory, and one logged-in session with INBOX selected.
+class World {
+public:
+    bool open(benchmark::State& state) {
+        const std::filesystem::path data = env("SOV_SESSION_BENCH_DATA");
+        if (data.empty()) {
+            state.SkipWithError("set SOV_SESSION_BENCH_DATA (see the top of session_bench.cpp)");
+            return false;
+        }
+        auto directory = accounts::Directory::open(data / "accounts.db");
+        if (!directory) {
+            state.SkipWithError("cannot open accounts.db");
+            return false;
+        }
+        directory_ = std::move(*directory);
+        store::StoreOptions options;  // as roles/store_setup.cpp
+        options.data_dir = data;
+        options.structure_of = [](std::string_view bytes) {
+            return mime::serialize(mime::parse_message(bytes));
+        };
+        options.text_of = [](std::string_view bytes) {
+            auto t = mime::folded_searchable_text(bytes);
+            return store::IndexedText{.headers = std::move(t.headers), .body = std::move(t.body)};
+        };
+        auto opened = store::Store::open(std::move(options));
+        if (!opened) {
+            state.SkipWithError("cannot open the store");
+            return false;
+        }
+        store_ = std::move(*opened);
+        imap::SessionConfig config;
+        config.hostname = "bench.example.test";
+        config.tls_active = true;
+        session_ = std::make_unique<imap::Session>(
+            imap::Services{
+                .store = store_.get(), .directory = directory_.get(), .throttle = &throttle_
+            },
+            config,
+            "127.0.0.1"
+        );
+        std::string out;
+        run("a1 LOGIN \"" + env("SOV_SESSION_BENCH_USER") + "\" \"" +
+                env("SOV_SESSION_BENCH_PASSWORD") + "\"\r\n",
+            out);
+        if (out.find("a1 OK") == std::string::npos) {
+            state.SkipWithError(("LOGIN failed: " + out).c_str());
+            return false;
+        }
+        out.clear();
+        run("a2 SELECT INBOX\r\n", out);
+        for (std::size_t at = out.find("* "); at != std::string::npos;
+             at = out.find("\r\n* ", at + 1)) {
+            const auto line = out.substr(at + (out[at] == '*' ? 0 : 2));
+            if (const auto exists = line.find(" EXISTS"); exists < line.find("\r\n")) {
+                messages_ = std::stoul(line.substr(2, exists - 2));
+            }
+        }
+        if (out.find("a2 OK") == std::string::npos || messages_ == 0) {
+            state.SkipWithError("SELECT INBOX failed or found no message");
+            return false;
+        }
+        return true;
+    }
+
+    /// Feeds `input` to the parser and runs each command as the connection does: on the I/O
+    /// thread's quick path first, else as offloaded work.
+    void run(const std::string& input, std::string& out) {
+        std::size_t pos = 0;
+        for (;;) {
+            const auto step = parser_.feed(std::string_view(input).substr(pos));
+            pos += step.consumed;
+            if (step.status == imap::wire::ParseStatus::NeedMore) {
+                return;
+            }
+            if (step.status == imap::wire::ParseStatus::Command) {
+                if (session_->handle(parser_.command(), out, true) == imap::After::Offload) {
+                    session_->handle(parser_.command(), out);
+                }
+                parser_.set_options(session_->parser_options());
+            }
+        }
+    }
+
+    [[nodiscard]] std::uint32_t messages() const { return messages_; }
+
+private:
+    std::unique_ptr<accounts::Directory> directory_;
+    std::unique_ptr<store::Store> store_;
+    accounts::LoginThrottle throttle_;
+    std::unique_ptr<imap::Session> session_;
+    imap::wire::CommandParser parser_;
+    std::uint32_t messages_ = 0;
+};
+
+/// Commands for random messages, made before the timing starts (UIDs 1..n: a mailbox loaded
+/// by the benchmark and never expunged).
+std::vector<std::string> commands(std::uint32_t n, std::string_view items) {
+    std::mt19937_64 random(1);
+    std::vector<std::string> out;
+    for (int i = 0; i < 1000; ++i) {
+        out.push_back(
+            "p UID FETCH " + std::to_string(random() % n + 1) + " " + std::string(items) + "\r\n"
+        );
+    }
+    return out;
+}
+
+void fetch_loop(benchmark::State& state, std::string_view items) {
+    World world;
+    if (!world.open(state)) {
+        return;
+    }
+    const auto list = commands(world.messages(), items);
+    std::string out;
+    std::size_t i = 0;
+    std::uint64_t bytes = 0;
+    for (auto _ : state) {
+        out.clear();
+        world.run(list[i++ % list.size()], out);
+        bytes += out.size();
+        benchmark::DoNotOptimize(out.data());
+    }
+    state.SetBytesProcessed(static_cast<std::int64_t>(bytes));
+}
+
+// The benchmark's 500 random BODY.PEEK[] (bench/imap_load.cpp @body_peek), one per iteration.
+void BM_BodyPeek(benchmark::State& state) {
+    fetch_loop(state, "BODY.PEEK[]");
+}
+BENCHMARK(BM_BodyPeek)->Unit(benchmark::kMicrosecond);
+
+// A command that reads no message file: what every command pays (parse, store row, poll).
+void BM_FlagsFetch(benchmark::State& state) {
+    fetch_loop(state, "FLAGS");
+}
+BENCHMARK(BM_FlagsFetch)->Unit(benchmark::kMicrosecond);
+
+// FETCH 1:* BODYSTRUCTURE of the whole mailbox (the benchmark's row), built in one buffer: the
+// engine's part of it, without the hand-over to the I/O thread and the TLS writes.
+void BM_BodyStructureAll(benchmark::State& state) {
+    World world;
+    if (!world.open(state)) {
+        return;
+    }
+    std::string out;
+    for (auto _ : state) {
+        out.clear();
+        world.run("b FETCH 1:* BODYSTRUCTURE\r\n", out);
+        benchmark::DoNotOptimize(out.data());
+    }
+    state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * out.size()));
+}
+BENCHMARK(BM_BodyStructureAll)->Unit(benchmark::kMillisecond);
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    sov::log::configure(sov::log::Level::Warn, sov::log::Format::Logfmt);
+    benchmark::Initialize(&argc, argv);
+    benchmark::RunSpecifiedBenchmarks();
+    benchmark::Shutdown();
+    return 0;
+}
