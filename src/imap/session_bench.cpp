@@ -1,8 +1,8 @@
 // What one IMAP command costs the server itself: Session::handle run in this process on a real
 // data directory, without TLS, sockets or another thread. issue 3's benchmark (bench/README.md)
 // times whole round trips, where waking the client's CPU costs as much as the command on this
-// host; this one measures the part a change to the engine or the store can move, and its
-// run-to-run spread is a few percent, where the round trips' is tens.
+// host; this one measures the part a change to the engine or the store can move. Its spread
+// from repetition to repetition is 5-10 % on this host, the round trips' tens of percent.
 //
 // Point it at a copy of a data directory (the command only reads, but LOGIN and SELECT may
 // write):
