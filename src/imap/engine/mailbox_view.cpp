@@ -155,8 +155,10 @@ std::vector<std::uint32_t> MailboxView::resolve(const wire::SequenceSet& set, bo
             uids.begin() + static_cast<std::ptrdiff_t>(e)
         );
     }
-    std::sort(out.begin(), out.end());
-    out.erase(std::unique(out.begin(), out.end()), out.end());
+    if (set.ranges.size() > 1) {  // one range is a slice of the sorted UID list already
+        std::sort(out.begin(), out.end());
+        out.erase(std::unique(out.begin(), out.end()), out.end());
+    }
     return out;
 }
 

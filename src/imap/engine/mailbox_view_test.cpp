@@ -199,6 +199,10 @@ TEST_F(MailboxViewTest, ResolveAndRecent) {
     set.ranges.push_back({2, wire::kStar});
     EXPECT_EQ(a.resolve(set, false), (Uids{2, 3, 4}));
     EXPECT_EQ(a.resolve(set, true), (Uids{2, 3, 4}));
+    set.ranges = {{wire::kStar, 3}, {1, 1}, {2, 3}};  // "*:3,1,2:3": sorted, once each
+    EXPECT_EQ(a.resolve(set, false), (Uids{1, 2, 3, 4}));
+    set.ranges = {{3, 2}};  // "3:2" is "2:3" (RFC 9051 §9, seq-range)
+    EXPECT_EQ(a.resolve(set, true), (Uids{2, 3}));
 }
 
 TEST_F(MailboxViewTest, RecentInExactlyOneSession) {
