@@ -279,7 +279,11 @@ Status detail::for_each_listed(
         bool complete = true;
         while (scope->step()) {
             const auto uid = static_cast<std::uint32_t>(scope->int64(0));
-            want = std::lower_bound(want, sorted.end(), uid);
+            // Rows come in UID order: the wanted UID is the next one or a few further (a
+            // binary search per row was 4 % of FETCH 1:* BODYSTRUCTURE's instructions).
+            while (want != sorted.end() && *want < uid) {
+                ++want;
+            }
             if (want == sorted.end()) {
                 break;
             }
