@@ -9,7 +9,8 @@
 //   cp -a /var/tmp/<bench>/sovereign/data /tmp/sessbench
 //   SOV_SESSION_BENCH_DATA=/tmp/sessbench SOV_SESSION_BENCH_USER=bench@example.test \
 //   SOV_SESSION_BENCH_PASSWORD='bench password' build/release/bench/session_bench
-// Built by bench/CMakeLists.txt (target session_bench).
+// Built by bench/CMakeLists.txt (target session_bench, linked with sov_roles for the store
+// options of `serve`).
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
@@ -22,12 +23,11 @@
 
 #include "accounts/directory.hpp"
 #include "accounts/login_throttle.hpp"
+#include "core/config.hpp"
 #include "core/log.hpp"
 #include "imap/engine/session.hpp"
 #include "imap/wire/parser.hpp"
-#include "mime/serialize.hpp"
-#include "mime/structure.hpp"
-#include "mime/text.hpp"
+#include "roles/store_setup.hpp"
 #include "store/store.hpp"
 
 namespace {
@@ -54,15 +54,9 @@ public:
             return false;
         }
         directory_ = std::move(*directory);
-        store::StoreOptions options;  // as roles/store_setup.cpp
-        options.data_dir = data;
-        options.structure_of = [](std::string_view bytes) {
-            return mime::serialize(mime::parse_message(bytes));
-        };
-        options.text_of = [](std::string_view bytes) {
-            auto t = mime::folded_searchable_text(bytes);
-            return store::IndexedText{.headers = std::move(t.headers), .body = std::move(t.body)};
-        };
+        core::Config server;
+        server.data_dir = data;
+        auto options = roles::make_store_options(server);  // what `sovereign serve` uses
         auto opened = store::Store::open(std::move(options));
         if (!opened) {
             state.SkipWithError("cannot open the store");

@@ -74,22 +74,22 @@ Result<MailboxInfo> mailbox_where(detail::Db& db, const std::string& sql, const 
 
 Result<MailboxInfo> detail::find_mailbox(Db& db, const MailboxKey& key) {
     if (key.by_identity()) {
+        // In a read scope the snapshot cannot change the row: the FETCH and the poll after it
+        // read it once.
         ReadScopeState* scope = active_read_scope;
         if (scope != nullptr && scope->db.get() != &db) {
             scope = nullptr;  // a read outside the scope's snapshot
         }
+        Result<MailboxInfo> found = Errc::NotFound;
         if (scope != nullptr && scope->mailbox_by_identity &&
             scope->mailbox_by_identity->id == key.id()) {
-            const MailboxInfo& memo = *scope->mailbox_by_identity;
-            if (memo.uid_validity != key.uid_validity()) {
-                return Errc::NotFound;
+            found = *scope->mailbox_by_identity;
+        } else {
+            static const std::string by_id = std::string(kMailboxColumns) + " WHERE id = ?1";
+            found = mailbox_where(db, by_id, key.id());
+            if (found && scope != nullptr) {
+                scope->mailbox_by_identity = *found;
             }
-            return memo;
-        }
-        static const std::string by_id = std::string(kMailboxColumns) + " WHERE id = ?1";
-        auto found = mailbox_where(db, by_id, key.id());
-        if (found && scope != nullptr) {
-            scope->mailbox_by_identity = *found;
         }
         if (found && found->uid_validity != key.uid_validity()) {
             return Errc::NotFound;  // deleted; the id now belongs to a newer mailbox
