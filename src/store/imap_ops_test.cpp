@@ -211,6 +211,32 @@ protected:
         return r ? *r : std::nullopt;
     }
 
+    // FETCH 1:* BODYSTRUCTURE's listing (narrow, the render cache's second part alone, no flags):
+    // "uid=entry" per row, in the order listed; the structure must come exactly with the rows
+    // without an entry, if asked for.
+    std::vector<std::string> list_structure_entries(
+        std::string_view mailbox, const Uids& uids, bool structure = true
+    ) {
+        std::vector<std::string> rows;
+        EXPECT_TRUE(store_->for_each_message(
+            kAcc,
+            mailbox,
+            uids,
+            {.structure = structure,
+             .path = false,
+             .structure_cache = true,
+             .structure_if_uncached = true,
+             .narrow = true,
+             .flags = false},
+            [&](const MessageRow& m) -> Status {
+                EXPECT_EQ(m.structure.empty(), !structure || !m.structure_cache.empty()) << m.uid;
+                rows.push_back(std::to_string(m.uid) + "=" + std::string(m.structure_cache));
+                return {};
+            }
+        ));
+        return rows;
+    }
+
     fs::path index_path() const { return dir_.path() / "mail" / kAcc / "index.db"; }
     fs::path text_path() const { return dir_.path() / "mail" / kAcc / "text.db"; }
 
@@ -520,11 +546,70 @@ TEST_F(ImapOpsTest, RenderStructureGoesWithItsMessage) {
     {
         RawDb raw(index_path());
         EXPECT_EQ(raw.integer("SELECT count(*) FROM render_structure"), 1);
-        raw.exec("INSERT INTO render_structure(id, entry) VALUES (999, x'00')");
+        raw.exec("INSERT INTO render_structure(mailbox_id, uid, entry) VALUES (1, 999, x'00')");
     }
     ASSERT_TRUE(store_->recover());
     RawDb raw(index_path());
     EXPECT_EQ(raw.text("SELECT entry FROM render_structure"), "b2");
+}
+
+// MOVE keeps a message's content, so its entry moves along to the new mailbox and UID (and
+// with the renaming of INBOX, whose messages move to the new name); a mailbox's deletion takes
+// its messages' entries, so a mailbox made later never finds one of them.
+TEST_F(ImapOpsTest, RenderStructureFollowsMoveRenameAndDeletion) {
+    for (std::size_t i = 1; i <= 3; ++i) {
+        deliver(message(numbered("m", i), "b"));
+    }
+    ASSERT_TRUE(store_->set_render_cache(kAcc, "INBOX", {{1, "", "S1"}, {2, "", "S2"}}));
+    auto moved = store_->move_messages(kAcc, "INBOX", {2}, "Archive");
+    ASSERT_TRUE(moved);
+    using Rows = std::vector<std::string>;
+    EXPECT_EQ(list_structure_entries("Archive", {1}), (Rows{"1=S2"}));
+    EXPECT_EQ(list_structure_entries("INBOX", {1, 2, 3}), (Rows{"1=S1", "3="}));
+    ASSERT_TRUE(store_->rename_mailbox(kAcc, "INBOX", "Renamed"));
+    EXPECT_EQ(list_structure_entries("Renamed", {1, 2, 3}), (Rows{"1=S1", "3="}));
+    ASSERT_TRUE(store_->delete_mailbox(kAcc, "Renamed"));
+    RawDb raw(index_path());
+    EXPECT_EQ(raw.integer("SELECT count(*) FROM render_structure"), 1);  // Archive's
+}
+
+// The BODYSTRUCTURE listing reads the entries on their own and the messages without one in
+// between: every wanted message once, in UID order, none that was not asked for.
+TEST_F(ImapOpsTest, StructureEntryListingInterleavesMessagesWithoutEntries) {
+    for (std::size_t i = 1; i <= 12; ++i) {
+        deliver(message(numbered("m", i), "b"));
+    }
+    set_flags({6}, flag::kDeleted);
+    ASSERT_TRUE(store_->expunge(kAcc, "INBOX"));
+    ASSERT_TRUE(store_->set_render_cache(
+        kAcc, "INBOX", {{2, "", "S2"}, {3, "", "S3"}, {7, "", "S7"}, {8, "", "S8"}, {12, "", "S12"}}
+    ));
+    for (const bool structure : {true, false}) {
+        EXPECT_EQ(
+            list_structure_entries("INBOX", {1, 2, 4, 5, 6, 7, 9, 10, 11, 40}, structure),
+            (std::vector<std::string>{"1=", "2=S2", "4=", "5=", "7=S7", "9=", "10=", "11="})
+        ) << structure;
+    }
+    // A callback's error ends the listing, in an entry row and in a row without one.
+    for (const std::uint32_t stop_at : {1U, 2U}) {
+        std::size_t calls = 0;
+        const auto st = store_->for_each_message(
+            kAcc,
+            "INBOX",
+            {1, 2, 3},
+            {.structure_cache = true, .structure_if_uncached = true, .narrow = true, .flags = false
+            },
+            [&](const MessageRow& m) -> Status {
+                ++calls;
+                if (m.uid == stop_at) {
+                    return Errc::TempFail;
+                }
+                return {};
+            }
+        );
+        EXPECT_EQ(st.error(), Errc::TempFail);
+        EXPECT_EQ(calls, stop_at);
+    }
 }
 
 // A message delivered a moment ago is found while the background indexer records it: the
@@ -1392,7 +1477,7 @@ TEST_F(ImapOpsTest, VersionOneIndexIsMigrated) {
     EXPECT_EQ(search("modern"), Uids{3});
     ASSERT_TRUE(store_->recover());
     RawDb raw(acc / "index.db");
-    EXPECT_EQ(raw.integer("PRAGMA user_version"), 5);
+    EXPECT_EQ(raw.integer("PRAGMA user_version"), 6);
     // The modseq index gave way to the flag-change log; INBOX's unlogged past is one entry.
     EXPECT_EQ(raw.integer("SELECT count(*) FROM sqlite_master WHERE name = 'messages_modseq'"), 0);
     EXPECT_EQ(
@@ -1411,6 +1496,11 @@ TEST_F(ImapOpsTest, VersionOneIndexIsMigrated) {
     );
     EXPECT_EQ(raw.integer("SELECT count(*) FROM message_data"), 3);
     EXPECT_EQ(raw.integer("SELECT count(*) FROM sqlite_master WHERE name = 'render_structure'"), 1);
+    EXPECT_EQ(  // version 6: keyed by mailbox and UID
+        raw.integer("SELECT count(*) FROM pragma_table_info('render_structure') WHERE pk > 0 AND "
+                    "name IN ('mailbox_id', 'uid')"),
+        2
+    );
     // Reopening an index already at the current version changes nothing.
     open_store(true);
     EXPECT_EQ((*store_->list_messages(kAcc, "INBOX"))[0].email_id, (*msgs)[0].email_id);

@@ -5,6 +5,7 @@
 #include <functional>
 #include <limits>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -70,7 +71,8 @@ CacheColumns cache_columns(const ListOptions& o) {
         c.from += " LEFT JOIN message_data d ON d.id = messages.id";
     }
     if (o.structure_cache) {
-        c.from += " LEFT JOIN render_structure r ON r.id = messages.id";
+        // USING: the unqualified mailbox_id and uid of the queries stay unambiguous.
+        c.from += " LEFT JOIN render_structure r USING (mailbox_id, uid)";
     }
     return c;
 }
@@ -234,6 +236,69 @@ Result<std::vector<MessageInfo>> list_narrow(
     return out;
 }
 
+// for_each_message with ListOptions::narrow and the render cache's second part alone (FETCH
+// 1:* BODYSTRUCTURE), for a dense set: the entries come from one scan of render_structure in UID
+// order, with no join to the messages. The messages without one (not fetched yet, or COPY's
+// new ones) are read from the messages in between, so the rows still come in UID order. An
+// entry's message exists (the triggers of schema.cpp), so the scan never lists an expunged one.
+Status for_each_structure_entry(
+    detail::Db& db,
+    std::int64_t mailbox_id,
+    std::span<const std::uint32_t> sorted,
+    bool structure_if_missing,
+    MessageRow& m,
+    const std::function<Status(const MessageRow&)>& on_row
+) {
+    const auto without_entry = [&](std::span<const std::uint32_t> uids) -> Status {
+        if (uids.empty()) {
+            return {};
+        }
+        return detail::for_each_listed(
+            db,
+            mailbox_id,
+            uids,
+            structure_if_missing
+                ? "uid, (SELECT structure FROM message_data WHERE id = messages.id)"
+                : "uid",
+            [&](detail::Stmt& row) -> Status {
+                m.uid = static_cast<std::uint32_t>(row.int64(0));
+                m.structure = structure_if_missing ? blob_view(row, 1) : std::string_view();
+                m.structure_cache = {};
+                return on_row(m);
+            }
+        );
+    };
+    // The first wanted UID not listed yet: those below an entry's UID have no entry.
+    auto next = sorted.begin();
+    auto st = detail::for_each_listed(
+        db,
+        mailbox_id,
+        sorted,
+        "uid, entry",
+        [&](detail::Stmt& row) -> Status {
+            const auto uid = static_cast<std::uint32_t>(row.int64(0));
+            const auto first_missing = next;
+            while (*next < uid) {  // uid is one of `sorted`: for_each_listed lists no other
+                ++next;
+            }
+            if (auto gap = without_entry({first_missing, next}); !gap) {
+                return gap;
+            }
+            ++next;
+            m.uid = uid;
+            m.structure = {};
+            m.structure_cache = blob_view(row, 1);
+            return on_row(m);
+        },
+        nullptr,
+        "render_structure"
+    );
+    if (!st) {
+        return st;
+    }
+    return without_entry({next, sorted.end()});
+}
+
 }  // namespace
 
 std::vector<std::uint32_t> detail::sorted_unique(const std::vector<std::uint32_t>& uids) {
@@ -245,10 +310,17 @@ std::vector<std::uint32_t> detail::sorted_unique(const std::vector<std::uint32_t
     return out;
 }
 
+bool detail::worth_a_range_scan(std::span<const std::uint32_t> sorted) {
+    // A range scan reads at most `span` rows in index order; point lookups cost a B-tree
+    // descent each. Dense sets (1:*, ranges) scan, scattered ones look up.
+    const std::uint64_t span = std::uint64_t{sorted.back()} - sorted.front() + 1;
+    return span <= sorted.size() * 4 + 64;
+}
+
 Status detail::for_each_listed(
     Db& db,
     std::int64_t mailbox_id,
-    const std::vector<std::uint32_t>& sorted,
+    std::span<const std::uint32_t> sorted,
     std::string_view columns,
     const std::function<Status(Stmt&)>& on_row,
     ListedScan* scan,
@@ -260,10 +332,7 @@ Status detail::for_each_listed(
     if (sorted.empty()) {
         return {};
     }
-    const std::uint64_t span = std::uint64_t{sorted.back()} - sorted.front() + 1;
-    // A range scan reads at most `span` rows in index order; point lookups cost a B-tree
-    // descent each. Dense sets (1:*, ranges) scan, scattered ones look up.
-    if (span <= sorted.size() * 4 + 64) {
+    if (worth_a_range_scan(sorted)) {
         auto s = db.prepare(
             "SELECT " + std::string(columns) + " FROM " + std::string(from) +
             " WHERE mailbox_id = ?1 AND uid BETWEEN ?2 AND ?3 ORDER BY uid"
@@ -434,6 +503,12 @@ Status Store::for_each_message(
         }
         MessageRow m;
         m.dir = acc.dir.native();
+        const bool structure_entry_only = options.narrow && options.structure_cache &&
+                                          !options.cache && !options.flags &&
+                                          (!options.structure || options.structure_if_uncached);
+        if (structure_entry_only && !sorted.empty() && detail::worth_a_range_scan(sorted)) {
+            return for_each_structure_entry(db, mb->id, sorted, options.structure, m, on_row);
+        }
         const CacheColumns cache = cache_columns(options);
         if (options.narrow) {
             const NarrowColumns columns = narrow_columns(options, cache);
@@ -512,8 +587,8 @@ Status Store::set_render_cache(
                 return first.error();
             }
             auto second = acc.db.prepare(
-                "INSERT OR REPLACE INTO render_structure(id, entry) "
-                "SELECT id, ?1 FROM messages WHERE mailbox_id = ?2 AND uid = ?3"
+                "INSERT OR REPLACE INTO render_structure(mailbox_id, uid, entry) "
+                "SELECT mailbox_id, uid, ?1 FROM messages WHERE mailbox_id = ?2 AND uid = ?3"
             );
             if (!second) {
                 return second.error();

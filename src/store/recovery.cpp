@@ -186,7 +186,9 @@ Status Store::Impl::recover_account(Account& acc, RecoveryReport& report) {
     // message_data and render_structure follow their rows; the text index is checked against
     // index.db (fts.cpp).
     if (auto st = db.exec("DELETE FROM message_data WHERE id NOT IN (SELECT id FROM messages); "
-                          "DELETE FROM render_structure WHERE id NOT IN (SELECT id FROM messages)");
+                          "DELETE FROM render_structure WHERE NOT EXISTS (SELECT 1 FROM messages m "
+                          "WHERE m.mailbox_id = render_structure.mailbox_id "
+                          "AND m.uid = render_structure.uid)");
         !st) {
         return fail(st);
     }

@@ -12,6 +12,7 @@
 #include <mutex>
 #include <optional>
 #include <set>
+#include <span>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -141,14 +142,17 @@ struct ListedScan {
     bool range = false;     // one scan of uid BETWEEN sorted.front() AND sorted.back()
     bool complete = false;  // ... and every row in that range was listed
 };
+/// Whether a scan of the UIDs from sorted.front() to sorted.back() reads few enough rows that
+/// are not in `sorted` (ascending, unique, not empty) to beat a B-tree descent per UID.
+bool worth_a_range_scan(std::span<const std::uint32_t> sorted);
 /// Runs `on_row` for each row of `mailbox_id` whose uid is in `sorted` (ascending, unique), in
-/// UID order. `columns` is a SELECT list over messages whose first column is uid; `from` the
-/// FROM clause (messages, possibly joined). Dense sets are read with one range scan, sparse ones
-/// with point lookups.
+/// UID order. `from` is the FROM clause: messages, possibly joined, or another table keyed by
+/// (mailbox_id, uid); `columns` a SELECT list over it whose first column is uid. Dense sets are
+/// read with one range scan, sparse ones with point lookups.
 Status for_each_listed(
     Db& db,
     std::int64_t mailbox_id,
-    const std::vector<std::uint32_t>& sorted,
+    std::span<const std::uint32_t> sorted,
     std::string_view columns,
     const std::function<Status(Stmt&)>& on_row,
     ListedScan* scan = nullptr,
