@@ -1,6 +1,7 @@
 // Account stores: opening (and creating) an account's directory and index, removing an account,
 // and its quota usage.
 #include <errno.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 
 #include <cstring>
@@ -102,6 +103,8 @@ Result<std::shared_ptr<Account>> Store::Impl::account(
             schedule_maintenance(acc->name);
         }
     }
+    // Without it, readers open message files by their full path (MessageRow::dir_fd).
+    acc->dir_fd = detail::Fd(::open(acc->dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
     accounts.emplace(acc->name, acc);
     return acc;
 }

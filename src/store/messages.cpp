@@ -503,6 +503,7 @@ Status Store::for_each_message(
         }
         MessageRow m;
         m.dir = acc.dir.native();
+        m.dir_fd = acc.dir_fd.get();
         const bool structure_entry_only = options.narrow && options.structure_cache &&
                                           !options.cache && !options.flags &&
                                           (!options.structure || options.structure_if_uncached);

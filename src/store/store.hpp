@@ -282,6 +282,9 @@ struct MessageRow {
     /// is built).
     std::string_view dir;
     std::string_view file;
+    /// `dir` opened (O_PATH) for the duration of the call, to open `file` relative to it, which
+    /// spares the kernel the walk of the whole path per message; -1 if the store has none.
+    int dir_fd = -1;
 };
 
 struct QuotaUsage {

@@ -90,16 +90,23 @@ private:
 /// files are never modified (store.hpp), so no lock is needed; an expunged one fails to load.
 class FileBytes {
 public:
-    /// The file `dir`/`file`, or its first `limit` bytes; false if it is gone or unreadable.
-    bool load(std::string_view dir, std::string_view file, std::uint64_t limit = UINT64_MAX) {
+    /// The row's file, or its first `limit` bytes; false if it is gone or unreadable.
+    bool load(const store::MessageRow& m, std::uint64_t limit = UINT64_MAX) {
         size_ = 0;
-        if (file.empty()) {
+        if (m.file.empty()) {
             return false;
         }
-        path_.assign(dir);
-        path_ += '/';
-        path_ += file;
-        const auto size = read_message_file(path_.c_str(), limit, data_);
+        MessageFileRef ref{.expected_size = m.size};
+        if (m.dir_fd >= 0) {
+            ref.dir_fd = m.dir_fd;
+            path_.assign(m.file);
+        } else {
+            path_.assign(m.dir);
+            path_ += '/';
+            path_ += m.file;
+        }
+        ref.path = path_.c_str();
+        const auto size = read_message_file(ref, limit, data_);
         size_ = size.value_or(0);
         // The buffer only grows while loads need it, up to kKeep in between.
         if (data_.size() > kKeep && size_ <= kKeep) {
@@ -124,7 +131,7 @@ std::optional<mime::MessageStructure> load_structure(const store::MessageRow& m,
             return std::move(*parsed);
         }
     }
-    if (!file.load(m.dir, m.file)) {
+    if (!file.load(m)) {
         return std::nullopt;
     }
     return mime::parse_message(file.bytes());
@@ -414,7 +421,7 @@ void Session::Handlers::fetch(Session& s, const Cmd& c, W& w) {
             // Header sections of the message need only the bytes up to its body.
             const std::uint64_t limit =
                 have_structure && header_only ? structure.parts[0].body_offset : UINT64_MAX;
-            if (!file.load(m.dir, m.file, limit)) {
+            if (!file.load(m, limit)) {
                 return true;  // expunged under us: no data for it (RFC 9051 §6.4.5 allows that)
             }
             loaded = true;

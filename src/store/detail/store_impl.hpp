@@ -58,6 +58,8 @@ struct Account {
     std::mutex mu;
     std::string name;
     std::filesystem::path dir;
+    /// `dir` (O_PATH), open while the account is: MessageRow::dir_fd.
+    Fd dir_fd;
     Db db;
     bool removed = false;
     std::set<std::string> known_buckets;  // msg/<bucket> directories known to exist durably
