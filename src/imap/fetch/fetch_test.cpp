@@ -567,14 +567,14 @@ TEST(FetchSection, Rfc822Items) {
     EXPECT_EQ(rfc822_size(mime::parse_message(m)), m.size());
 }
 
-// scan_text (16 octets at a time) counts the bare LFs and finds NULs as an octet-by-octet
-// reading does: every length around the block size, LFs and CRs at block edges, both values of
-// prev_cr.
+// scan_text (32 octets at a time with AVX2, else 16) counts the bare LFs and finds NULs
+// as an octet-by-octet reading does: every length around the block sizes, LFs and CRs at block
+// edges, both values of prev_cr, each width the CPU offers.
 TEST(FetchContent, ScanAgreesWithOctetByOctet) {
     std::mt19937 rng(7);
     const std::string_view alphabet("\r\n\0ab", 5);
     for (int round = 0; round < 4000; ++round) {
-        std::string bytes(rng() % 70, 'x');
+        std::string bytes(rng() % 140, 'x');
         for (char& c : bytes) {
             c = alphabet[rng() % (round % 2 == 0 ? 5 : 4)];  // odd rounds: NUL-free
         }
@@ -586,24 +586,30 @@ TEST(FetchContent, ScanAgreesWithOctetByOctet) {
             bare += bytes[k] == '\n' && !after_cr ? 1 : 0;
             nul = nul || bytes[k] == '\0';
         }
-        const detail::TextScan scan = detail::scan_text({bytes, prev_cr});
-        ASSERT_EQ(scan.bare_lf, bare) << round;
-        ASSERT_EQ(scan.nul, nul) << round;
+        for (const auto width :
+             {detail::ScanWidth::Widest, detail::ScanWidth::Sixteen, detail::ScanWidth::Octets}) {
+            const detail::TextScan scan = detail::scan_text({bytes, prev_cr}, width);
+            ASSERT_EQ(scan.bare_lf, bare) << round << " " << static_cast<int>(width);
+            ASSERT_EQ(scan.nul, nul) << round << " " << static_cast<int>(width);
+        }
     }
 }
 
 // The per-lane counters of scan_text hold 255 matches each: a long text of bare LFs (every
-// lane matching in every block) must be counted whole, across many flushes.
+// lane matching in every block) must be counted whole, across many flushes, at every width.
 TEST(FetchContent, ScanCountsLongRunsOfBareLineFeeds) {
-    for (const std::size_t size : {std::size_t{4080}, std::size_t{4097}, std::size_t{100'003}}) {
-        const std::string lfs(size, '\n');
-        EXPECT_EQ(detail::scan_text({lfs, false}).bare_lf, size);
-        EXPECT_EQ(detail::scan_text({lfs, true}).bare_lf, size - 1);
-        std::string mixed;
-        for (std::size_t k = 0; k < size / 3; ++k) {
-            mixed += k % 2 == 0 ? "a\n\n" : "\r\nb";
+    for (const auto width : {detail::ScanWidth::Widest, detail::ScanWidth::Sixteen}) {
+        for (const std::size_t size :
+             {std::size_t{4080}, std::size_t{8161}, std::size_t{100'003}}) {
+            const std::string lfs(size, '\n');
+            EXPECT_EQ(detail::scan_text({lfs, false}, width).bare_lf, size);
+            EXPECT_EQ(detail::scan_text({lfs, true}, width).bare_lf, size - 1);
+            std::string mixed;
+            for (std::size_t k = 0; k < size / 3; ++k) {
+                mixed += k % 2 == 0 ? "a\n\n" : "\r\nb";
+            }
+            EXPECT_EQ(detail::scan_text({mixed, false}, width).bare_lf, (size / 3 + 1) / 2 * 2);
         }
-        EXPECT_EQ(detail::scan_text({mixed, false}).bare_lf, (size / 3 + 1) / 2 * 2);
     }
 }
 

@@ -40,8 +40,16 @@ struct TextScan {
     [[nodiscard]] bool clean() const noexcept { return bare_lf == 0 && !nul; }
 };
 
-/// One pass over `t` (16 octets at a time where SSE2 is there).
-[[nodiscard]] TextScan scan_text(Text t) noexcept;
+/// How many octets scan_text reads at a time: Widest is what the CPU allows (32 with AVX2,
+/// else 16); the others exist for tests, to check each path against the octet loop.
+enum class ScanWidth {
+    Widest,
+    Sixteen,
+    Octets
+};
+
+/// One pass over `t`.
+[[nodiscard]] TextScan scan_text(Text t, ScanWidth width = ScanWidth::Widest) noexcept;
 
 /// Appends the normalised octets [from, to) of `t` to `out`.
 void append_normalized(Text t, std::uint64_t from, std::uint64_t to, std::string& out);
