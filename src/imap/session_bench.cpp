@@ -4,8 +4,8 @@
 // host; this one measures the part a change to the engine or the store can move. Its spread
 // from repetition to repetition is 5-10 % on this host, the round trips' tens of percent.
 //
-// Point it at a copy of a data directory (the command only reads, but LOGIN and SELECT may
-// write):
+// Point it at a copy of a data directory (the FETCHes only read, but LOGIN and SELECT may
+// write, and BM_StoreAll changes flags):
 //   cp -a /var/tmp/<bench>/sovereign/data /tmp/sessbench
 //   SOV_SESSION_BENCH_DATA=/tmp/sessbench SOV_SESSION_BENCH_USER=bench@example.test \
 //   SOV_SESSION_BENCH_PASSWORD='bench password' build/release/bench/session_bench
@@ -186,6 +186,30 @@ void BM_BodyStructureAll(benchmark::State& state) {
     state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * out.size()));
 }
 BENCHMARK(BM_BodyStructureAll)->Unit(benchmark::kMillisecond);
+
+// STORE 1:* +FLAGS (\Flagged), not silent (10,000 FETCH replies), the benchmark's row; every
+// other iteration takes the flag away again, so each one changes every message (this writes
+// to the data directory: point it at a copy).
+void BM_StoreAll(benchmark::State& state) {
+    World world;
+    if (!world.open(state)) {
+        return;
+    }
+    std::string out;
+    bool add = true;
+    std::uint64_t bytes = 0;
+    for (auto _ : state) {
+        out.clear();
+        world.run(
+            add ? "s STORE 1:* +FLAGS (\\Flagged)\r\n" : "s STORE 1:* -FLAGS (\\Flagged)\r\n", out
+        );
+        add = !add;
+        bytes += out.size();
+        benchmark::DoNotOptimize(out.data());
+    }
+    state.SetBytesProcessed(static_cast<std::int64_t>(bytes));
+}
+BENCHMARK(BM_StoreAll)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 
