@@ -706,17 +706,25 @@ std::uint32_t new_flags(const FlagChange& change, std::uint32_t old) {
 
 // The same change as one statement over uid BETWEEN ?3 AND ?4 (every row in it was listed):
 // SQLite then walks the rows once instead of seeking each by id.
+// The rows are found through the UNIQUE (mailbox_id, uid) index, which the update leaves as it
+// is, so SQLite changes each row as it finds it. Left to itself it walks messages_list (which
+// holds flags too, so it would not read the rows to test them), but an update that changes the
+// index it walks first collects every rowid in a temporary table: 14 % more instructions for
+// 10,000 rows (callgrind on sqlite3_step).
 const char* range_update_sql(FlagChange::Mode mode) {
     switch (mode) {
         case FlagChange::Mode::Replace:  // keywords as well (join_keywords of the change: ?5)
-            return "UPDATE messages SET flags = ?1, keywords = ?5, modseq = ?2 "
+            return "UPDATE messages INDEXED BY sqlite_autoindex_messages_1 "
+                   "SET flags = ?1, keywords = ?5, modseq = ?2 "
                    "WHERE mailbox_id = ?6 AND uid BETWEEN ?3 AND ?4 "
                    "AND (flags != ?1 OR keywords != ?5)";
         case FlagChange::Mode::Add:
-            return "UPDATE messages SET flags = flags | ?1, modseq = ?2 "
+            return "UPDATE messages INDEXED BY sqlite_autoindex_messages_1 "
+                   "SET flags = flags | ?1, modseq = ?2 "
                    "WHERE mailbox_id = ?6 AND uid BETWEEN ?3 AND ?4 AND (flags | ?1) != flags";
         case FlagChange::Mode::Remove:
-            return "UPDATE messages SET flags = flags & ~?1, modseq = ?2 "
+            return "UPDATE messages INDEXED BY sqlite_autoindex_messages_1 "
+                   "SET flags = flags & ~?1, modseq = ?2 "
                    "WHERE mailbox_id = ?6 AND uid BETWEEN ?3 AND ?4 AND (flags & ?1) != 0";
     }
     return "";
