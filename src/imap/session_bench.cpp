@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <random>
 #include <string>
@@ -140,12 +141,15 @@ std::vector<std::string> commands(std::uint32_t n, std::string_view items) {
     return out;
 }
 
-void fetch_loop(benchmark::State& state, std::string_view items) {
+/// Runs the commands `make(messages in INBOX)` gives, one per iteration, round and round.
+void command_loop(
+    benchmark::State& state, const std::function<std::vector<std::string>(std::uint32_t)>& make
+) {
     World world;
     if (!world.open(state)) {
         return;
     }
-    const auto list = commands(world.messages(), items);
+    const auto list = make(world.messages());
     std::string out;
     std::size_t i = 0;
     std::uint64_t bytes = 0;
@@ -156,6 +160,10 @@ void fetch_loop(benchmark::State& state, std::string_view items) {
         benchmark::DoNotOptimize(out.data());
     }
     state.SetBytesProcessed(static_cast<std::int64_t>(bytes));
+}
+
+void fetch_loop(benchmark::State& state, std::string_view items) {
+    command_loop(state, [items](std::uint32_t n) { return commands(n, items); });
 }
 
 // The benchmark's 500 random BODY.PEEK[] (bench/imap_load.cpp @body_peek), one per iteration.
@@ -173,17 +181,9 @@ BENCHMARK(BM_FlagsFetch)->Unit(benchmark::kMicrosecond);
 // FETCH 1:* BODYSTRUCTURE of the whole mailbox (the benchmark's row), built in one buffer: the
 // engine's part of it, without the hand-over to the I/O thread and the TLS writes.
 void BM_BodyStructureAll(benchmark::State& state) {
-    World world;
-    if (!world.open(state)) {
-        return;
-    }
-    std::string out;
-    for (auto _ : state) {
-        out.clear();
-        world.run("b FETCH 1:* BODYSTRUCTURE\r\n", out);
-        benchmark::DoNotOptimize(out.data());
-    }
-    state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * out.size()));
+    command_loop(state, [](std::uint32_t) {
+        return std::vector<std::string>{"b FETCH 1:* BODYSTRUCTURE\r\n"};
+    });
 }
 BENCHMARK(BM_BodyStructureAll)->Unit(benchmark::kMillisecond);
 
@@ -191,23 +191,11 @@ BENCHMARK(BM_BodyStructureAll)->Unit(benchmark::kMillisecond);
 // other iteration takes the flag away again, so each one changes every message (this writes
 // to the data directory: point it at a copy).
 void BM_StoreAll(benchmark::State& state) {
-    World world;
-    if (!world.open(state)) {
-        return;
-    }
-    std::string out;
-    bool add = true;
-    std::uint64_t bytes = 0;
-    for (auto _ : state) {
-        out.clear();
-        world.run(
-            add ? "s STORE 1:* +FLAGS (\\Flagged)\r\n" : "s STORE 1:* -FLAGS (\\Flagged)\r\n", out
-        );
-        add = !add;
-        bytes += out.size();
-        benchmark::DoNotOptimize(out.data());
-    }
-    state.SetBytesProcessed(static_cast<std::int64_t>(bytes));
+    command_loop(state, [](std::uint32_t) {
+        return std::vector<std::string>{
+            "s STORE 1:* +FLAGS (\\Flagged)\r\n", "s STORE 1:* -FLAGS (\\Flagged)\r\n"
+        };
+    });
 }
 BENCHMARK(BM_StoreAll)->Unit(benchmark::kMillisecond);
 

@@ -260,7 +260,7 @@ Status migrate_to_v4(Db& db) {
     return scope->error();
 }
 
-// Versions 4 and 5 -> 6: the render cache's second part (Store::set_render_cache) in a table of
+// Any version before 6 -> 6: the render cache's second part (Store::set_render_cache) in a table of
 // its own, keyed by (mailbox_id, uid): FETCH 1:* BODYSTRUCTURE reads it alone, in UID order,
 // ~200 bytes a message. Version 5 keyed it by messages.id, which cost a B-tree seek per message
 // from the messages' index into it (40 % of that FETCH's instructions); before that, the entry

@@ -79,6 +79,9 @@ void scan_octets(const char* d, std::size_t n, std::size_t i, TextScan& r) noexc
     }
 }
 
+typedef unsigned char Octets16 __attribute__((vector_size(16)));
+typedef unsigned char Octets32 __attribute__((vector_size(32)));
+
 // Bare LFs and NULs of d[i, n) in blocks of W octets, from i while a whole block is left;
 // returns where it stopped. Each block: the LFs whose preceding octet (loaded one to the left)
 // is not CR, and any NUL. Bare LFs are counted per octet lane (a match is -1, subtracted) and
@@ -86,9 +89,6 @@ void scan_octets(const char* d, std::size_t n, std::size_t i, TextScan& r) noexc
 // x86-64 lacks it: GCC would call libgcc's __popcountdi2, ~20 instructions, for each).
 // GCC's vector extensions, so that one text serves both widths: inlined into scan_avx2 it
 // compiles to 32-octet AVX2 instructions, elsewhere to 16-octet SSE2 ones.
-typedef unsigned char Octets16 __attribute__((vector_size(16)));
-typedef unsigned char Octets32 __attribute__((vector_size(32)));
-
 template <class Octets>
 [[gnu::always_inline]] inline std::size_t scan_blocks(
     const char* d, std::size_t n, std::size_t i, TextScan& r
