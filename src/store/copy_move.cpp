@@ -209,16 +209,11 @@ Result<CopyResult> Store::copy_messages(
             if (auto e = impl_->ensure_bucket(acc, bucket); !e) {
                 return e;
             }
-            auto ins = acc.db.prepare(
-                "INSERT INTO messages(mailbox_id, uid, modseq, flags, keywords, internal_date, "
-                "save_date, size, file, email_id, thread_id, text_id) "
-                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?12, ?13, ?14)"
-            );
             auto data = acc.db.prepare(
                 "INSERT OR REPLACE INTO message_data(id, structure, envelope) VALUES (?1, ?2, ?3)"
             );
-            if (!ins || !data) {
-                return !ins ? ins.error() : data.error();
+            if (!data) {
+                return data.error();
             }
             for (const Row& r : rows) {
                 // A new name for the same inode: the copies are independent rows, and
@@ -236,36 +231,27 @@ Result<CopyResult> Store::copy_messages(
                 }
                 const std::int64_t uid = c.uid_next++;
                 const std::int64_t modseq = ++c.highest_modseq;
-                StmtScope scope(**ins);
-                scope->bind(1, dst->id)
-                    .bind(2, uid)
-                    .bind(3, modseq)
-                    .bind(4, r.flags)
-                    .bind(5, r.keywords)
-                    .bind(6, r.internal_date)
-                    .bind(7, now_s)  // RFC 8514 SAVEDATE: when it was saved to this mailbox
-                    .bind(8, r.size)
-                    .bind(9, file)
-                    .bind(12, r.email_id);  // RFC 8474 §5.1: same EMAILID as the source
-                if (r.thread_id) {
-                    scope->bind(13, *r.thread_id);
-                } else {
-                    scope->bind_null(13);
-                }
-                if (r.text_id) {
-                    scope->bind(14, *r.text_id);  // the text row is shared (fts.cpp)
-                } else {
-                    scope->bind_null(14);
-                }
-                if (auto e = scope->run(); !e) {
-                    return e;
+                auto id = detail::insert_message_row(
+                    acc.db,
+                    {.mailbox_id = dst->id,
+                     .uid = uid,
+                     .modseq = modseq,
+                     .flags = r.flags,
+                     .keywords = r.keywords,
+                     .internal_date = r.internal_date,
+                     .save_date = now_s,  // RFC 8514 SAVEDATE: when it was saved to this mailbox
+                     .size = r.size,
+                     .file = file,
+                     .email_id = r.email_id,  // RFC 8474 §5.1: same EMAILID as the source
+                     .thread_id = r.thread_id,
+                     .text_id = r.text_id}  // the text row is shared (fts.cpp)
+                );
+                if (!id) {
+                    return id.error();
                 }
                 {
                     StmtScope d(**data);
-                    auto e = d->bind(1, sqlite3_last_insert_rowid(acc.db.raw()))
-                                 .bind_blob(2, r.structure)
-                                 .bind(3, r.envelope)
-                                 .run();
+                    auto e = d->bind(1, *id).bind_blob(2, r.structure).bind(3, r.envelope).run();
                     if (!e) {
                         return e;
                     }

@@ -56,7 +56,7 @@ Status append_changed(
     Db& db, std::int64_t mailbox_id, std::int64_t since, UidRun run, std::vector<FlagState>& out
 ) {
     auto s = db.prepare(
-        "SELECT uid, modseq, flags, keywords FROM messages INDEXED BY messages_list "
+        "SELECT uid, modseq, flags, keywords FROM messages "
         "WHERE mailbox_id = ?1 AND uid BETWEEN ?3 AND ?4 AND modseq > ?2 ORDER BY uid"
     );
     if (!s) {
@@ -108,14 +108,14 @@ Status changed_since(
     std::vector<FlagState>& out
 ) {
     if (since == 0 || since + kFlagLogWindow < highest) {
-        // Everything, or before the log's window: one walk of the covering list index.
+        // Everything, or before the log's window: one walk of the messages in UID order.
         return append_changed(db, mailbox_id, since, {0, UINT32_MAX}, out);
     }
-    // Messages added after `since`: the top of the UID index.
+    // Messages added after `since`: the last rows in UID order.
     std::vector<FlagState> added;
     {
         auto s = db.prepare(
-            "SELECT uid, modseq, flags, keywords FROM messages INDEXED BY messages_list "
+            "SELECT uid, modseq, flags, keywords FROM messages "
             "WHERE mailbox_id = ?1 ORDER BY uid DESC"
         );
         if (!s) {

@@ -453,28 +453,25 @@ void Store::Impl::process_batch(std::vector<std::unique_ptr<Job>>& batch) {
             if (email_id.empty()) {
                 email_id = new_email_id();
             }
-            auto s = acc.db.prepare(
-                "INSERT INTO messages(mailbox_id, uid, modseq, flags, keywords, internal_date, "
-                "save_date, size, file, email_id) "
-                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+            const auto keywords = join_keywords(kw);
+            auto inserted = detail::insert_message_row(
+                acc.db,
+                {.mailbox_id = ms.id,
+                 .uid = uid,
+                 .modseq = modseq,
+                 .flags = static_cast<std::int64_t>(flags),
+                 .keywords = keywords,
+                 .internal_date = r.internal_date ? to_unix(*r.internal_date) : now_s,
+                 .save_date = now_s,
+                 .size = size,
+                 .file = file,
+                 .email_id = email_id,
+                 .thread_id = std::nullopt,
+                 .text_id = std::nullopt}
             );
-            Status ins = s ? Status() : Status(s.error());
-            if (s) {
-                StmtScope scope(**s);
-                scope->bind(1, ms.id)
-                    .bind(2, uid)
-                    .bind(3, modseq)
-                    .bind(4, static_cast<std::int64_t>(flags))
-                    .bind(5, join_keywords(kw))
-                    .bind(6, r.internal_date ? to_unix(*r.internal_date) : now_s)
-                    .bind(7, now_s)
-                    .bind(8, size)
-                    .bind(9, file)
-                    .bind(10, email_id);
-                ins = scope->run();
-            }
+            Status ins = inserted ? Status() : Status(inserted.error());
             if (ins) {
-                const std::int64_t id = sqlite3_last_insert_rowid(acc.db.raw());
+                const std::int64_t id = *inserted;
                 auto d = acc.db.prepare(
                     "INSERT OR REPLACE INTO message_data(id, structure, envelope) "
                     "VALUES (?1, ?2, ?3)"

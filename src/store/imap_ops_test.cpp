@@ -1475,15 +1475,23 @@ TEST_F(ImapOpsTest, VersionOneIndexIsMigrated) {
     EXPECT_EQ(search("ancient"), Uids{1});
     EXPECT_EQ(deliver(message("new", "modern text")).uid, 3U);
     EXPECT_EQ(search("modern"), Uids{3});
-    // A STORE over a range names the UNIQUE (mailbox_id, uid) index (range_update_sql): an index
-    // made by version 1 and migrated has it under that name too.
+    // A STORE over a range (range_update_sql) on the rebuilt table.
     auto stored =
         store_->update_flags(kAcc, "INBOX", {1, 2, 3}, {FlagChange::Mode::Add, flag::kFlagged, {}});
     ASSERT_TRUE(stored) << stored.error().message();
     EXPECT_EQ(stored->size(), 3U);
     ASSERT_TRUE(store_->recover());
     RawDb raw(acc / "index.db");
-    EXPECT_EQ(raw.integer("PRAGMA user_version"), 6);
+    EXPECT_EQ(raw.integer("PRAGMA user_version"), 7);
+    // Version 7: the rows in (mailbox_id, uid) order, WITHOUT ROWID, with their ids kept (the
+    // data rows still belong to them) and no listing index.
+    EXPECT_EQ(
+        raw.integer("SELECT count(*) FROM pragma_index_list('messages') WHERE origin = 'pk'"), 1
+    );
+    EXPECT_EQ(raw.integer("SELECT count(*) FROM pragma_table_info('messages') WHERE pk > 0"), 2);
+    EXPECT_EQ(raw.integer("SELECT count(*) FROM messages JOIN message_data USING (id)"), 3);
+    EXPECT_EQ(raw.integer("SELECT count(*) FROM sqlite_master WHERE name = 'messages_list'"), 0);
+    EXPECT_EQ(raw.integer("SELECT count(*) FROM sqlite_master WHERE type = 'trigger'"), 2);
     EXPECT_EQ(raw.integer("SELECT count(*) FROM messages WHERE (flags & 4) != 0"), 3);
     // The modseq index gave way to the flag-change log; INBOX's unlogged past is one entry.
     EXPECT_EQ(raw.integer("SELECT count(*) FROM sqlite_master WHERE name = 'messages_modseq'"), 0);
@@ -1524,8 +1532,8 @@ TEST_F(ImapOpsTest, TenThousandMessagesTimings) {
         raw.exec(
             "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < " +
             std::to_string(kN) +
-            ") INSERT INTO messages(mailbox_id, uid, modseq, flags, keywords, internal_date, "
-            "save_date, size, file, email_id) SELECT 1, i, i + 1, "
+            ") INSERT INTO messages(id, mailbox_id, uid, modseq, flags, keywords, internal_date, "
+            "save_date, size, file, email_id) SELECT i, 1, i, i + 1, "
             "CASE WHEN i % 3 = 0 THEN 1 ELSE 0 END, '', 1700000000 + i, 1700000000 + i, 20000, "
             "'msg/202401/f' || i, printf('M%024x', i) FROM n"
         );

@@ -83,9 +83,9 @@ std::string info_columns(const CacheColumns& c) {
            c.structure + ", " + c.cache + ", " + c.structure_cache;
 }
 
-// for_each_message with ListOptions::narrow reads only what the covering index messages_list
-// holds (and the rowid, for the joins), and of that only what was asked for: each column costs
-// SQLite more than a B-tree step (FETCH 1:* BODYSTRUCTURE reads uid and the render cache).
+// for_each_message with ListOptions::narrow reads only the narrow columns of the rows (and the
+// id, for the joins), and of those only what was asked for: each column costs SQLite more than
+// a B-tree step (FETCH 1:* BODYSTRUCTURE reads uid and the render cache).
 struct NarrowColumns {
     std::string select;  // uid first
     int flags = -1;      // modseq, flags, keywords from here on
@@ -177,9 +177,8 @@ MessageInfo info_row(const Account& acc, detail::Stmt& s, const ListOptions& opt
     return m;
 }
 
-// ListOptions::narrow: the columns of the covering indexes messages_list / messages_unseen.
-// The narrow rows (uid, modseq, flags, keywords) from `from_uid` on, from the covering index
-// (messages_unseen for the unseen ones only).
+// ListOptions::narrow: the narrow rows (uid, modseq, flags, keywords) from `from_uid` on, in
+// the table's UID order (from the covering index messages_unseen for the unseen ones only).
 Status for_each_narrow(
     detail::Db& db,
     std::int64_t mailbox_id,
@@ -300,6 +299,50 @@ Status for_each_structure_entry(
 }
 
 }  // namespace
+
+// messages is WITHOUT ROWID (schema.cpp, migrate_to_v7): the id the rowid gave is taken as
+// max(id) + 1 here, a seek to the end of the UNIQUE index on id.
+Result<std::int64_t> detail::insert_message_row(Db& db, const NewMessageRow& row) {
+    auto s = db.prepare(
+        "INSERT INTO messages(id, mailbox_id, uid, modseq, flags, keywords, internal_date, "
+        "save_date, size, file, email_id, thread_id, text_id) "
+        "VALUES ((SELECT coalesce(max(id), 0) + 1 FROM messages), ?1, ?2, ?3, ?4, ?5, ?6, ?7, "
+        "?8, ?9, ?10, ?11, ?12) RETURNING id"
+    );
+    if (!s) {
+        return s.error();
+    }
+    StmtScope scope(**s);
+    scope->bind(1, row.mailbox_id)
+        .bind(2, row.uid)
+        .bind(3, row.modseq)
+        .bind(4, row.flags)
+        .bind(5, row.keywords)
+        .bind(6, row.internal_date)
+        .bind(7, row.save_date)
+        .bind(8, row.size)
+        .bind(9, row.file)
+        .bind(10, row.email_id);
+    if (row.thread_id) {
+        scope->bind(11, *row.thread_id);
+    }
+    if (row.text_id) {
+        scope->bind(12, *row.text_id);
+    }
+    const bool inserted = scope->step();
+    if (auto st = scope->error(); !st) {
+        return st.error();
+    }
+    if (!inserted) {
+        return Errc::Io;  // RETURNING gives the row of every insertion
+    }
+    const std::int64_t id = scope->int64(0);
+    (void)scope->step();  // runs the statement to its end
+    if (auto st = scope->error(); !st) {
+        return st.error();
+    }
+    return id;
+}
 
 std::vector<std::uint32_t> detail::sorted_unique(const std::vector<std::uint32_t>& uids) {
     std::vector<std::uint32_t> out = uids;
@@ -656,7 +699,6 @@ namespace {
 
 struct FlagRow {
     std::uint32_t uid = 0;
-    std::int64_t id = 0;
     std::uint32_t flags = 0;
     std::string keywords;  // as stored
     std::uint64_t modseq = 0;
@@ -705,25 +747,21 @@ std::uint32_t new_flags(const FlagChange& change, std::uint32_t old) {
 }
 
 // The same change as one statement over uid BETWEEN ?3 AND ?4 (every row in it was listed):
-// SQLite then walks the rows once instead of seeking each by id. It walks them through the
-// UNIQUE (mailbox_id, uid) index, which the update leaves as it is, so it changes each row as
-// it finds it. Left to itself it walks messages_list (which
-// holds flags too, so it would not read the rows to test them), but an update that changes the
-// index it walks first collects every rowid in a temporary table: 14 % more instructions for
-// 10,000 rows (callgrind on sqlite3_step).
+// SQLite then walks the rows once, in the table's own (mailbox_id, uid) order, and changes each
+// as it finds it, instead of seeking each by its key.
 const char* range_update_sql(FlagChange::Mode mode) {
     switch (mode) {
         case FlagChange::Mode::Replace:  // keywords as well (join_keywords of the change: ?5)
-            return "UPDATE messages INDEXED BY sqlite_autoindex_messages_1 "
+            return "UPDATE messages "
                    "SET flags = ?1, keywords = ?5, modseq = ?2 "
                    "WHERE mailbox_id = ?6 AND uid BETWEEN ?3 AND ?4 "
                    "AND (flags != ?1 OR keywords != ?5)";
         case FlagChange::Mode::Add:
-            return "UPDATE messages INDEXED BY sqlite_autoindex_messages_1 "
+            return "UPDATE messages "
                    "SET flags = flags | ?1, modseq = ?2 "
                    "WHERE mailbox_id = ?6 AND uid BETWEEN ?3 AND ?4 AND (flags | ?1) != flags";
         case FlagChange::Mode::Remove:
-            return "UPDATE messages INDEXED BY sqlite_autoindex_messages_1 "
+            return "UPDATE messages "
                    "SET flags = flags & ~?1, modseq = ?2 "
                    "WHERE mailbox_id = ?6 AND uid BETWEEN ?3 AND ?4 AND (flags & ?1) != 0";
     }
@@ -790,14 +828,13 @@ Result<std::vector<FlagState>> Store::update_flags(
                     acc.db,
                     mb->id,
                     sorted,
-                    "uid, id, flags, keywords, modseq",
+                    "uid, flags, keywords, modseq",
                     [&](detail::Stmt& row) -> Status {
                         rows.push_back(
                             {static_cast<std::uint32_t>(row.int64(0)),
-                             row.int64(1),
-                             static_cast<std::uint32_t>(row.int64(2)),
-                             row.text(3),
-                             static_cast<std::uint64_t>(row.int64(4))}
+                             static_cast<std::uint32_t>(row.int64(1)),
+                             row.text(2),
+                             static_cast<std::uint64_t>(row.int64(3))}
                         );
                         return {};
                     },
@@ -882,7 +919,8 @@ Result<std::vector<FlagState>> Store::update_flags(
                     }
                 } else {
                     auto upd = acc.db.prepare(
-                        "UPDATE messages SET flags = ?1, keywords = ?2, modseq = ?3 WHERE id = ?4"
+                        "UPDATE messages SET flags = ?1, keywords = ?2, modseq = ?3 "
+                        "WHERE mailbox_id = ?5 AND uid = ?4"
                     );
                     if (!upd) {
                         return upd.error();
@@ -892,7 +930,8 @@ Result<std::vector<FlagState>> Store::update_flags(
                         auto e = scope->bind(1, static_cast<std::int64_t>(out[i].flags))
                                      .bind(2, join_keywords(out[i].keywords))
                                      .bind(3, modseq)
-                                     .bind(4, rows[i].id)
+                                     .bind(4, static_cast<std::int64_t>(rows[i].uid))
+                                     .bind(5, mb->id)
                                      .run();
                         if (!e) {
                             return e;

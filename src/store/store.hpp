@@ -218,11 +218,11 @@ struct ListOptions {
     /// true: only messages without \Seen (SEARCH UNSEEN), read through an index of those
     /// (list_messages only).
     bool unseen_only = false;
-    /// true: only what the covering index holds is read (uid, modseq, flags, keywords), so the
-    /// messages rows themselves are not. list_messages: implies structure = path = cache =
-    /// false (SELECT and flag searches use for_each_flags, which builds no MessageInfo).
+    /// true: only the narrow columns are read (uid, modseq, flags, keywords); each column costs
+    /// SQLite more than a step to the next row. list_messages: implies structure = path = cache
+    /// = false (SELECT and flag searches use for_each_flags, which builds no MessageInfo).
     /// for_each_message (FETCH of flags and cached items): structure and cache still come from
-    /// message_data; path, dates and sizes do not.
+    /// message_data; path, dates and sizes are not read.
     bool narrow = false;
     /// false (with narrow, for_each_message only): modseq, flags and keywords are not read
     /// either (0 and empty): FETCH of BODYSTRUCTURE or ENVELOPE alone needs the UID only.
@@ -484,7 +484,7 @@ public:
         const std::function<Status(const MessageRow&)>& on_row
     );
     /// The messages with uid >= `from_uid` (only those without \Seen if `unseen_only`), in UID
-    /// order, on one read snapshot, read from the covering index without building a
+    /// order, on one read snapshot, reading only those columns and without building a
     /// MessageInfo each: `on_row` gets uid, modseq, flags and keywords, the other fields empty
     /// (SELECT and flag-only SEARCHes of large mailboxes). An error it returns stops the walk.
     Status for_each_flags(

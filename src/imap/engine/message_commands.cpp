@@ -342,7 +342,7 @@ void Session::Handlers::fetch(Session& s, const Cmd& c, W& w) {
         .body_structure = cacheable && wants(FetchItem::BodyStructure),
     };
     bool unknown_cte = false;
-    // Only items the covering index answers (with the render cache): the rows are not read.
+    // Only items the narrow columns answer (with the render cache): no dates, sizes or files.
     const bool narrow = cacheable && std::all_of(atts.begin(), atts.end(), [](const auto& a) {
                             return a.item == FetchItem::Uid || a.item == FetchItem::Flags ||
                                    a.item == FetchItem::ModSeq || a.item == FetchItem::Envelope ||

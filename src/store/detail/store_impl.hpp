@@ -137,6 +137,23 @@ Status check_text_index(Account& acc, bool full, std::uint64_t* fixed);
 std::string bucket_of(std::int64_t unix_s);
 
 // messages.cpp
+/// A message's row as delivery, APPEND and COPY insert it.
+struct NewMessageRow {
+    std::int64_t mailbox_id = 0;
+    std::int64_t uid = 0;
+    std::int64_t modseq = 0;
+    std::int64_t flags = 0;
+    std::string_view keywords;  // join_keywords'
+    std::int64_t internal_date = 0;
+    std::int64_t save_date = 0;
+    std::int64_t size = 0;
+    std::string_view file;  // relative to the account directory
+    std::string_view email_id;
+    std::optional<std::string_view> thread_id;
+    std::optional<std::int64_t> text_id;
+};
+/// Inserts the row and returns its id, which message_data and the render cache are keyed by.
+Result<std::int64_t> insert_message_row(Db& db, const NewMessageRow& row);
 /// `uids` sorted ascending without duplicates.
 std::vector<std::uint32_t> sorted_unique(const std::vector<std::uint32_t>& uids);
 /// How for_each_listed read the rows.
