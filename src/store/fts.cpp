@@ -381,11 +381,12 @@ Result<std::optional<std::vector<std::uint32_t>>> Store::search_text(
                 return st.error();
             }
         }
+        // The partial index named: SQLite would rather walk all the mailbox's rows.
         std::vector<std::int64_t> unindexed;
         auto st = detail::select_ids(
             reader,
-            "SELECT uid FROM idx.messages WHERE mailbox_id = ?1 AND (text_id IS NULL OR text_id < "
-            "0)",
+            "SELECT uid FROM idx.messages INDEXED BY messages_unindexed "
+            "WHERE mailbox_id = ?1 AND (text_id IS NULL OR text_id < 0)",
             {mailbox_id},
             unindexed
         );

@@ -996,10 +996,12 @@ Result<std::vector<std::uint32_t>> Store::expunge(
             std::int64_t bytes = 0;
             std::int64_t unseen = 0;
             {
-                // `(flags & 8) != 0` literally: the partial index messages_deleted.
+                // The partial index messages_deleted, named: SQLite would rather walk the
+                // mailbox's rows in the table's own order (it has no statistics to tell how few
+                // are \Deleted). Its condition `(flags & 8) != 0` must appear literally.
                 auto s = acc.db.prepare(
-                    "SELECT uid, id, file, size, flags FROM messages WHERE mailbox_id = ?1 AND "
-                    "(flags & 8) != 0 ORDER BY uid"
+                    "SELECT uid, id, file, size, flags FROM messages INDEXED BY messages_deleted "
+                    "WHERE mailbox_id = ?1 AND (flags & 8) != 0 ORDER BY uid"
                 );
                 if (!s) {
                     return s.error();
