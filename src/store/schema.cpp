@@ -275,8 +275,10 @@ CREATE TABLE render_structure(
 // then rewrote each row and moved its messages_list entry: ~13 k SQLite instructions per
 // message, half of them for the entry. Now the row is the listing and a flag change rewrites it
 // alone (~7.5 k; callgrind on sqlite3 with 10,000 rows). A listing or a seek by UID reads the
-// row itself instead of an index entry and then the row. id stays a column (message_data and
-// the render cache are keyed by it), given at insertion as max(id) + 1, as the rowid was.
+// row itself instead of an index entry and then the row. id stays a column (message_data, with
+// the render cache's first part, is keyed by it), given at insertion as max(id) + 1, as the
+// rowid was. SQLite, which has no statistics here, prefers walking a mailbox's rows to the
+// partial indexes messages_deleted and messages_unindexed: their queries name them.
 // The rows ~110 octets wide are within the size that SQLite's documentation recommends for
 // WITHOUT ROWID (a twentieth of a 4 KiB page).
 // The triggers keep the rows derived from a message with it: the delete trigger (expunge,
