@@ -573,6 +573,30 @@ TEST_F(ImapOpsTest, RenderStructureFollowsMoveRenameAndDeletion) {
     EXPECT_EQ(raw.integer("SELECT count(*) FROM render_structure"), 1);  // Archive's
 }
 
+// The messages have no rowid (schema 7): a new row's id is max(id) + 1, so the id of the last
+// message, once expunged, goes to the next one delivered. Nothing kept under it may follow: the
+// new message has its own data row, no render cache, and COPY numbers its rows one by one.
+TEST_F(ImapOpsTest, ReusedMessageIdCarriesNothingOfTheExpungedMessage) {
+    deliver(message("first", "b"));
+    deliver(message("second", "b"));
+    ASSERT_TRUE(store_->set_render_cache(kAcc, "INBOX", {{2, "C2", "S2"}}));
+    set_flags({2}, flag::kDeleted);
+    ASSERT_TRUE(store_->expunge(kAcc, "INBOX"));
+    EXPECT_EQ(deliver(message("third", "b")).uid, 3U);
+    {
+        RawDb raw(index_path());
+        EXPECT_EQ(raw.integer("SELECT id FROM messages WHERE uid = 3"), 2);
+        EXPECT_EQ(
+            raw.integer("SELECT count(*) FROM message_data WHERE id = 2 AND cache IS NULL"), 1
+        );
+        EXPECT_EQ(raw.integer("SELECT count(*) FROM render_structure"), 0);
+    }
+    ASSERT_TRUE(store_->copy_messages(kAcc, "INBOX", {1, 3}, "Archive"));
+    RawDb raw(index_path());
+    EXPECT_EQ(raw.integer("SELECT count(DISTINCT id) FROM messages"), 4);
+    EXPECT_EQ(raw.integer("SELECT count(*) FROM messages JOIN message_data USING (id)"), 4);
+}
+
 // The BODYSTRUCTURE listing reads the entries on their own and the messages without one in
 // between: every wanted message once, in UID order, none that was not asked for.
 TEST_F(ImapOpsTest, StructureEntryListingInterleavesMessagesWithoutEntries) {
