@@ -75,9 +75,22 @@ asio::awaitable<ma::ArcOutcome> verify_chain(
 
 }  // namespace
 
+InboundAuthSettings InboundAuthenticator::settings() const {
+    const std::lock_guard lock(settings_mutex_);
+    return settings_;
+}
+
+void InboundAuthenticator::reload(InboundAuthSettings settings) {
+    const std::lock_guard lock(settings_mutex_);
+    settings.pool = settings_.pool;
+    settings_ = std::move(settings);
+}
+
 asio::awaitable<AuthVerdict> InboundAuthenticator::evaluate(
     smtp::server::SessionInfo session, smtp::wire::Envelope envelope, std::string message
 ) {
+    // One message, one set of settings, whatever a SIGHUP changes meanwhile.
+    const InboundAuthSettings settings = this->settings();
     AuthVerdict verdict;
     boost::system::error_code bad_ip;
     const auto ip = asio::ip::make_address(session.client_ip, bad_ip);
@@ -95,7 +108,7 @@ asio::awaitable<AuthVerdict> InboundAuthenticator::evaluate(
     }
     auto& spf = verdict.spf;
     if (!bad_ip) {
-        spf = co_await ma::check_mail_from(dns_, ip, session.helo, mail_from, settings_.hostname);
+        spf = co_await ma::check_mail_from(dns_, ip, session.helo, mail_from, settings.hostname);
     }
     verdict.spf_domain = mail_from.empty() ? session.helo : mail_from_domain;
     const std::string& spf_domain = verdict.spf_domain;
@@ -121,9 +134,9 @@ asio::awaitable<AuthVerdict> InboundAuthenticator::evaluate(
     // The lookups here; the CPU work (body hashes, public-key operations) on the worker pool.
     const auto requests = ma::dkim_key_requests(message, dkim_options);
     const auto keys = co_await ma::fetch_dkim_keys(dns_, requests);
-    if (settings_.pool != nullptr) {
+    if (settings.pool != nullptr) {
         verdict.dkim = co_await asio::co_spawn(
-            *settings_.pool,
+            *settings.pool,
             verify_signatures(message, requests, keys, dkim_options),
             asio::use_awaitable
         );
@@ -171,12 +184,12 @@ asio::awaitable<AuthVerdict> InboundAuthenticator::evaluate(
     ma::ArcOutcome arc;
     // As for DKIM: the key lookups here, the hashing and signature checks on the worker pool.
     std::optional<ma::StaticDns> arc_keys;
-    if (settings_.pool != nullptr) {
+    if (settings.pool != nullptr) {
         arc_keys = co_await ma::prefetch_arc_keys(dns_, message, arc_options);
     }
     if (arc_keys) {
         arc = co_await asio::co_spawn(
-            *settings_.pool,
+            *settings.pool,
             verify_chain(std::move(*arc_keys), message, arc_options),
             asio::use_awaitable
         );
@@ -238,7 +251,7 @@ asio::awaitable<AuthVerdict> InboundAuthenticator::evaluate(
     verdict.results.push_back(std::move(dmarc_result));
 
     // RFC 9989 §5.4 leaves the action to us; by default we only record.
-    if (settings_.dmarc_enforcement == core::DmarcEnforcement::Reject &&
+    if (settings.dmarc_enforcement == core::DmarcEnforcement::Reject &&
         verdict.dmarc.result == ma::DmarcResult::Fail &&
         verdict.dmarc.disposition == ma::DmarcPolicy::Reject) {
         verdict.refusal = smtp::wire::Reply{
@@ -250,7 +263,8 @@ asio::awaitable<AuthVerdict> InboundAuthenticator::evaluate(
         };
     }
 
-    verdict.header = ma::format_authentication_results(settings_.authserv_id, verdict.results);
+    verdict.header = ma::format_authentication_results(settings.authserv_id, verdict.results);
+    verdict.authserv_id = settings.authserv_id;
     if (recorder_ != nullptr && !verdict.dmarc.rua.empty()) {
         recorder_->record(verdict, session, envelope);
     }

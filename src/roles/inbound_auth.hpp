@@ -7,6 +7,7 @@
 //
 // This is the seam for the gateway's filter pipeline: later filters (spam, virus) read the same
 // Verdict and add their own results.
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -36,6 +37,7 @@ struct InboundAuthSettings {
 struct AuthVerdict {
     std::vector<mailauth::AuthResult> results;  // spf, dkim (one per signature), arc, dmarc
     std::string header;                         // the Authentication-Results field, with CRLF
+    std::string authserv_id;                    // the one `header` names
     std::optional<smtp::wire::Reply> refusal;   // set: refuse the message with this reply
 
     // What was found, for DMARC aggregate reports (RFC 9990 §3.1) and later filters.
@@ -67,13 +69,17 @@ public:
         smtp::server::SessionInfo session, smtp::wire::Envelope envelope, std::string message
     );
 
-    [[nodiscard]] const std::string& authserv_id() const noexcept { return settings_.authserv_id; }
+    /// SIGHUP: messages whose evaluation starts from now on use `settings` (the pool stays).
+    void reload(InboundAuthSettings settings);
 
     /// Where verdicts with a DMARC policy asking for reports go (null: nowhere).
     void set_recorder(DmarcRecorder* recorder) { recorder_ = recorder; }
 
 private:
+    InboundAuthSettings settings() const;
+
     mailauth::DnsSource& dns_;
+    mutable std::mutex settings_mutex_;  // evaluations run on many threads, reload on one
     InboundAuthSettings settings_;
     DmarcRecorder* recorder_ = nullptr;
 };

@@ -166,6 +166,39 @@ TEST(InboundAuthenticator, SpoofedUnsignedFailsDmarcAndIsRefusedOnlyWhenEnforcin
     EXPECT_EQ(enforced.refusal->enhanced, "5.7.1");
 }
 
+// SIGHUP (roles/server.cpp): the next message is checked with the new settings, and its
+// verdict says which authserv-id its header names (local delivery and ARC seals use that one).
+TEST(InboundAuthenticator, ReloadAppliesToTheNextMessage) {
+    Fixture f;
+    InboundAuthenticator auth(
+        f.dns,
+        {.authserv_id = "mx.example.org",
+         .hostname = "mx.example.org",
+         .dmarc_enforcement = core::DmarcEnforcement::Record,
+         .pool = nullptr}
+    );
+    const auto evaluate = [&] {
+        return test::run_awaitable(auth.evaluate(
+            session_from("198.51.100.7"), envelope_from("alice", "sender.example"), kMessage
+        ));
+    };
+    const auto before = evaluate();
+    EXPECT_FALSE(before.refusal);
+    EXPECT_EQ(before.authserv_id, "mx.example.org");
+    auth.reload(
+        {.authserv_id = "auth.example.org",
+         .hostname = "mx.example.org",
+         .dmarc_enforcement = core::DmarcEnforcement::Reject,
+         .pool = nullptr}
+    );
+    const auto after = evaluate();
+    ASSERT_TRUE(after.refusal);
+    EXPECT_EQ(after.refusal->code, 550);
+    EXPECT_EQ(after.authserv_id, "auth.example.org");
+    EXPECT_TRUE(after.header.starts_with("Authentication-Results: auth.example.org;"))
+        << after.header;
+}
+
 TEST(InboundAuthenticator, SignatureAlonePassesDmarcFromAnywhere) {
     Fixture f;
     const auto v = f.check("198.51.100.7", f.signed_message(kMessage));

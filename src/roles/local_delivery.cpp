@@ -330,11 +330,15 @@ LocalDelivery::authenticate(
         co_return failed("spool", rebuilt.error());
     }
     const auto with_results =
-        with_authentication_results(*content, verdict.header, authenticator_->authserv_id());
+        with_authentication_results(*content, verdict.header, verdict.authserv_id);
     if (auto st = rebuilt->append(with_results); !st) {
         co_return failed("write", st.error());
     }
-    co_return Authenticated{.message = std::move(*rebuilt), .chain = arc_chain(verdict)};
+    co_return Authenticated{
+        .message = std::move(*rebuilt),
+        .authserv_id = verdict.authserv_id,
+        .chain = arc_chain(verdict),
+    };
 }
 
 asio::awaitable<std::vector<Reply>> LocalDelivery::deliver(
@@ -342,6 +346,7 @@ asio::awaitable<std::vector<Reply>> LocalDelivery::deliver(
 ) {
     // Mail from the outside (an MX session: SMTP, not authenticated) is authenticated first.
     std::optional<mailauth::ArcCv> arc;
+    std::string authserv_id;  // of the Authentication-Results added, for an ARC seal
     if (authenticator_ != nullptr && session.auth_identity.empty() &&
         session.protocol == smtp::wire::Protocol::Smtp && !session.client_ip.empty()) {
         auto checked = co_await authenticate(session, envelope, std::move(message));
@@ -351,6 +356,7 @@ asio::awaitable<std::vector<Reply>> LocalDelivery::deliver(
         auto& authenticated = std::get<Authenticated>(checked);
         message = std::move(authenticated.message);
         arc = authenticated.chain;
+        authserv_id = std::move(authenticated.authserv_id);
     }
     if (limiter_ != nullptr && !session.auth_identity.empty()) {
         const auto verdict =
@@ -403,7 +409,7 @@ asio::awaitable<std::vector<Reply>> LocalDelivery::deliver(
         if (arc) {
             seal = ForwardSeal{
                 .domain = forward.domain,
-                .authserv_id = authenticator_->authserv_id(),
+                .authserv_id = authserv_id,
                 .chain = *arc,
             };
         }

@@ -98,6 +98,7 @@ private:
     std::string address_of(const smtp::wire::Recipient& recipient) const;
     struct Authenticated {
         store::Incoming message;  // with its Authentication-Results
+        std::string authserv_id;  // the one they name
         mailauth::ArcCv chain = mailauth::ArcCv::None;
     };
     /// The message with its Authentication-Results, or the refusal for every recipient.

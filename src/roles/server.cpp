@@ -448,6 +448,23 @@ int serve(core::Config config, const ServeOptions& options) {
                 for (auto& [listener, slot] : web_slots) {
                     slot->set(web_settings(reloaded.config, listener));
                 }
+                // What the checks of inbound mail write and refuse, from the next message on.
+                // Turning them on or off changes what runs, which only a restart sets up.
+                if (authenticator) {
+                    authenticator->reload({
+                        .authserv_id = reloaded.config.authserv_id(),
+                        .hostname = reloaded.config.hostname,
+                        .dmarc_enforcement = reloaded.config.mailauth.dmarc_enforcement,
+                        .pool = nullptr,
+                    });
+                }
+                if (reloaded.config.mailauth.verify != config.mailauth.verify) {
+                    log::warn(
+                        "config.restart_needed",
+                        {{"setting", "mailauth.verify"},
+                         {"effect", "the running value stays until a restart"}}
+                    );
+                }
                 log::info(
                     "config.reloaded",
                     {{"note", "listener addresses and paths apply after a restart"}}

@@ -5,6 +5,7 @@ exactly what happened. The sender's zone (SPF, DKIM key, DMARC p=reject) is serv
 signed, by a DnsFixture of this module."""
 import base64
 import re
+import signal
 import subprocess
 
 import dkim
@@ -13,6 +14,7 @@ from nacl.signing import SigningKey
 
 from conftest import ADMIN, HOSTNAME, dns_config, make_data_dir, merge_config
 from dnsfixture import DnsFixture
+from waiting import wait_for
 
 SENDER = "sender.test"  # SPF: 127.0.0.1 only; DMARC p=reject; DKIM keys rsa1 and ed1
 LOOSE = "loose.test"    # no SPF, DMARC p=none
@@ -98,13 +100,13 @@ def swaks(server, msg, source_ip, sender=f"alice@{SENDER}", tmp_path=None):
     )
 
 
-def results_of(stored: bytes):
+def results_of(stored: bytes, authserv_id=HOSTNAME):
     """{method: [resinfo text]} of the single Authentication-Results field with our id, which
     must sit right below our Received field."""
     header = stored.split(b"\r\n\r\n", 1)[0].decode()
     unfolded = re.sub(r"\r\n[ \t]+", " ", header).split("\r\n")
     ours = [f for f in unfolded if f.lower().startswith("authentication-results:")
-            and f.split(":", 1)[1].strip().split(";")[0].strip() == HOSTNAME]
+            and f.split(":", 1)[1].strip().split(";")[0].strip() == authserv_id]
     assert len(ours) == 1, header
     names = [f.split(":", 1)[0] for f in unfolded]
     assert names[:3] == ["Return-Path", "Received", "Authentication-Results"], names
@@ -199,6 +201,24 @@ def test_reject_enforcement_refuses_dmarc_failures_only(mx, keys, tmp_path):
     assert server.messages() == []
     res = results_of(deliver(server, sign(message(subject="genuine"), keys), BAD_IP, tmp_path))
     assert res["dmarc"][0].startswith("dmarc=pass")
+
+
+def test_sighup_applies_enforcement_and_authserv_id(mx, keys, tmp_path):
+    # [mailauth] is re-read at SIGHUP and applies from the next message on (roles/server.cpp).
+    server = mx()
+    res = results_of(deliver(server, message(subject="before"), BAD_IP, tmp_path))
+    assert res["dmarc"][0].startswith("dmarc=fail")  # recorded, not refused
+    config = server.data_dir / "sovereign.toml"
+    config.write_text(merge_config(
+        config.read_text(),
+        '[mailauth]\ndmarc_enforcement = "reject"\nauthserv_id = "auth.example.test"\n'))
+    server.process.send_signal(signal.SIGHUP)
+    wait_for(lambda: "event=config.reloaded" in server.log_text(), what="config.reloaded")
+    refused = swaks(server, message(subject="after"), BAD_IP, tmp_path=tmp_path)
+    assert "550 5.7.1" in refused.stdout and "DMARC" in refused.stdout, refused.stdout
+    stored = deliver(server, sign(message(subject="signed"), keys), BAD_IP, tmp_path)
+    assert results_of(stored, "auth.example.test")["dmarc"][0].startswith("dmarc=pass")
+    assert f"Authentication-Results: {HOSTNAME};".encode() not in stored
 
 
 def test_verify_off_adds_nothing(mx, tmp_path):
