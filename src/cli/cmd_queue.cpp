@@ -70,6 +70,12 @@ void print_detail(const QueuedMessage& m) {
         if (r.state == RecipientState::Pending) {
             std::cout << "  next=" << date(r.next_attempt);
         }
+        if (const auto owed = r.notice_owed(); !owed.empty()) {
+            std::cout << "  notice owed: " << owed;
+        }
+        if (r.delay_notified) {
+            std::cout << "  delay notice sent";
+        }
         if (!r.last_reply.empty()) {
             std::cout << fmt::format(
                 "\n      last: {}{}",

@@ -45,6 +45,18 @@ struct QueuedRecipient {
     /// Delivered, and NOTIFY=SUCCESS is still owed a "relayed" (the peer did not take the DSN
     /// request) or "delivered" (local store) notice; dsn_done once it is queued (RFC 3461 §5.2.2).
     bool success_notice = false;
+
+    /// The notice still to be queued about this recipient, which keeps its message in the queue
+    /// (as finish_if_done counts): "failure", "success", or "" for none.
+    [[nodiscard]] std::string_view notice_owed() const {
+        if (dsn_done) {
+            return "";
+        }
+        if (state == RecipientState::Failed) {
+            return "failure";
+        }
+        return state == RecipientState::Delivered && success_notice ? "success" : "";
+    }
 };
 
 struct MessageEnvelope {

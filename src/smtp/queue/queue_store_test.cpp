@@ -347,7 +347,9 @@ TEST_F(QueueStoreTest, FinishIfDoneOnlyWhenNothingOwed) {
     ASSERT_TRUE(done);
     EXPECT_EQ(*done, 0u);  // b pending
 
+    EXPECT_EQ(message(id).recipients[1].notice_owed(), "");  // pending: nothing owed yet
     ASSERT_TRUE(store_->record_failed({b}, "550 5.1.1 no", "mx"));
+    EXPECT_EQ(message(id).recipients[1].notice_owed(), "failure");
     done = store_->finish_if_done(id);
     ASSERT_TRUE(done);
     EXPECT_EQ(*done, 0u);  // b's DSN not yet handled
@@ -393,10 +395,13 @@ TEST_F(QueueStoreTest, SuccessNoticeOwedKeepsTheMessage) {
     EXPECT_FALSE(after.recipients[0].dsn_done);
     EXPECT_FALSE(after.recipients[1].success_notice);
 
+    EXPECT_EQ(after.recipients[0].notice_owed(), "success");  // `queue show` says so
+    EXPECT_EQ(after.recipients[1].notice_owed(), "");
     auto done = store_->finish_if_done(id);
     ASSERT_TRUE(done);
     EXPECT_EQ(*done, 0u);  // a's notice not yet queued
     ASSERT_TRUE(store_->mark_dsn_done({a}));
+    EXPECT_EQ(message(id).recipients[0].notice_owed(), "");
     done = store_->finish_if_done(id);
     ASSERT_TRUE(done);
     EXPECT_EQ(*done, 1u);
