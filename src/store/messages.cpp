@@ -752,17 +752,14 @@ std::uint32_t new_flags(const FlagChange& change, std::uint32_t old) {
 const char* range_update_sql(FlagChange::Mode mode) {
     switch (mode) {
         case FlagChange::Mode::Replace:  // keywords as well (join_keywords of the change: ?5)
-            return "UPDATE messages "
-                   "SET flags = ?1, keywords = ?5, modseq = ?2 "
+            return "UPDATE messages SET flags = ?1, keywords = ?5, modseq = ?2 "
                    "WHERE mailbox_id = ?6 AND uid BETWEEN ?3 AND ?4 "
                    "AND (flags != ?1 OR keywords != ?5)";
         case FlagChange::Mode::Add:
-            return "UPDATE messages "
-                   "SET flags = flags | ?1, modseq = ?2 "
+            return "UPDATE messages SET flags = flags | ?1, modseq = ?2 "
                    "WHERE mailbox_id = ?6 AND uid BETWEEN ?3 AND ?4 AND (flags | ?1) != flags";
         case FlagChange::Mode::Remove:
-            return "UPDATE messages "
-                   "SET flags = flags & ~?1, modseq = ?2 "
+            return "UPDATE messages SET flags = flags & ~?1, modseq = ?2 "
                    "WHERE mailbox_id = ?6 AND uid BETWEEN ?3 AND ?4 AND (flags & ?1) != 0";
     }
     return "";

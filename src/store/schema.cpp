@@ -22,7 +22,8 @@ namespace {
 // 1: the first release; 2: IMAP (message_data, first_recent_uid, flag counts, EMAILID, text
 // index); 3: message_data.cache (the IMAP render cache, Store::set_render_cache); 4: the
 // flag-change log instead of the modseq index (detail/flag_changes.hpp); 5: render_structure,
-// the render cache's second part; 6: render_structure keyed by mailbox and UID.
+// the render cache's second part; 6: render_structure keyed by mailbox and UID; 7: messages
+// WITHOUT ROWID in (mailbox_id, uid) order, messages_list gone.
 constexpr std::int64_t kSchemaVersion = 7;
 
 // RFC 6154 §2 special-use mailboxes created with every account; INBOX per RFC 3501 §5.1.
