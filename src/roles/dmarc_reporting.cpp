@@ -750,7 +750,7 @@ void DmarcReportSender::start(asio::io_context& ioc) {
     start_report_loop(
         ioc,
         std::chrono::seconds(60),
-        settings_.interval,
+        settings_.get().interval,
         "dmarc_report",
         [this](bool include_today) { return send_due(include_today); }
     );
@@ -784,7 +784,8 @@ asio::awaitable<void> DmarcReportSender::send_one(
     if (batch->last_row_id == 0) {
         co_return;  // another process sent them meanwhile
     }
-    const auto report = build_report(*batch, pending.domain, pending.day, settings_);
+    const auto settings = settings_.get();  // one version for the whole report
+    const auto report = build_report(*batch, pending.domain, pending.day, settings);
     ++summary.reports;
     const auto unique_id =
         batch->reports_sent > 0 ? std::to_string(batch->reports_sent) : std::string();
@@ -849,7 +850,7 @@ asio::awaitable<void> DmarcReportSender::send_one(
             if (!done.insert(mime::to_lower(address)).second) {
                 continue;
             }
-            auto email = compose_report_email(report, unique_id, address, settings_, now);
+            auto email = compose_report_email(report, unique_id, address, settings, now);
             // RFC 7489 §6.2 "!size": the report is not sent where it would exceed the limit
             // (RFC 9989 §4.8 lets reporters ignore the suffix; honouring it is the polite way).
             if (target.max_size && email.message.size() > *target.max_size) {
@@ -868,7 +869,7 @@ asio::awaitable<void> DmarcReportSender::send_one(
             std::vector<std::string> recipients;
             recipients.push_back(address);
             auto id = co_await enqueue_(
-                settings_.reporting_address, std::move(recipients), std::move(email.message)
+                settings.reporting_address, std::move(recipients), std::move(email.message)
             );
             if (!id) {
                 log::error(
@@ -892,7 +893,7 @@ asio::awaitable<void> DmarcReportSender::send_one(
     }
     const auto today = utc_day(now);
     if (queued == 0 && temporary &&
-        pending.day + settings_.max_retry_days * kSecondsPerDay > today) {
+        pending.day + settings.max_retry_days * kSecondsPerDay > today) {
         ++summary.deferred;  // §4 step 5: repeat the check at the next run
         co_return;
     }

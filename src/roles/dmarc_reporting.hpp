@@ -27,6 +27,7 @@
 #include "mailauth/dns_source.hpp"
 #include "roles/inbound_auth.hpp"
 #include "roles/report_store.hpp"
+#include "roles/settings_slot.hpp"
 
 namespace sov::roles {
 
@@ -170,6 +171,9 @@ public:
     /// Runs send_due() every settings.interval on `ioc` (the first time one minute after start).
     void start(boost::asio::io_context& ioc);
 
+    /// SIGHUP: reports built from now on use `settings` (the interval stays as started).
+    void reload(ReportSenderSettings settings) { settings_.set(std::move(settings)); }
+
     /// Builds and queues every report due: rows of days that have ended (UTC), and today's too
     /// when `include_today`.
     boost::asio::awaitable<SendSummary> send_due(bool include_today);
@@ -180,7 +184,7 @@ private:
     DmarcReportStore& store_;
     mailauth::DnsSource& dns_;
     boost::asio::thread_pool& pool_;
-    ReportSenderSettings settings_;
+    SettingsSlot<ReportSenderSettings> settings_;
     ReportEnqueue enqueue_;
 };
 

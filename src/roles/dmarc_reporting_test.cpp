@@ -384,6 +384,25 @@ TEST_F(SenderTest, BuildsValidReportsForConfirmedDestinationsAndDeletesRows) {
     EXPECT_TRUE(store_->pending(std::nullopt)->empty());
 }
 
+TEST_F(SenderTest, ReloadedContactAppliesToTheNextReport) {
+    const auto day = today() - kSecondsPerDay;
+    insert(day, {"mailto:reports@example.com"});
+    auto s = sender();
+    s.reload(ReportSenderSettings{
+        .hostname = "mx2.receiver.example",
+        .reporting_address = "postmaster@receiver.example",
+        .contact = "dmarc-contact@receiver.example",
+        .interval = std::chrono::hours(1),
+        .max_retry_days = 3,
+    });
+    EXPECT_EQ(test::run_awaitable(s.send_due(false)).messages, 1U);
+    ASSERT_EQ(queued_.size(), 1U);
+    auto report = ma::read_aggregate_report_email(queued_[0].message);
+    ASSERT_TRUE(report);
+    EXPECT_EQ(report->metadata.email, "dmarc-contact@receiver.example");
+    EXPECT_EQ(report->metadata.org_name, "mx2.receiver.example");
+}
+
 TEST_F(SenderTest, SecondReportForTheSameDayGetsItsOwnId) {
     const auto day = today() - kSecondsPerDay;
     insert(day, {"mailto:reports@example.com"});

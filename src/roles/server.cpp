@@ -458,12 +458,25 @@ int serve(core::Config config, const ServeOptions& options) {
                         .pool = nullptr,
                     });
                 }
-                if (reloaded.config.mailauth.verify != config.mailauth.verify) {
+                // The report senders' contact and organization, from their next report on.
+                if (dmarc_sender) {
+                    dmarc_sender->reload(dmarc_report_settings(reloaded.config, postmaster_domain));
+                }
+                if (tls_sender) {
+                    tls_sender->reload(tls_report_settings(reloaded.config, postmaster_domain));
+                }
+                const auto restart_needed = [](std::string_view setting) {
                     log::warn(
                         "config.restart_needed",
-                        {{"setting", "mailauth.verify"},
-                         {"effect", "the running value stays until a restart"}}
+                        {{"setting", setting}, {"effect", "the running value stays until a restart"}
+                        }
                     );
+                };
+                if (reloaded.config.mailauth.verify != config.mailauth.verify) {
+                    restart_needed("mailauth.verify");
+                }
+                if (reloaded.config.tlsrpt.enabled != config.tlsrpt.enabled) {
+                    restart_needed("tlsrpt.enabled");
                 }
                 log::info(
                     "config.reloaded",

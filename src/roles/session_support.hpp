@@ -2,7 +2,6 @@
 // Pieces every protocol's listener wiring shares.
 #include <exception>
 #include <memory>
-#include <mutex>
 #include <string>
 
 #include <boost/asio/bind_executor.hpp>
@@ -13,29 +12,10 @@
 #include "core/log.hpp"
 #include "net/accept_loop.hpp"
 #include "net/connection_limiter.hpp"
+#include "roles/settings_slot.hpp"
 #include "smtp/server/session.hpp"
 
 namespace sov::roles {
-
-// The settings new sessions of one listener start with; SIGHUP swaps them (limits, timeouts,
-// hostname), sessions already running keep theirs.
-template <class Settings>
-class SettingsSlot {
-public:
-    explicit SettingsSlot(Settings settings) : settings_(std::move(settings)) {}
-    Settings get() const {
-        const std::lock_guard lock(mutex_);
-        return settings_;
-    }
-    void set(Settings settings) {
-        const std::lock_guard lock(mutex_);
-        settings_ = std::move(settings);
-    }
-
-private:
-    mutable std::mutex mutex_;
-    Settings settings_;
-};
 
 // Completion of a session coroutine: expected ends return normally; anything thrown is a bug or
 // an unexpected I/O failure, logged once here with the session id (STYLE.md §3.11 #5). It also

@@ -506,7 +506,7 @@ void TlsReportSender::start(asio::io_context& ioc) {
     start_report_loop(
         ioc,
         jittered_first_delay(),
-        settings_.interval,
+        settings_.get().interval,
         "tlsrpt",
         [this](bool include_today) { return send_due(include_today); }
     );
@@ -575,12 +575,13 @@ asio::awaitable<void> TlsReportSender::send_one(
     if (batch->rows.empty()) {
         co_return;  // another process sent them meanwhile
     }
+    const auto settings = settings_.get();  // one version for the whole report
     const auto now = core::unix_seconds(core::now());
     // §3: the reporting policy is the "_smtp._tls" TXT record of the Policy Domain.
     auto txt = co_await dns_.txt("_smtp._tls." + pending.domain);
     std::optional<tls::TlsRptRecord> record;
     if (!txt) {
-        if (pending.day + settings_.max_retry_days * kSecondsPerDay > utc_day(now)) {
+        if (pending.day + settings.max_retry_days * kSecondsPerDay > utc_day(now)) {
             ++summary.deferred;
             co_return;
         }
@@ -591,7 +592,7 @@ asio::awaitable<void> TlsReportSender::send_one(
     std::size_t failures = 0;   // queue or upload failures
     tls::Report report;
     if (record) {
-        report = build_tls_report(*batch, pending.domain, pending.day, settings_);
+        report = build_tls_report(*batch, pending.domain, pending.day, settings);
         ++summary.reports;
         const auto unique_id =
             batch->reports_sent > 0 ? std::to_string(batch->reports_sent) : std::string();
@@ -618,12 +619,12 @@ asio::awaitable<void> TlsReportSender::send_one(
                     continue;
                 }
                 auto email = compose_tls_report_email(
-                    report, pending.domain, unique_id, address, settings_, now
+                    report, pending.domain, unique_id, address, settings, now
                 );
                 std::vector<std::string> recipients;
                 recipients.push_back(address);
                 auto id = co_await enqueue_(
-                    sender_of(settings_), std::move(recipients), std::move(email.message)
+                    sender_of(settings), std::move(recipients), std::move(email.message)
                 );
                 if (!id) {
                     log::error(
@@ -650,7 +651,7 @@ asio::awaitable<void> TlsReportSender::send_one(
         }
     }
     if (delivered == 0 && failures > 0 &&
-        pending.day + settings_.max_retry_days * kSecondsPerDay > utc_day(now)) {
+        pending.day + settings.max_retry_days * kSecondsPerDay > utc_day(now)) {
         // Every destination failed (queue or upload, §5.4 "may be retried as per local sender
         // policy"): keep the counts for the next run, for a few days at most.
         ++summary.deferred;

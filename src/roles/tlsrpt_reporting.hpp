@@ -28,6 +28,7 @@
 #include "mailauth/dns_source.hpp"
 #include "net/tls_context.hpp"
 #include "roles/report_store.hpp"
+#include "roles/settings_slot.hpp"
 #include "smtp/queue/runner.hpp"
 #include "tls/tlsrpt_report.hpp"
 
@@ -177,6 +178,9 @@ public:
     /// jitter) after start.
     void start(boost::asio::io_context& ioc);
 
+    /// SIGHUP: reports built from now on use `settings` (the interval stays as started).
+    void reload(TlsReportSettings settings) { settings_.set(std::move(settings)); }
+
     /// Builds and queues every report due: days that have ended (UTC), and today's too when
     /// `include_today`.
     boost::asio::awaitable<SendSummary> send_due(bool include_today);
@@ -194,7 +198,7 @@ private:
     TlsReportStore& store_;
     mailauth::DnsSource& dns_;
     boost::asio::thread_pool& pool_;
-    TlsReportSettings settings_;
+    SettingsSlot<TlsReportSettings> settings_;
     ReportEnqueue enqueue_;
     ReportUpload upload_;
 };

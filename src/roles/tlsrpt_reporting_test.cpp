@@ -404,6 +404,23 @@ TEST_F(TlsReportTest, ContactInfoAndSenderComeFromTheSettings) {
     EXPECT_NE(email.message.find("From: <postmaster@sender.example>\r\n"), std::string::npos);
 }
 
+TEST_F(TlsReportTest, ReloadedSettingsApplyToTheNextReport) {
+    const auto day = today() - kSecondsPerDay;
+    add(dane_attempt("mx1.example.net"), day);
+    dns_.add_txt("_smtp._tls.example.net", "v=TLSRPTv1; rua=mailto:tls@reports.example");
+    auto s = sender();
+    auto changed = settings();
+    changed.organization = "Renamed Org";
+    changed.contact = "tls-contact@sender.example";
+    s.reload(changed);
+    EXPECT_EQ(test::run_awaitable(s.send_due(false)).messages, 1U);
+    ASSERT_EQ(queued_.size(), 1U);
+    auto report = read_back(queued_[0].message);
+    ASSERT_TRUE(report) << report.error().message();
+    EXPECT_EQ(report->organization_name, "Renamed Org");
+    EXPECT_EQ(report->contact_info, "tls-contact@sender.example");
+}
+
 TEST(TlsReportRow, StsPolicyFailureWithoutPolicyStrings) {
     smtp::queue::TlsAttempt a;
     a.policy_domain = "example.net";

@@ -221,6 +221,19 @@ def test_sighup_applies_enforcement_and_authserv_id(mx, keys, tmp_path):
     assert f"Authentication-Results: {HOSTNAME};".encode() not in stored
 
 
+def test_sighup_names_the_settings_that_need_a_restart(mx):
+    # What SIGHUP cannot change in a running server is said, not silently ignored.
+    server = mx()
+    config = server.data_dir / "sovereign.toml"
+    config.write_text(merge_config(
+        config.read_text(), '[mailauth]\nverify = "off"\n[tlsrpt]\nenabled = "off"\n'))
+    server.process.send_signal(signal.SIGHUP)
+    wait_for(lambda: "event=config.reloaded" in server.log_text(), what="config.reloaded")
+    log = server.log_text()
+    for setting in ("mailauth.verify", "tlsrpt.enabled"):
+        assert f"event=config.restart_needed setting={setting}" in log, log
+
+
 def test_verify_off_adds_nothing(mx, tmp_path):
     server = mx('[mailauth]\nverify = "off"\n')
     stored = deliver(server, message(), BAD_IP, tmp_path)
