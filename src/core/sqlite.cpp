@@ -6,28 +6,10 @@
 namespace sov::core {
 namespace {
 
-std::error_code core_error(int rc, bool missing_file) {
-    if (missing_file) {
-        return Errc::NotFound;
-    }
-    switch (rc & 0xff) {
-        case SQLITE_BUSY:
-        case SQLITE_LOCKED:
-        case SQLITE_NOMEM:
-            return Errc::TempFail;
-        case SQLITE_CORRUPT:
-        case SQLITE_NOTADB:
-            return Errc::Corrupt;
-        case SQLITE_CONSTRAINT:
-            return Errc::Exists;
-        default:
-            return Errc::Io;
-    }
-}
-
 std::error_code map_rc(const SqliteErrors* errors, int rc, bool missing_file = false) {
-    return errors != nullptr && errors->map != nullptr ? errors->map(rc, missing_file)
-                                                       : core_error(rc, missing_file);
+    return errors != nullptr && errors->map != nullptr
+               ? errors->map(rc, missing_file)
+               : classify_sqlite_error<Errc>(rc, missing_file);
 }
 
 Status fail(const SqliteErrors* errors, sqlite3* db, int rc, std::string_view what) {

@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <system_error>
 
 #include <sqlite3.h>
 
@@ -17,11 +18,33 @@ namespace sov::core {
 
 /// How a Db reports SQLite failures: the log event name and the error code an SQLite result
 /// code becomes. The default maps to core::Errc; the store maps to its own Errc.
+/// What an SQLite result code means to a caller, in an error enum that has NotFound, TempFail,
+/// Corrupt, Exists and Io (core::Errc, store::Errc): busy, locked, nomem → temporary; corrupt,
+/// notadb → corrupt; constraint → exists; cantopen of a missing file opened without create →
+/// not found; anything else → I/O.
+template <class Errc>
+std::error_code classify_sqlite_error(int rc, bool missing_file) {
+    if (missing_file) {
+        return Errc::NotFound;
+    }
+    switch (rc & 0xff) {
+        case SQLITE_BUSY:
+        case SQLITE_LOCKED:
+        case SQLITE_NOMEM:
+            return Errc::TempFail;
+        case SQLITE_CORRUPT:
+        case SQLITE_NOTADB:
+            return Errc::Corrupt;
+        case SQLITE_CONSTRAINT:
+            return Errc::Exists;
+        default:
+            return Errc::Io;
+    }
+}
+
 struct SqliteErrors {
     const char* log_event = "sqlite";
-    /// Maps a primary result code class: busy, locked, nomem → temporary; corrupt, notadb →
-    /// corrupt; constraint → exists; cantopen of a missing file opened without create → not
-    /// found; anything else → I/O.
+    /// Maps a result code (classify_sqlite_error in the caller's error enum); null: core::Errc.
     std::error_code (*map)(int rc, bool missing_file) = nullptr;
 };
 

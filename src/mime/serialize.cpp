@@ -128,6 +128,29 @@ private:
     bool failed_ = false;
 };
 
+// An envelope's fields in their stored order, for serialize() and deserialize() alike
+// (`Env` is Envelope or const Envelope).
+template <class Env, class OnText, class OnAddresses>
+void for_each_envelope_field(Env& e, OnText&& on_text, OnAddresses&& on_addresses) {
+    for (auto* f :
+         {&e.date,
+          &e.subject,
+          &e.from,
+          &e.sender,
+          &e.reply_to,
+          &e.to,
+          &e.cc,
+          &e.bcc,
+          &e.in_reply_to,
+          &e.message_id}) {
+        on_text(*f);
+    }
+    for (auto* l :
+         {&e.from_addr, &e.sender_addr, &e.reply_to_addr, &e.to_addr, &e.cc_addr, &e.bcc_addr}) {
+        on_addresses(*l);
+    }
+}
+
 bool valid_tree(const MessageStructure& s) {
     const auto n = static_cast<std::uint32_t>(s.parts.size());
     if (n == 0 || s.envelopes.empty()) {
@@ -186,24 +209,9 @@ std::string serialize(const MessageStructure& s) {
     }
     w.u(s.envelopes.size());
     for (const Envelope& e : s.envelopes) {
-        for (const std::string* f :
-             {&e.date,
-              &e.subject,
-              &e.from,
-              &e.sender,
-              &e.reply_to,
-              &e.to,
-              &e.cc,
-              &e.bcc,
-              &e.in_reply_to,
-              &e.message_id}) {
-            w.str(*f);
-        }
-        for (const auto* l :
-             {&e.from_addr, &e.sender_addr, &e.reply_to_addr, &e.to_addr, &e.cc_addr, &e.bcc_addr
-             }) {
-            w.addresses(*l);
-        }
+        for_each_envelope_field(
+            e, [&](const std::string& f) { w.str(f); }, [&](const auto& l) { w.addresses(l); }
+        );
     }
     return out;
 }
@@ -266,24 +274,9 @@ Result<MessageStructure> deserialize(std::string_view data) {
         if (!r.ok()) {
             break;
         }
-        for (std::string* f :
-             {&e.date,
-              &e.subject,
-              &e.from,
-              &e.sender,
-              &e.reply_to,
-              &e.to,
-              &e.cc,
-              &e.bcc,
-              &e.in_reply_to,
-              &e.message_id}) {
-            r.str(*f);
-        }
-        for (auto* l :
-             {&e.from_addr, &e.sender_addr, &e.reply_to_addr, &e.to_addr, &e.cc_addr, &e.bcc_addr
-             }) {
-            r.addresses(*l);
-        }
+        for_each_envelope_field(
+            e, [&](std::string& f) { r.str(f); }, [&](auto& l) { r.addresses(l); }
+        );
     }
     if (!r.ok()) {
         return make_error_code(Errc::Truncated);
