@@ -7,7 +7,7 @@
 
 #include "accounts/directory.hpp"
 #include "accounts/login_throttle.hpp"
-#include "imap/wire/parser.hpp"
+#include "imap/engine/detail/session_harness.hpp"
 #include "mime/serialize.hpp"
 #include "mime/structure.hpp"
 #include "mime/text.hpp"
@@ -65,12 +65,10 @@ public:
 };
 
 /// One client connection: bytes in, bytes out, like the driver (imap/server/connection.cpp).
-class Client {
+class Client : public detail::SessionHarness {
 public:
     explicit Client(World& world, bool tls = true)
-        : session_(world.services(), config(tls), "192.0.2.1") {
-        session_.greeting(greeting_);
-    }
+        : SessionHarness(world.services(), config(tls)) {}
     static SessionConfig config(bool tls) {
         SessionConfig c;
         c.hostname = "mail.example.test";
@@ -79,93 +77,13 @@ public:
         return c;
     }
     std::string send(std::string_view input) {
-        std::string out;
-        std::string buffer(input);
-        std::size_t pos = 0;
-        for (;;) {
-            const auto step = parser_.feed(std::string_view(buffer).substr(pos));
-            pos += step.consumed;
-            switch (step.status) {
-                case wire::ParseStatus::NeedMore:
-                    return out;
-                case wire::ParseStatus::Continue:
-                    out += "+ Ready\r\n";
-                    break;
-                case wire::ParseStatus::Command: {
-                    // As the driver does: on the I/O thread first if the test asks for it.
-                    After after = After::Offload;
-                    if (quick) {
-                        const std::size_t before = out.size();
-                        after = session_.handle(parser_.command(), out, true);
-                        ran_quick = after != After::Offload;
-                        if (!ran_quick) {
-                            EXPECT_EQ(out.size(), before);  // nothing written when refused
-                        }
-                    }
-                    if (after == After::Offload) {
-                        after = session_.handle(parser_.command(), out);
-                    }
-                    parser_.set_options(session_.parser_options());
-                    if (after == After::Idle || after == After::SaslContinue) {
-                        parser_.expect_line();
-                        in_idle_ = after == After::Idle;
-                    }
-                    break;
-                }
-                case wire::ParseStatus::Line:
-                    if (in_idle_) {
-                        session_.idle_done(step.data, out);
-                        in_idle_ = false;
-                    } else if (session_.sasl_response(step.data, out) == After::SaslContinue) {
-                        parser_.expect_line();
-                    }
-                    break;
-                case wire::ParseStatus::AppendLiteral:
-                    if (session_.append_begin(parser_.pending_append(), out)) {
-                        parser_.accept_literal();
-                    } else {
-                        parser_.reject_literal();
-                    }
-                    break;
-                case wire::ParseStatus::LiteralData:
-                    session_.append_data(step.data);
-                    break;
-                case wire::ParseStatus::Error:
-                    session_.append_abort();
-                    session_.parse_error(parser_.error(), false, out);
-                    break;
-                case wire::ParseStatus::Fatal:
-                    session_.parse_error(parser_.error(), true, out);
-                    return out;
-            }
-        }
-    }
-    std::string idle_poll() {
-        std::string out;
-        session_.idle_poll(out);
+        auto out = SessionHarness::send(input);
+        EXPECT_FALSE(quick_refusal_wrote);  // nothing written when refused
         return out;
     }
     std::string login() {
         return send("L1 LOGIN " + std::string(kUser) + " \"" + std::string(kPassword) + "\"\r\n");
     }
-    const std::string& greeting() const { return greeting_; }
-
-    /// Session::set_spill, as the driver does: what it hands over goes to `spilled`.
-    void collect_spills() {
-        session_.set_spill([this](std::string&& responses) {
-            spilled.push_back(std::move(responses));
-        });
-    }
-    std::vector<std::string> spilled;
-
-    bool quick = false;      // try Session::handle(..., quick) first, as the driver does
-    bool ran_quick = false;  // the last command ran that way
-
-private:
-    Session session_;
-    wire::CommandParser parser_;
-    std::string greeting_;
-    bool in_idle_ = false;
 };
 
 std::string msg(std::string_view subject, std::string_view body = "hello\r\n") {
