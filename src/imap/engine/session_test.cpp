@@ -224,6 +224,32 @@ TEST(ImapSession, MultiappendIsAllOrNothing) {
     EXPECT_THAT(c.send("n NOOP\r\n"), Not(HasSubstr("EXISTS")));
 }
 
+// RFC 6855 §4: with UTF8=ACCEPT, a message with UTF-8 header fields comes as
+// `UTF8 (literal8)`; it is stored as sent, and MULTIAPPEND mixes both forms.
+TEST(ImapSession, AppendTakesTheUtf8DataItem) {
+    World w;
+    Client c(w);
+    EXPECT_THAT(c.login(), HasSubstr(" UTF8=ACCEPT "));
+    EXPECT_THAT(c.send("e ENABLE UTF8=ACCEPT\r\n"), HasSubstr("* ENABLED UTF8=ACCEPT"));
+    const std::string utf8 = "Subject: Grüße\r\nFrom: Zoë <zoe@example.org>\r\n\r\nHallo\r\n";
+    const std::string plain = msg("plain");
+    auto out = c.send(
+        "u APPEND INBOX UTF8 (~{" + std::to_string(utf8.size()) + "+}\r\n" + utf8 + ") {" +
+        std::to_string(plain.size()) + "+}\r\n" + plain + "\r\n"
+    );
+    EXPECT_THAT(out, HasSubstr("u OK [APPENDUID "));
+    EXPECT_THAT(out, HasSubstr(" 1,2]"));
+    c.send("s SELECT INBOX\r\n");
+    out = c.send("f FETCH 1:2 (RFC822.SIZE BODY.PEEK[])\r\n");
+    EXPECT_THAT(out, HasSubstr("RFC822.SIZE " + std::to_string(utf8.size()) + " BODY[] {"));
+    EXPECT_THAT(out, HasSubstr(utf8));
+    EXPECT_THAT(out, HasSubstr("Subject: plain"));
+    // A UTF8 item without its ")" is a syntax error, and nothing is stored.
+    out = c.send("v APPEND INBOX UTF8 (~{5+}\r\nhello\r\n");
+    EXPECT_THAT(out, HasSubstr("v BAD"));
+    EXPECT_THAT(c.send("n NOOP\r\n"), Not(HasSubstr("EXISTS")));
+}
+
 TEST(ImapSession, MessageGlobalShapeFollowsTheSessionNotTheRenderCache) {
     // RFC 3501 §9: MESSAGE/GLOBAL is body-type-basic for IMAP4rev1; RFC 9051 §9: body-type-msg
     // after ENABLE IMAP4rev2. The first FETCH stores the render cache; neither mode may get the

@@ -61,7 +61,8 @@ Stop walk_catenate(Cursor& c, std::vector<CatenatePart>& parts, bool probe) {
 // append = "APPEND" SP mailbox 1*append-message
 // append-message = append-opts SP append-data
 // append-opts = [SP flag-list] [SP date-time]
-// append-data = literal / literal8 / "CATENATE" SP "(" cat-part *(SP cat-part) ")"
+// append-data = literal / literal8 / "CATENATE" SP "(" cat-part *(SP cat-part) ")" /
+//               "UTF8" SP "(" literal8 ")"   (RFC 6855 §4)
 Stop walk_append(Cursor& c, AppendArgs& args, bool probe) {
     if (!c.sp()) {
         return Stop::Error;
@@ -102,10 +103,15 @@ Stop walk_append(Cursor& c, AppendArgs& args, bool probe) {
             }
             continue;
         }
+        // RFC 6855 §4: a message with UTF-8 header fields comes as `UTF8 (literal8)`.
+        msg.utf8 = c.keyword("UTF8");
+        if (msg.utf8 && (!c.sp() || !c.open_paren())) {
+            return Stop::Error;
+        }
         if (probe && c.at_pending_literal()) {
             return Stop::PendingMessage;
         }
-        if (!c.streamed_literal(msg.literal, true)) {
+        if (!c.streamed_literal(msg.literal, true) || (msg.utf8 && !c.close_paren())) {
             return Stop::Error;
         }
     } while (!c.at_end());

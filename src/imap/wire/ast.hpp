@@ -189,6 +189,7 @@ struct AppendMessage {
     std::optional<DateTime> internal_date;
     StreamedLiteral literal;                            ///< the message, unless catenate
     std::optional<std::vector<CatenatePart>> catenate;  ///< RFC 4469
+    bool utf8 = false;  ///< sent as `UTF8 (literal8)`: UTF-8 header fields (RFC 6855 §4)
     bool operator==(const AppendMessage&) const = default;
 };
 

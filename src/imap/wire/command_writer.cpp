@@ -287,6 +287,8 @@ struct ArgsWriter {
                     }
                 }
                 w.end_list();
+            } else if (m.utf8) {
+                w.atom("UTF8").begin_list().atom(literal_marker(m.literal)).end_list();
             } else {
                 w.atom(literal_marker(m.literal));
             }

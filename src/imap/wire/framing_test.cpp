@@ -177,6 +177,23 @@ TEST(ImapFraming, AppendVariants) {
             "C c APPEND Drafts CATENATE (URL /a;b TEXT {3} URL /c)"
         })
     );
+    // RFC 6855 §4: a message with UTF-8 header fields as `UTF8 (literal8)`, alone and in a
+    // MULTIAPPEND; without its ")" the command is an error.
+    EXPECT_EQ(
+        run("u APPEND INBOX UTF8 (~{3}\r\nabc) (\\Seen) UTF8 (~{2+}\r\nde)\r\n"),
+        (Events{
+            "A u INBOX #0 3 bin flags=0",
+            "+",
+            "D abc",
+            "A u INBOX #1 2+ bin flags=1",
+            "D de",
+            "C u APPEND INBOX UTF8 (~{3}) (\\Seen) UTF8 (~{2})"
+        })
+    );
+    EXPECT_EQ(
+        run("v APPEND INBOX UTF8 (~{1+}\r\nx\r\nw NOOP\r\n"),
+        (Events{"A v INBOX #0 1+ bin flags=0", "D x", "E v BAD Missing ')'", "C w NOOP"})
+    );
     // A syntax error after the message: the engine gets Error and discards what it wrote.
     EXPECT_EQ(
         run("e APPEND INBOX {1}\r\nx junk\r\nf NOOP\r\n"),
