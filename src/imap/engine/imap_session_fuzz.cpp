@@ -13,6 +13,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "accounts/directory.hpp"
 #include "accounts/login_throttle.hpp"
@@ -104,8 +105,20 @@ struct Dirs {
     fs::path work;
 };
 
-[[noreturn]] void fail(const char* what) {
-    std::fprintf(stderr, "imap_session_fuzz: %s\n", what);
+/// Removes the directories at exit (a crash leaves them for a look).
+struct RemoveAtExit {
+    fs::path root;
+    explicit RemoveAtExit(fs::path r) : root(std::move(r)) {}
+    RemoveAtExit(const RemoveAtExit&) = delete;
+    RemoveAtExit& operator=(const RemoveAtExit&) = delete;
+    ~RemoveAtExit() {
+        std::error_code ec;
+        fs::remove_all(root, ec);
+    }
+};
+
+[[noreturn]] void fail(const char* what, const std::error_code& ec = {}) {
+    std::fprintf(stderr, "imap_session_fuzz: %s: %s\n", what, ec.message().c_str());
     std::abort();
 }
 
@@ -160,6 +173,7 @@ const Dirs& dirs() {
         }  // closed: the copies below see complete files
         return out;
     }();
+    static const RemoveAtExit cleanup{d.root};
     return d;
 }
 
@@ -171,10 +185,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     const Dirs& d = dirs();
     std::error_code ec;
-    fs::remove_all(d.work, ec);
-    fs::copy(d.template_dir, d.work, fs::copy_options::recursive, ec);
-    if (ec) {
-        fail("cannot copy the template data directory");
+    if (fs::remove_all(d.work, ec); ec) {
+        fail("cannot remove the last input's data directory", ec);
+    }
+    if (fs::copy(d.template_dir, d.work, fs::copy_options::recursive, ec); ec) {
+        fail("cannot copy the template data directory", ec);
     }
 
     const unsigned cfg = data[0];
