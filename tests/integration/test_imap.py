@@ -271,6 +271,25 @@ def test_failed_logins_are_slowed_down(server):
     client.logout()
 
 
+def test_append_takes_the_utf8_data_item(server):
+    # RFC 6855 §4: with UTF8=ACCEPT enabled, a message with UTF-8 header fields is sent as
+    # `UTF8 (literal8)` (imaplib has no call for it: the command goes out as raw bytes).
+    client = login(server, "implicit")
+    typ, _ = client.enable("UTF8=ACCEPT")
+    assert typ == "OK"
+    body = "Subject: Grüße aus Köln\r\nFrom: Zoë <zoe@example.org>\r\n\r\nHallo\r\n".encode()
+    client.send(b"u1 APPEND INBOX UTF8 (~{%d+}\r\n" % len(body) + body + b")\r\n")
+    line = client.readline()
+    while not line.startswith(b"u1 "):
+        line = client.readline()
+    match = re.match(rb"u1 OK \[APPENDUID \d+ (\d+)\]", line)
+    assert match, line
+    client.select("INBOX")
+    typ, data = client.uid("FETCH", match.group(1).decode(), "BODY.PEEK[]")
+    assert typ == "OK" and data[0][1] == body, data
+    client.logout()
+
+
 def test_curl_imaps_fetches_message(server):
     deliver(server, message("for curl", "curl body\r\n"))
     wait_for(lambda: server.messages(), what="delivery")
