@@ -133,10 +133,6 @@ const Dirs& dirs() {
         out.work = out.root / "work";
         fs::remove_all(out.root);
         fs::create_directories(out.template_dir);
-        std::atexit([] {
-            std::error_code ec;
-            fs::remove_all(dirs().root, ec);
-        });
         {
             auto directory =
                 accounts::Directory::open(out.template_dir / "accounts.db", directory_options());
@@ -166,8 +162,8 @@ const Dirs& dirs() {
                 {.store = store->get(), .directory = directory->get(), .throttle = &throttle},
                 session_config(true)
             );
-            const auto out = setup.send(kTemplateCommands);
-            if (out.find("t7 OK") == std::string::npos) {
+            const auto answers = setup.send(kTemplateCommands);
+            if (answers.find("t7 OK") == std::string::npos) {
                 fail("the template session failed");
             }
         }  // closed: the copies below see complete files
