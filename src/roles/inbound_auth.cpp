@@ -75,22 +75,11 @@ asio::awaitable<ma::ArcOutcome> verify_chain(
 
 }  // namespace
 
-InboundAuthSettings InboundAuthenticator::settings() const {
-    const std::lock_guard lock(settings_mutex_);
-    return settings_;
-}
-
-void InboundAuthenticator::reload(InboundAuthSettings settings) {
-    const std::lock_guard lock(settings_mutex_);
-    settings.pool = settings_.pool;
-    settings_ = std::move(settings);
-}
-
 asio::awaitable<AuthVerdict> InboundAuthenticator::evaluate(
     smtp::server::SessionInfo session, smtp::wire::Envelope envelope, std::string message
 ) {
     // One message, one set of settings, whatever a SIGHUP changes meanwhile.
-    const InboundAuthSettings settings = this->settings();
+    const InboundAuthSettings settings = settings_.get();
     AuthVerdict verdict;
     boost::system::error_code bad_ip;
     const auto ip = asio::ip::make_address(session.client_ip, bad_ip);
@@ -134,11 +123,9 @@ asio::awaitable<AuthVerdict> InboundAuthenticator::evaluate(
     // The lookups here; the CPU work (body hashes, public-key operations) on the worker pool.
     const auto requests = ma::dkim_key_requests(message, dkim_options);
     const auto keys = co_await ma::fetch_dkim_keys(dns_, requests);
-    if (settings.pool != nullptr) {
+    if (pool_ != nullptr) {
         verdict.dkim = co_await asio::co_spawn(
-            *settings.pool,
-            verify_signatures(message, requests, keys, dkim_options),
-            asio::use_awaitable
+            *pool_, verify_signatures(message, requests, keys, dkim_options), asio::use_awaitable
         );
     } else {
         verdict.dkim = ma::verify_dkim_with_keys(message, requests, keys, dkim_options);
@@ -184,14 +171,12 @@ asio::awaitable<AuthVerdict> InboundAuthenticator::evaluate(
     ma::ArcOutcome arc;
     // As for DKIM: the key lookups here, the hashing and signature checks on the worker pool.
     std::optional<ma::StaticDns> arc_keys;
-    if (settings.pool != nullptr) {
+    if (pool_ != nullptr) {
         arc_keys = co_await ma::prefetch_arc_keys(dns_, message, arc_options);
     }
     if (arc_keys) {
         arc = co_await asio::co_spawn(
-            *settings.pool,
-            verify_chain(std::move(*arc_keys), message, arc_options),
-            asio::use_awaitable
+            *pool_, verify_chain(std::move(*arc_keys), message, arc_options), asio::use_awaitable
         );
     } else {
         arc = co_await ma::verify_arc(dns_, message, arc_options);

@@ -7,7 +7,6 @@
 //
 // This is the seam for the gateway's filter pipeline: later filters (spam, virus) read the same
 // Verdict and add their own results.
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -21,6 +20,7 @@
 #include "mailauth/dmarc_policy.hpp"
 #include "mailauth/dns_source.hpp"
 #include "mailauth/spf_check.hpp"
+#include "roles/settings_slot.hpp"
 #include "smtp/server/inbound_handler.hpp"
 
 namespace sov::roles {
@@ -62,25 +62,24 @@ public:
 class InboundAuthenticator {
 public:
     InboundAuthenticator(mailauth::DnsSource& dns, InboundAuthSettings settings)
-        : dns_(dns), settings_(std::move(settings)) {}
+        : dns_(dns), pool_(settings.pool), settings_(std::move(settings)) {}
 
     /// Checks one message as received from `session` with `envelope`.
     boost::asio::awaitable<AuthVerdict> evaluate(
         smtp::server::SessionInfo session, smtp::wire::Envelope envelope, std::string message
     );
 
-    /// SIGHUP: messages whose evaluation starts from now on use `settings` (the pool stays).
-    void reload(InboundAuthSettings settings);
+    /// SIGHUP: messages whose evaluation starts from now on use `settings` (the pool stays the
+    /// one given at construction).
+    void reload(InboundAuthSettings settings) { settings_.set(std::move(settings)); }
 
     /// Where verdicts with a DMARC policy asking for reports go (null: nowhere).
     void set_recorder(DmarcRecorder* recorder) { recorder_ = recorder; }
 
 private:
-    InboundAuthSettings settings() const;
-
     mailauth::DnsSource& dns_;
-    mutable std::mutex settings_mutex_;  // evaluations run on many threads, reload on one
-    InboundAuthSettings settings_;
+    boost::asio::thread_pool* pool_;
+    SettingsSlot<InboundAuthSettings> settings_;  // evaluations run on many threads, reload on one
     DmarcRecorder* recorder_ = nullptr;
 };
 
