@@ -354,7 +354,7 @@ def merge_runs(runs: list[dict]) -> dict:
     """The sessions of one operation on one system as one result: their timed runs together,
     medians over all of them, and every problem any of them had."""
     r = dict(runs[0])
-    for key in ("wall_ms", "server_cpu_ms", "client_cpu_ms"):
+    for key in ("wall_ms", "server_cpu_ms", "client_cpu_ms", "steal_ms"):
         r[key] = [x for run in runs for x in run[key]]
     r["median_ms"] = statistics.median(r["wall_ms"])
     r["server_cpu_median_ms"] = statistics.median(r["server_cpu_ms"])
@@ -529,8 +529,8 @@ def markdown(report) -> str:
         lines += ["Operations: medians of runs in sessions of their own, the two systems' "
                   "alternating (--interleave on).", ""]
     lines += ["| operation | Sovereign | Dovecot 2.3 | ratio Dovecot / Sovereign | goal | met? | "
-             "server CPU ms Sovereign / Dovecot |",
-             "|---|---|---|---|---|---|---|"]
+             "server CPU ms Sovereign / Dovecot | steal ms Sovereign / Dovecot |",
+             "|---|---|---|---|---|---|---|---|"]
     for op in report["operations"]:
         a, b = s.get("ops", {}).get(op["key"]), d.get("ops", {}).get(op["key"])
         if not a or not b:
@@ -542,13 +542,14 @@ def markdown(report) -> str:
             met += " (wrong answer, see notes)"
         lines.append(f"| {op['label']} | {a['median_ms']:.1f} ms | {b['median_ms']:.1f} ms | "
                      f"{fmt_ratio(r)} | {goal} | {met} | {a['server_cpu_median_ms']:.1f} / "
-                     f"{b['server_cpu_median_ms']:.1f} |")
+                     f"{b['server_cpu_median_ms']:.1f} | {sum(a['steal_ms']):.0f} / "
+                     f"{sum(b['steal_ms']):.0f} |")
     if "logins" in s and "logins" in d:
         a, b = s["logins"], d["logins"]
         r = ratio(b["server_cpu_ms_per_login"], a["server_cpu_ms_per_login"])
         lines.append(f"| server CPU per login (TLS handshake + LOGIN + LOGOUT, {a['count']} "
                      f"sessions) | {a['server_cpu_ms_per_login']:.2f} ms | "
-                     f"{b['server_cpu_ms_per_login']:.2f} ms | {fmt_ratio(r)} | - | - | |")
+                     f"{b['server_cpu_ms_per_login']:.2f} ms | {fmt_ratio(r)} | - | - | | |")
     if "mixed" in s and "mixed" in d:
         a, b = s["mixed"], d["mixed"]
         r = ratio(a["ops_per_s"], b["ops_per_s"])
@@ -557,7 +558,7 @@ def markdown(report) -> str:
                      f"(ops/s; ratio Sovereign / Dovecot) | {a['ops_per_s']:.0f} ops/s | "
                      f"{b['ops_per_s']:.0f} ops/s | {fmt_ratio(r)} | ≥ 3x | {met} | "
                      f"{1000 * a['server_cpu_s'] / max(a['ops'], 1):.2f} / "
-                     f"{1000 * b['server_cpu_s'] / max(b['ops'], 1):.2f} per op |")
+                     f"{1000 * b['server_cpu_s'] / max(b['ops'], 1):.2f} per op | |")
     idle_rows = (("idle", "LOGIN + SELECT + IDLE", True),
                  ("idle-auth", "LOGIN + IDLE, no SELECT", False))
     for phase, what, has_goal in idle_rows:
@@ -576,7 +577,7 @@ def markdown(report) -> str:
             met = "yes" if a["pss_kb_per_session"] <= 50 else "**no**"
         lines.append(f"| memory per idle session ({(a or b)['sessions']} sessions, {what}; "
                      f"lower is better) | {cell(a)} | {cell(b)} | {fmt_ratio(r)} | "
-                     f"{'≤ 50 KB' if has_goal else '-'} | {met} | |")
+                     f"{'≤ 50 KB' if has_goal else '-'} | {met} | | |")
     return "\n".join(lines)
 
 
@@ -720,7 +721,8 @@ def main():
                     results[name]["ops"][op["key"]] = r
                     bench.log(f"{op['key']}: {systems[name].label} {r['median_ms']:.1f} ms "
                               f"(runs {r['wall_ms']}), server CPU {r['server_cpu_median_ms']:.1f}"
-                              f" ms, client CPU {r['client_cpu_median_ms']:.1f} ms")
+                              f" ms, client CPU {r['client_cpu_median_ms']:.1f} ms, steal"
+                              f" {r['steal_ms']}")
             if len(systems) == 2:
                 report["comparisons"] = {}
                 for key in COMPARED:

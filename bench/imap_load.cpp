@@ -199,6 +199,21 @@ double server_cpu_s(const Options& o) {
     return total;
 }
 
+// Time the hypervisor ran something else while this machine's CPUs wanted to run (steal,
+// summed over all CPUs; /proc/stat counts it in USER_HZ ticks, so this is exact to 10 ms).
+// A run that saw steal measured the host as much as the servers.
+double steal_s() {
+    std::ifstream in("/proc/stat");
+    std::string cpu;
+    std::uint64_t field[8] = {};
+    in >> cpu;
+    for (auto& f : field) {
+        in >> f;
+    }
+    const long hz = sysconf(_SC_CLK_TCK);
+    return cpu == "cpu" && hz > 0 ? static_cast<double>(field[7]) / static_cast<double>(hz) : 0;
+}
+
 double thread_cpu_s() {
     rusage ru{};
     getrusage(RUSAGE_THREAD, &ru);
@@ -601,7 +616,7 @@ double percentile_ms(std::vector<double> seconds, double p) {
 // --- ops
 
 struct OpResult {
-    std::vector<double> wall, server_cpu, client_cpu;
+    std::vector<double> wall, server_cpu, client_cpu, steal;
     Reply last;
 };
 
@@ -664,6 +679,7 @@ int mode_ops(const Options& o) {
             std::unique_ptr<Connection> fresh;
             Reply r;
             const double cpu0 = server_cpu_s(o), own0 = thread_cpu_s(), t0 = now_s();
+            const double steal0 = steal_s();
             if (op.command == "@login_select") {
                 // A new session: connect + TLS untimed, then LOGIN + SELECT timed.
                 fresh = std::make_unique<Connection>(o);
@@ -680,6 +696,7 @@ int mode_ops(const Options& o) {
                     res.wall.push_back(t2 - t1);
                     res.server_cpu.push_back(server_cpu_s(o) - c1);
                     res.client_cpu.push_back(thread_cpu_s() - o1);
+                    res.steal.push_back(steal_s() - steal0);
                 }
                 (void)fresh->command("LOGOUT");
             } else {
@@ -689,6 +706,7 @@ int mode_ops(const Options& o) {
                     res.wall.push_back(t1 - t0);
                     res.server_cpu.push_back(server_cpu_s(o) - cpu0);
                     res.client_cpu.push_back(thread_cpu_s() - own0);
+                    res.steal.push_back(steal_s() - steal0);
                 }
             }
             if (!r.ok()) {
@@ -718,6 +736,7 @@ int mode_ops(const Options& o) {
                ", \"command\": " + json_string(op.command) + ", \"wall_ms\": " + json_ms(res.wall) +
                ", \"server_cpu_ms\": " + json_ms(res.server_cpu) +
                ", \"client_cpu_ms\": " + json_ms(res.client_cpu) +
+               ", \"steal_ms\": " + json_ms(res.steal) +
                ", \"untagged\": " + std::to_string(r.untagged) +
                ", \"bytes\": " + std::to_string(r.bytes) +
                ", \"literal_bytes\": " + std::to_string(r.literals) +
