@@ -237,6 +237,100 @@ std::optional<Evaluated> evaluate(
     return ev;
 }
 
+/// What a SEARCH or SORT returns, in the order it returns it: ascending for SEARCH, the
+/// requested order for SORT (RFC 5267 §3.1: MIN is the first sorted message, MAX the last).
+struct Results {
+    std::vector<std::uint32_t> numbers;  // sequence numbers or UIDs, as the command asked
+    std::vector<std::uint32_t> uids;
+    std::vector<std::uint64_t> modseqs;
+
+    void add(const Match& m, bool uid) {
+        numbers.push_back(uid ? m.uid : m.seq);
+        uids.push_back(m.uid);
+        modseqs.push_back(m.modseq);
+    }
+    std::uint64_t highest_modseq() const {
+        return modseqs.empty() ? 0 : *std::max_element(modseqs.begin(), modseqs.end());
+    }
+};
+
+/// The UIDs SAVE keeps (RFC 5182 §2.4): the whole result, or with MIN and/or MAX alone just
+/// the messages those return. Kept ascending: "$" is a set.
+std::vector<std::uint32_t> saved_result(const wire::SearchReturn& ret, const Results& r) {
+    std::vector<std::uint32_t> keep;
+    if ((ret.min || ret.max) && !ret.all && !ret.count) {
+        if (ret.min && !r.uids.empty()) {
+            keep.push_back(r.uids.front());
+        }
+        if (ret.max && !r.uids.empty()) {
+            keep.push_back(r.uids.back());
+        }
+    } else {
+        keep = r.uids;
+    }
+    std::sort(keep.begin(), keep.end());
+    keep.erase(std::unique(keep.begin(), keep.end()), keep.end());
+    return keep;
+}
+
+/// The untagged answer of a SEARCH or SORT: `* SEARCH` / `* SORT` (with the highest
+/// mod-sequence when a MODSEQ criterion was given, RFC 7162 §3.1.6 and §3.1.9), or with RETURN
+/// options `* ESEARCH` (RFC 4731 §3.1, RFC 5267 §3.1). `name` is "SEARCH" or "SORT".
+void write_results(
+    wire::ResponseWriter& w,
+    const wire::Command& c,
+    std::string_view name,
+    const wire::SearchReturn& ret,
+    const Results& r,
+    bool modseq
+) {
+    if (!ret.present) {
+        w.begin_untagged().atom(name);
+        for (const auto n : r.numbers) {
+            w.number(n);
+        }
+        if (modseq && !r.numbers.empty()) {
+            w.begin_list().atom("MODSEQ").number(r.highest_modseq()).end_list();
+        }
+        w.end();
+        return;
+    }
+    if (ret.save && !ret.min && !ret.max && !ret.all && !ret.count) {
+        return;  // RFC 5182 §2.4: SAVE alone returns no ESEARCH response
+    }
+    // RFC 4731 §3.1: "RETURN ()" means ALL.
+    const bool all = ret.all || (!ret.min && !ret.max && !ret.count && !ret.save);
+    w.begin_untagged().atom("ESEARCH").begin_list().atom("TAG").string(c.tag).end_list();
+    if (c.uid) {
+        w.atom("UID");
+    }
+    if (!r.numbers.empty()) {
+        if (ret.min) {
+            w.atom("MIN").number(r.numbers.front());
+        }
+        if (ret.max) {
+            w.atom("MAX").number(r.numbers.back());
+        }
+        if (all) {
+            // In the result's order; only increasing runs become ranges (RFC 5267 §3.2).
+            w.atom("ALL").atom(wire::to_string(wire::sequence_set_of(r.numbers)));
+        }
+    }
+    if (ret.count) {
+        w.atom("COUNT").number(r.numbers.size());
+    }
+    if (modseq && !r.numbers.empty()) {
+        // RFC 4731 §3.2 (RFC 7162 §3.1.5): with only MIN or only MAX, the mod-sequence of
+        // that one message; otherwise the highest of all matches.
+        std::uint64_t reported = r.highest_modseq();
+        if (ret.min != ret.max && !all && !ret.count) {
+            reported = ret.min ? r.modseqs.front() : r.modseqs.back();
+        }
+        w.atom("MODSEQ").number(reported);
+    }
+    w.end();
+}
+
 }  // namespace
 
 void Session::Handlers::search(Session& s, const Cmd& c, W& w) {
@@ -254,75 +348,14 @@ void Session::Handlers::search(Session& s, const Cmd& c, W& w) {
     if (!ev) {
         return;
     }
-    std::vector<std::uint32_t> numbers;
-    std::vector<std::uint32_t> uids;
-    std::uint64_t highest = 0;
+    Results results;
     for (const auto& m : ev->matches) {
-        numbers.push_back(c.uid ? m.uid : m.seq);
-        uids.push_back(m.uid);
-        highest = std::max(highest, m.modseq);
+        results.add(m, c.uid);
     }
-    const auto& ret = args.ret;
-    if (ret.save) {
-        // RFC 5182 §2.4: with MIN or MAX, only those are saved.
-        std::vector<std::uint32_t> keep;
-        if ((ret.min || ret.max) && !ret.all && !ret.count) {
-            if (ret.min && !uids.empty()) {
-                keep.push_back(uids.front());
-            }
-            if (ret.max && !uids.empty() && (keep.empty() || keep.back() != uids.back())) {
-                keep.push_back(uids.back());
-            }
-        } else {
-            keep = uids;
-        }
-        s.saved_search_ = std::move(keep);
+    if (args.ret.save) {
+        s.saved_search_ = saved_result(args.ret, results);
     }
-    if (!ret.present) {
-        w.begin_untagged().atom("SEARCH");
-        for (const auto n : numbers) {
-            w.number(n);
-        }
-        if (modseq && !numbers.empty()) {
-            w.begin_list().atom("MODSEQ").number(highest).end_list();
-        }
-        w.end();
-        ok(w, c);
-        return;
-    }
-    const bool only_save = ret.save && !ret.min && !ret.max && !ret.all && !ret.count;
-    if (!only_save) {
-        // RFC 4731 §3.1: "RETURN ()" means ALL.
-        const bool all = ret.all || (!ret.min && !ret.max && !ret.count && !ret.save);
-        w.begin_untagged().atom("ESEARCH").begin_list().atom("TAG").string(c.tag).end_list();
-        if (c.uid) {
-            w.atom("UID");
-        }
-        if (!numbers.empty()) {
-            if (ret.min) {
-                w.atom("MIN").number(numbers.front());
-            }
-            if (ret.max) {
-                w.atom("MAX").number(numbers.back());
-            }
-            if (all) {
-                w.atom("ALL").atom(wire::to_string(wire::sequence_set_of(numbers)));
-            }
-        }
-        if (ret.count) {
-            w.atom("COUNT").number(numbers.size());
-        }
-        if (modseq && !numbers.empty()) {
-            // RFC 4731 §3.2 (RFC 7162 §3.1.5): with only MIN or only MAX, the mod-sequence of
-            // that one message; otherwise the highest of all matches.
-            std::uint64_t reported = highest;
-            if (ret.min != ret.max && !all && !ret.count) {
-                reported = ret.min ? ev->matches.front().modseq : ev->matches.back().modseq;
-            }
-            w.atom("MODSEQ").number(reported);
-        }
-        w.end();
-    }
+    write_results(w, c, "SEARCH", args.ret, results, modseq);
     ok(w, c);
 }
 
@@ -331,6 +364,10 @@ void Session::Handlers::sort(Session& s, const Cmd& c, W& w) {
     if (!charset_ok(args.charset)) {
         no(w, c, "BADCHARSET (UTF-8 US-ASCII)", "Unsupported charset");
         return;
+    }
+    const bool modseq = uses_modseq(args.key);
+    if (modseq) {
+        s.condstore_ = true;  // as for SEARCH, which SORT extends (RFC 7162 §3.1.9)
     }
     const std::vector<std::uint32_t>* saved = s.saved_search_ ? &*s.saved_search_ : nullptr;
     auto ev = evaluate(w, c, *s.services_.store, s.account_, *s.view_, args.key, saved, true);
@@ -357,12 +394,14 @@ void Session::Handlers::sort(Session& s, const Cmd& c, W& w) {
             .envelope = structures[i].envelopes.empty() ? nullptr : &structures[i].envelopes[0],
         });
     }
-    const auto order = search::sort(args.criteria, input);
-    w.begin_untagged().atom("SORT");
-    for (const auto i : order) {
-        w.number(c.uid ? input[i].uid : input[i].seq);
+    Results results;
+    for (const auto i : search::sort(args.criteria, input)) {
+        results.add(ev->matches[i], c.uid);
     }
-    w.end();
+    if (args.ret.save) {
+        s.saved_search_ = saved_result(args.ret, results);
+    }
+    write_results(w, c, "SORT", args.ret, results, modseq);
     ok(w, c);
 }
 

@@ -272,6 +272,43 @@ TEST(ImapSession, MessageGlobalShapeFollowsTheSessionNotTheRenderCache) {
     }
 }
 
+// ESORT (RFC 5267 §3): RETURN options answer with ESEARCH, MIN and MAX are the first and last
+// sorted messages and ALL keeps the sort order; with a MODSEQ criterion the plain SORT answer
+// ends with the highest mod-sequence (RFC 7162 §3.1.9).
+TEST(ImapSession, SortReturnOptionsKeepTheSortOrder) {
+    World w;
+    for (const auto* subject : {"delta", "alpha", "charlie", "bravo"}) {
+        w.deliver(msg(subject));
+    }
+    Client c(w);
+    EXPECT_THAT(c.login(), HasSubstr(" SORT SORT=DISPLAY ESORT "));
+    c.send("s SELECT INBOX\r\n");
+    EXPECT_THAT(c.send("a SORT (SUBJECT) UTF-8 ALL\r\n"), HasSubstr("* SORT 2 4 3 1\r\n"));
+    EXPECT_THAT(
+        c.send("b SORT RETURN (MIN MAX ALL COUNT) (SUBJECT) UTF-8 ALL\r\n"),
+        HasSubstr("* ESEARCH (TAG \"b\") MIN 2 MAX 1 ALL 2,4,3,1 COUNT 4\r\nb OK")
+    );
+    EXPECT_THAT(
+        c.send("c UID SORT RETURN () (REVERSE SUBJECT) UTF-8 ALL\r\n"),
+        HasSubstr("* ESEARCH (TAG \"c\") UID ALL 1,3:4,2\r\nc OK")
+    );
+    EXPECT_THAT(
+        c.send("d SORT RETURN (ALL) (ARRIVAL) UTF-8 NOT SUBJECT charlie\r\n"),
+        HasSubstr("* ESEARCH (TAG \"d\") ALL 1:2,4\r\n")
+    );
+    // SAVE with MIN keeps the first sorted message alone (RFC 5182 §2.4).
+    EXPECT_THAT(
+        c.send("e UID SORT RETURN (SAVE MIN) (SUBJECT) UTF-8 ALL\r\n"),
+        HasSubstr("* ESEARCH (TAG \"e\") UID MIN 2\r\n")
+    );
+    EXPECT_THAT(c.send("f UID SEARCH UID $\r\n"), HasSubstr("* SEARCH 2\r\n"));
+    EXPECT_THAT(c.send("g SORT RETURN (SAVE) (SUBJECT) UTF-8 SUBJECT l\r\n"), Not(HasSubstr("*")));
+    EXPECT_THAT(c.send("h SEARCH UID $\r\n"), HasSubstr("* SEARCH 1 2 3\r\n"));
+    const auto modseq = c.send("i SORT (SUBJECT) UTF-8 MODSEQ 1\r\n");
+    EXPECT_THAT(modseq, testing::ContainsRegex("\\* SORT 2 4 3 1 \\(MODSEQ [0-9]+\\)\r\n"));
+    EXPECT_THAT(c.send("j SORT (SUBJECT) UTF-8 MODSEQ 1000000\r\n"), HasSubstr("* SORT\r\n"));
+}
+
 TEST(ImapSession, StoreSearchCopyMoveExpunge) {
     World w;
     w.deliver(msg("alpha", "the quick brown fox\r\n"));

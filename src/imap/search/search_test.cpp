@@ -685,6 +685,21 @@ TEST(Sort, CriteriaReverseAndTies) {
     EXPECT_EQ(box.run("(DISPLAYTO)"), "4 2 1 3");    // "" a@x b@x bob
 }
 
+// RFC 5957 §3 sorts by the first IMAP address structure: a group's is its name (as in
+// Dovecot's imaptest script sort-display-to), a name-less address its mailbox@host or mailbox.
+TEST(Sort, DisplayValueOfGroupsAndBareAddresses) {
+    SortBox box({
+        "To: Mid <m@x>\r\n",
+        "To: zeta: a@x, b@y;\r\n",         // "zeta", not a@x
+        "To: nobody:;\r\n",                // "nobody"
+        "To: d\r\n",                       // "d": no host
+        "To: =?utf-8?q?Able?= <z@x>\r\n",  // "able", decoded
+        "To: c@x\r\n",
+    });
+    EXPECT_EQ(box.run("(DISPLAYTO)"), "5 6 4 1 3 2");  // able c@x d mid nobody zeta
+    EXPECT_EQ(box.run("(REVERSE DISPLAYTO)"), "2 3 1 4 6 5");
+}
+
 TEST(Sort, MissingEnvelopeSortsAsEmpty) {
     SortBox box({"Subject: b\r\n", "Subject: a\r\n"});
     SortInput none;

@@ -5,7 +5,6 @@
 #include <numeric>
 #include <string>
 
-#include "imap/search/detail/text_match.hpp"
 #include "imap/search/search.hpp"
 #include "mime/date.hpp"
 #include "mime/text.hpp"
@@ -69,6 +68,29 @@ std::string first_addr_mailbox(const std::vector<mime::Address>& list) {
     return a.mailbox;
 }
 
+/// RFC 5957 §3's sort value of a list's first IMAP address structure: its display name
+/// (decoded), else addr-mailbox@addr-host, else addr-mailbox alone, else the empty string. A
+/// group's first structure has no name or host but the group's name as its addr-mailbox
+/// (RFC 9051 §7.5.2), so "To: team: a@x, b@y;" sorts as "team".
+std::string display_value(const std::vector<mime::Address>& list) {
+    if (list.empty()) {
+        return {};
+    }
+    const mime::Address& a = list.front();
+    if (a.kind != mime::Address::Kind::Mailbox) {
+        return first_addr_mailbox(list);
+    }
+    if (!a.name.empty()) {
+        return a.name;
+    }
+    std::string spec = a.mailbox;
+    if (!a.host.empty()) {
+        spec += '@';
+        spec += a.host;
+    }
+    return spec;
+}
+
 std::string folded_key(SortCriterion c, const mime::Envelope* env) {
     if (env == nullptr) {
         return {};  // absent header: the empty string, which sorts first (RFC 5256 §3)
@@ -77,26 +99,13 @@ std::string folded_key(SortCriterion c, const mime::Envelope* env) {
         return base_subject(env->subject);
     }
     const std::vector<mime::Address>* list = address_list(c, *env);
-    if (list != nullptr && c != SortCriterion::DisplayFrom && c != SortCriterion::DisplayTo) {
-        return mime::fold_case(first_addr_mailbox(*list));
-    }
-    const mime::Address* a = list == nullptr ? nullptr : detail::first_mailbox(*list);
-    if (a == nullptr) {
+    if (list == nullptr) {
         return {};
     }
     if (c == SortCriterion::DisplayFrom || c == SortCriterion::DisplayTo) {
-        // RFC 5957 §3: the display-name of the first address, or its addr-spec if it has none.
-        if (!a->name.empty()) {
-            return mime::fold_case(a->name);
-        }
-        std::string spec = a->mailbox;
-        if (!a->host.empty()) {
-            spec += '@';
-            spec += a->host;
-        }
-        return mime::fold_case(spec);
+        return mime::fold_case(display_value(*list));
     }
-    return {};
+    return mime::fold_case(first_addr_mailbox(*list));
 }
 
 // The collation key of a string criterion.

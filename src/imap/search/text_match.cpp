@@ -68,15 +68,6 @@ bool address_contains(
     return contains_folded(scratch, needle_folded);
 }
 
-const mime::Address* first_mailbox(const std::vector<mime::Address>& list) noexcept {
-    for (const mime::Address& a : list) {
-        if (a.kind == mime::Address::Kind::Mailbox) {
-            return &a;
-        }
-    }
-    return nullptr;
-}
-
 std::int64_t day_number(int year, int month, int day) noexcept {
     // Howard Hinnant's days_from_civil.
     const std::int64_t y = static_cast<std::int64_t>(year) - (month <= 2 ? 1 : 0);

@@ -110,9 +110,9 @@ std::string to_string(const SequenceSet& set) {
     return out;
 }
 
-SequenceSet sequence_set_of(const std::vector<std::uint32_t>& ascending) {
+SequenceSet sequence_set_of(const std::vector<std::uint32_t>& numbers) {
     SequenceSet set;
-    for (const auto n : ascending) {
+    for (const auto n : numbers) {
         if (!set.ranges.empty() && set.ranges.back().last + 1 == n) {
             set.ranges.back().last = n;
         } else {

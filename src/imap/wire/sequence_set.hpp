@@ -41,8 +41,9 @@ struct SequenceSet {
     std::string_view text, std::size_t& used
 );
 
-/// The set of the given ascending numbers, consecutive runs merged ("1:3,5").
-[[nodiscard]] SequenceSet sequence_set_of(const std::vector<std::uint32_t>& ascending);
+/// The set of the given numbers in their order, each run of consecutive increasing numbers
+/// merged ("1:3,5"; "5,3,2,1" stays as it is, as an ESORT result must, RFC 5267 §3.2).
+[[nodiscard]] SequenceSet sequence_set_of(const std::vector<std::uint32_t>& numbers);
 
 /// Canonical text ("1:3,5,7:*", "$").
 [[nodiscard]] std::string to_string(const SequenceSet& set);

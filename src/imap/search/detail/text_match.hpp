@@ -32,9 +32,6 @@ void address_text(const std::vector<mime::Address>& list, std::string_view raw, 
     std::string& scratch
 );
 
-/// The first address that is a mailbox (group markers skipped), or nullptr.
-[[nodiscard]] const mime::Address* first_mailbox(const std::vector<mime::Address>& list) noexcept;
-
 /// Days since 1970-01-01 of a calendar date (proleptic Gregorian).
 [[nodiscard]] std::int64_t day_number(int year, int month, int day) noexcept;
 
