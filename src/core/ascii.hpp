@@ -17,6 +17,31 @@ namespace sov::core {
     });
 }
 
+/// The value of a hexadecimal digit, either case; -1 for any other octet.
+[[nodiscard]] constexpr int hex_value(char c) noexcept {
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    if (c >= 'A' && c <= 'F') {
+        return c - 'A' + 10;
+    }
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+    return -1;
+}
+
+/// The octet that the two hexadecimal digits at s[at] and s[at + 1] stand for ("%2F", "=3D"
+/// after the escape character), or -1 if two such digits are not there.
+[[nodiscard]] constexpr int hex_octet(std::string_view s, std::size_t at) noexcept {
+    if (at >= s.size() || s.size() - at < 2) {
+        return -1;
+    }
+    const int hi = hex_value(s[at]);
+    const int lo = hex_value(s[at + 1]);
+    return hi < 0 || lo < 0 ? -1 : hi * 16 + lo;
+}
+
 [[nodiscard]] inline std::string ascii_lowercase(std::string_view s) {
     std::string out(s);
     std::transform(out.begin(), out.end(), out.begin(), ascii_lower);

@@ -75,19 +75,6 @@ std::optional<std::uint64_t> parse_digits(std::string_view s, std::size_t max_di
     return value;
 }
 
-int hex_value(char c) noexcept {
-    if (is_digit(c)) {
-        return c - '0';
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    return -1;
-}
-
 // §2.11 dkim-quoted-printable (i= and z=): "=XX" is an octet, FWS is ignored.
 std::optional<std::string> decode_dkim_qp(std::string_view s) {
     std::string out;
@@ -97,15 +84,11 @@ std::optional<std::string> decode_dkim_qp(std::string_view s) {
             continue;
         }
         if (c == '=') {
-            if (i + 2 >= s.size()) {
+            const int octet = core::hex_octet(s, i + 1);
+            if (octet < 0) {
                 return std::nullopt;
             }
-            const int hi = hex_value(s[i + 1]);
-            const int lo = hex_value(s[i + 2]);
-            if (hi < 0 || lo < 0) {
-                return std::nullopt;
-            }
-            out += static_cast<char>(hi * 16 + lo);
+            out += static_cast<char>(octet);
             i += 2;
         } else {
             out += c;

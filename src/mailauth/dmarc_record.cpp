@@ -213,13 +213,6 @@ std::optional<std::uint64_t> parse_size(std::string_view s) noexcept {
     return n << shift;
 }
 
-int hex_value(char c) noexcept {
-    if (is_digit(c)) {
-        return c - '0';
-    }
-    return core::ascii_lower(c) - 'a' + 10;
-}
-
 // RFC 6068 §2: mailto:addr-spec[?hfields], percent-encoded. One local@domain address, no
 // spaces or control characters; anything else is not a destination we send to.
 std::string mailto_address(std::string_view rest) {
@@ -227,10 +220,8 @@ std::string mailto_address(std::string_view rest) {
     std::string decoded;
     decoded.reserve(rest.size());
     for (std::size_t i = 0; i < rest.size(); ++i) {
-        if (rest[i] == '%' && i + 2 < rest.size() && is_hex(rest[i + 1]) && is_hex(rest[i + 2])) {
-            decoded.push_back(
-                static_cast<char>(hex_value(rest[i + 1]) * 16 + hex_value(rest[i + 2]))
-            );
+        if (const int octet = rest[i] == '%' ? core::hex_octet(rest, i + 1) : -1; octet >= 0) {
+            decoded.push_back(static_cast<char>(octet));
             i += 2;
         } else {
             decoded.push_back(rest[i]);

@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cstdint>
 
+#include "core/ascii.hpp"
 #include "mime/encoded_word.hpp"
 #include "mime/header.hpp"
 
@@ -54,25 +55,11 @@ std::size_t token_end(std::string_view s, std::size_t i, bool stop_at_slash, boo
     return i;
 }
 
-int hex_value(char c) noexcept {
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
 // RFC 2231 §4: %XX octets.
 void percent_decode(std::string_view in, std::string& out) {
     for (std::size_t i = 0; i < in.size(); ++i) {
-        if (in[i] == '%' && i + 2 < in.size() + 0 && hex_value(in[i + 1]) >= 0 &&
-            hex_value(in[i + 2]) >= 0) {
-            out.push_back(static_cast<char>(hex_value(in[i + 1]) * 16 + hex_value(in[i + 2])));
+        if (const int octet = in[i] == '%' ? core::hex_octet(in, i + 1) : -1; octet >= 0) {
+            out.push_back(static_cast<char>(octet));
             i += 2;
         } else {
             out.push_back(in[i]);

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string>
 
+#include "core/ascii.hpp"
 #include "mime/header.hpp"
 
 namespace sov::mime {
@@ -26,19 +27,6 @@ constexpr std::array<std::int8_t, 256> make_base64_table() {
 }
 
 constexpr auto kBase64 = make_base64_table();
-
-int hex_value(char c) noexcept {
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
 
 bool valid_utf8(std::string_view s) noexcept {
     std::size_t i = 0;
@@ -125,10 +113,8 @@ void decode_q(std::string_view text, std::string& out) {
         if (c == '_') {
             out.push_back(' ');
         } else if (c == '=') {
-            const int hi = i + 1 < text.size() ? hex_value(text[i + 1]) : -1;
-            const int lo = i + 2 < text.size() ? hex_value(text[i + 2]) : -1;
-            if (hi >= 0 && lo >= 0) {
-                out.push_back(static_cast<char>(hi * 16 + lo));
+            if (const int octet = core::hex_octet(text, i + 1); octet >= 0) {
+                out.push_back(static_cast<char>(octet));
                 i += 2;
             } else {
                 out.push_back(c);

@@ -1,23 +1,11 @@
 #include "mime/transfer_encoding.hpp"
 
+#include "core/ascii.hpp"
 #include "mime/encoded_word.hpp"
 
 namespace sov::mime {
 
 namespace {
-
-int hex_digit(char c) noexcept {
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    if (c >= 'a' && c <= 'f') {  // lowercase is not allowed by §6.7 but is common
-        return c - 'a' + 10;
-    }
-    return -1;
-}
 
 bool is_blank(char c) noexcept {
     return c == ' ' || c == '\t';
@@ -66,14 +54,10 @@ void decode_quoted_printable(std::string_view in, std::string& out) {
                 soft_break = true;
                 break;
             }
-            if (p + 2 < end) {
-                const int hi = hex_digit(in[p + 1]);
-                const int lo = hex_digit(in[p + 2]);
-                if (hi >= 0 && lo >= 0) {
-                    out.push_back(static_cast<char>(hi * 16 + lo));
-                    p += 2;
-                    continue;
-                }
+            if (const int octet = core::hex_octet(in.substr(0, end), p + 1); octet >= 0) {
+                out.push_back(static_cast<char>(octet));
+                p += 2;
+                continue;
             }
             out.push_back('=');  // malformed escape: keep it literally
         }
