@@ -54,6 +54,7 @@ printf '%s\n' "$password2" >"$work/password2"
 # Ephemeral ports: the server reports what it bound.
 sed -i -E 's/^port = [0-9]+$/port = 0/' "$work/data/sovereign.toml"
 
+: >"$work/server.log"  # before the loop below reads it: the child opens it only when it runs
 "$SOVEREIGN_BIN" serve --data "$work/data" >"$work/server.log" 2>&1 &
 server_pid=$!
 

@@ -1,11 +1,17 @@
-// APPEND (RFC 9051 §6.3.12, UIDPLUS APPENDUID RFC 4315 §3, MULTIAPPEND RFC 3502).
+// APPEND (RFC 9051 §6.3.12, UIDPLUS APPENDUID RFC 4315 §3, MULTIAPPEND RFC 3502, CATENATE
+// RFC 4469).
 #include <algorithm>
 
 #include "core/log.hpp"
 #include "imap/engine/append_state.hpp"
 #include "imap/engine/flags.hpp"
 #include "imap/engine/handlers.hpp"
+#include "imap/engine/mailbox_view.hpp"
+#include "imap/engine/message_file.hpp"
+#include "imap/fetch/fetch.hpp"
+#include "imap/wire/imap_url.hpp"
 #include "mime/date.hpp"
+#include "mime/serialize.hpp"
 
 namespace sov::imap {
 
@@ -30,6 +36,54 @@ core::WallTime to_wall_time(const wire::DateTime& dt) {
     return core::WallTime{std::chrono::seconds{d.unix_time()}};
 }
 
+/// The octets a CATENATE URL part stands for (RFC 4469 §3): BODY.PEEK[section]<partial> of a
+/// message of the user's, as FETCH would send them; nullopt if the URL is not one we serve
+/// (imap_url.hpp), or names a mailbox, UIDVALIDITY, message or part that does not exist.
+/// `selected` resolves URLs relative to the selected mailbox (nullptr: none is).
+std::optional<std::string> url_octets(
+    store::Store& store,
+    std::string_view account,
+    const MailboxView* selected,
+    std::string_view text
+) {
+    const auto url = wire::parse_message_part_url(text);
+    if (!url || (!url->mailbox && selected == nullptr)) {
+        return std::nullopt;
+    }
+    const store::MailboxKey key = url->mailbox ? store::MailboxKey(*url->mailbox) : selected->key();
+    const auto box = store.mailbox(account, key);
+    if (!box || (url->uid_validity && *url->uid_validity != box->uid_validity)) {
+        return std::nullopt;  // RFC 5092 §5: a stale URL is as if the mailbox did not exist
+    }
+    const auto found = store.get_messages(
+        account, store::MailboxKey::identity(box->id, box->uid_validity), {url->uid}
+    );
+    if (!found || found->empty()) {
+        return std::nullopt;
+    }
+    const store::MessageInfo& m = found->front();
+    MessageFile file;
+    if (!file.load(m.path)) {
+        return std::nullopt;  // expunged meanwhile
+    }
+    auto structure = mime::deserialize(m.structure);
+    if (!structure) {
+        structure = mime::parse_message(file.bytes());
+    }
+    // nullopt for a part that does not exist: RFC 4469 §4.1's "invalid body part".
+    return fetch::body_section_octets(url->section, url->partial, *structure, file.bytes());
+}
+
+/// BADURL's url-resp-text (RFC 4469 §5): TEXT-CHARs but "]".
+std::string badurl_code(std::string_view url) {
+    std::string code = "BADURL ";
+    for (const char ch : url.substr(0, wire::kMaxImapUrl)) {
+        const auto u = static_cast<unsigned char>(ch);
+        code += u < 0x20 || u == 0x7f || ch == ']' ? '?' : ch;
+    }
+    return code;
+}
+
 }  // namespace
 
 bool Session::append_begin(const wire::PendingAppend& pending, std::string& out) {
@@ -39,12 +93,8 @@ bool Session::append_begin(const wire::PendingAppend& pending, std::string& out)
         append_.reset();
         return false;
     }
-    if (pending.catenate_text) {
-        w.tagged(pending.tag, Condition::No, "CANNOT", "CATENATE is not supported");
-        append_.reset();
-        return false;
-    }
-    if (pending.index == 0) {
+    if (!append_ || append_->tag != pending.tag) {
+        // The command's first literal (messages before it, if any, are CATENATEs of URLs).
         append_ = std::make_unique<AppendState>();
         append_->tag = pending.tag;
         append_->mailbox = pending.mailbox;
@@ -59,16 +109,12 @@ bool Session::append_begin(const wire::PendingAppend& pending, std::string& out)
             return false;
         }
     }
-    if (!append_) {
-        return false;
-    }
     if (pending.index >= kMaxAppendMessages) {
         w.tagged(pending.tag, Condition::No, "LIMIT", "Too many messages in one APPEND");
         append_.reset();
         return false;
     }
-    const auto parsed = parse_flags(pending.message.flags);
-    if (!parsed.ok) {
+    if (!parse_flags(pending.message.flags).ok) {
         w.tagged(pending.tag, Condition::Bad, "", "Unknown system flag");
         append_.reset();
         return false;
@@ -79,14 +125,19 @@ bool Session::append_begin(const wire::PendingAppend& pending, std::string& out)
         append_.reset();
         return false;
     }
-    AppendState::Message m;
-    m.incoming.emplace(std::move(*incoming));
-    m.flags = parsed.flags;
-    m.keywords = parsed.keywords;
-    if (pending.message.internal_date) {
-        m.internal_date = to_wall_time(*pending.message.internal_date);
+    auto& messages = append_->messages;
+    // Messages that sent no literal before this one are CATENATEs of URLs alone.
+    while (messages.size() < pending.index) {
+        messages.emplace_back().catenate = true;
     }
-    append_->messages.push_back(std::move(m));
+    if (pending.catenate_text) {
+        if (messages.size() == pending.index) {
+            messages.emplace_back().catenate = true;  // its first TEXT part
+        }
+        messages.back().texts.push_back(std::move(*incoming));
+    } else {
+        messages.emplace_back().incoming.emplace(std::move(*incoming));
+    }
     append_->previous_cr = false;
     return true;
 }
@@ -97,7 +148,8 @@ void Session::append_data(std::string_view bytes) {
     }
     // Stored messages have CRLF line ends (what FETCH sends and RFC822.SIZE counts): a bare LF
     // from the client becomes CRLF here, so every later answer is consistent.
-    auto& incoming = *append_->messages.back().incoming;
+    auto& message = append_->messages.back();
+    auto& incoming = message.catenate ? message.texts.back() : *message.incoming;
     std::string normalised;
     std::size_t start = 0;
     for (std::size_t i = 0; i < bytes.size(); ++i) {
@@ -126,9 +178,76 @@ void Session::append_abort() {
     append_.reset();
 }
 
+namespace {
+
+/// Puts a CATENATE message together (RFC 4469 §3), in its parts' order: the spooled TEXT
+/// parts and the octets each URL part names. A refusal is written to `w` (BADURL, TOOBIG).
+std::optional<store::Incoming> catenated(
+    store::Store& store,
+    std::string_view account,
+    const MailboxView* selected,
+    const std::vector<wire::CatenatePart>& parts,
+    std::vector<store::Incoming>& texts,
+    std::uint64_t max_size,
+    const wire::Command& c,
+    wire::ResponseWriter& w
+) {
+    auto out = store.begin_message();
+    if (!out) {
+        w.tagged(c.tag, Condition::No, "SERVERBUG", "Cannot spool the message");
+        return std::nullopt;
+    }
+    std::size_t next_text = 0;
+    for (const auto& part : parts) {
+        std::optional<std::string> octets;
+        if (part.is_url) {
+            octets = url_octets(store, account, selected, part.url);
+            if (!octets) {
+                w.tagged(c.tag, Condition::No, badurl_code(part.url), "Cannot use that URL");
+                return std::nullopt;
+            }
+        } else if (next_text < texts.size()) {
+            auto text = texts[next_text++].contents();
+            if (text) {
+                octets = std::move(*text);
+            }
+        }
+        if (!octets || !out->append(*octets)) {
+            w.tagged(c.tag, Condition::No, "SERVERBUG", "Cannot spool the message");
+            return std::nullopt;
+        }
+        if (out->size() > max_size) {
+            w.tagged(c.tag, Condition::No, "TOOBIG", "The message would be too large");
+            return std::nullopt;
+        }
+    }
+    return std::move(*out);
+}
+
+}  // namespace
+
 void Session::Handlers::append(Session& s, const Cmd& c, W& w) {
+    const auto& args = std::get<wire::AppendArgs>(c.args);
     auto state = std::move(s.append_);
-    if (!state || state->tag != c.tag || state->messages.empty()) {
+    if (!state) {
+        // No literal at all: every message is a CATENATE of URLs.
+        state = std::make_unique<AppendState>();
+        state->tag = c.tag;
+        state->mailbox = args.mailbox;
+        if (auto box = s.services_.store->mailbox(s.account_, args.mailbox); !box) {
+            const bool missing =
+                box.error() == store::Errc::NotFound || box.error() == store::Errc::Invalid;
+            no(w,
+               c,
+               missing ? "TRYCREATE" : "SERVERBUG",
+               missing ? "No such mailbox" : "Internal error");
+            return;
+        }
+    }
+    while (state->messages.size() < args.messages.size()) {
+        state->messages.emplace_back().catenate = true;  // URLs only, after the last literal
+    }
+    if (state->tag != c.tag || state->messages.size() != args.messages.size()) {
         no(w, c, "SERVERBUG", "APPEND state lost");
         return;
     }
@@ -139,27 +258,58 @@ void Session::Handlers::append(Session& s, const Cmd& c, W& w) {
         no(w, c, "SERVERBUG", "Cannot spool the message");
         return;
     }
-    for (const auto& m : state->messages) {
+    if (args.messages.size() > kMaxAppendMessages) {
+        no(w, c, "LIMIT", "Too many messages in one APPEND");
+        return;
+    }
+    std::vector<store::AppendItem> items;
+    items.reserve(args.messages.size());
+    for (std::size_t i = 0; i < args.messages.size(); ++i) {
+        const auto& sent = args.messages[i];
+        auto& m = state->messages[i];
+        const auto flags = parse_flags(sent.flags);
+        if (!flags.ok) {
+            bad(w, c, "Unknown system flag");
+            return;
+        }
+        if (sent.catenate && m.catenate) {
+            auto whole = catenated(
+                *s.services_.store,
+                s.account_,
+                s.view_.get(),
+                *sent.catenate,
+                m.texts,
+                s.config_.max_append,
+                c,
+                w
+            );
+            if (!whole) {
+                return;
+            }
+            m.incoming.emplace(std::move(*whole));
+        }
+        if (!m.incoming || sent.catenate.has_value() != m.catenate) {
+            no(w, c, "SERVERBUG", "APPEND state lost");
+            return;
+        }
         if (m.incoming->size() == 0) {
             no(w, c, "CANNOT", "Empty message");
             return;
         }
+        std::optional<core::WallTime> date;
+        if (sent.internal_date) {
+            date = to_wall_time(*sent.internal_date);
+        }
+        items.push_back({std::move(*m.incoming), flags.flags, flags.keywords, date});
     }
     std::vector<store::DeliveryOutcome> outcomes;
-    if (state->messages.size() == 1) {
-        auto& m = state->messages.front();
+    if (items.size() == 1) {
+        auto& m = items.front();
         outcomes.push_back(s.services_.store->append(
-            std::move(*m.incoming), s.account_, state->mailbox, m.flags, m.keywords, m.internal_date
+            std::move(m.message), s.account_, state->mailbox, m.flags, m.keywords, m.internal_date
         ));
     } else {
         // MULTIAPPEND (RFC 3502 §6.3.11): all the messages or none, in one transaction.
-        std::vector<store::AppendItem> items;
-        items.reserve(state->messages.size());
-        for (auto& m : state->messages) {
-            items.push_back(
-                {std::move(*m.incoming), m.flags, std::move(m.keywords), m.internal_date}
-            );
-        }
         outcomes = s.services_.store->append_all(s.account_, state->mailbox, std::move(items));
     }
     // Of a refused group, the message that was refused says why; the others only that they

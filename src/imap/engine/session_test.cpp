@@ -250,6 +250,104 @@ TEST(ImapSession, AppendTakesTheUtf8DataItem) {
     EXPECT_THAT(c.send("n NOOP\r\n"), Not(HasSubstr("EXISTS")));
 }
 
+std::string lit(std::string_view text) {
+    return "{" + std::to_string(text.size()) + "+}\r\n" + std::string(text);
+}
+
+// CATENATE (RFC 4469): TEXT parts and URL parts in order; a URL that names nothing we have is
+// NO [BADURL url] and stores nothing, for any of a MULTIAPPEND's messages.
+TEST(ImapSession, CatenateJoinsTextAndUrlParts) {
+    World w;
+    w.deliver("From: Ann <ann@example.org>\r\nSubject: source\r\n\r\nthe body\r\nbare LF\n");
+    Client c(w);
+    EXPECT_THAT(c.login(), HasSubstr(" CATENATE "));
+    c.send("c CREATE Drafts\r\n");
+    auto out = c.send(
+        "a APPEND Drafts (\\Draft) CATENATE (TEXT " + lit("Subject: fwd\r\n\r\n") +
+        " URL \"/INBOX/;UID=1/;SECTION=TEXT\" TEXT " + lit("-- \r\n") + ")\r\n"
+    );
+    EXPECT_THAT(out, HasSubstr("a OK [APPENDUID "));
+    // Only URLs, no literal at all; a relative URL needs a selected mailbox.
+    EXPECT_THAT(
+        c.send("b APPEND Drafts CATENATE (URL \";UID=1/;SECTION=HEADER\")\r\n"),
+        HasSubstr("b NO [BADURL ;UID=1/;SECTION=HEADER]")
+    );
+    c.send("s SELECT INBOX\r\n");
+    EXPECT_THAT(
+        c.send(
+            "b APPEND Drafts CATENATE (URL \";uid=1/;section=header\" URL "
+            "\"/INBOX;UIDVALIDITY=" +
+            std::to_string(w.store->mailbox(kUser, "INBOX")->uid_validity) +
+            "/;UID=1/;PARTIAL=4.3\")\r\n"
+        ),
+        HasSubstr("b OK [APPENDUID ")
+    );
+    // Stale UIDVALIDITY, no such message, no such part, another server: nothing is stored,
+    // whichever message of the MULTIAPPEND names it.
+    for (const char* bad :
+         {"/INBOX;UIDVALIDITY=1/;UID=1",
+          "/INBOX/;UID=9",
+          "/INBOX/;UID=1/;SECTION=2",
+          "imap://joe@mail.example.test/INBOX/;UID=1",
+          "/Nope/;UID=1"}) {
+        out = c.send(
+            "d APPEND Drafts " + lit("Subject: first\r\n\r\nx\r\n") + " CATENATE (TEXT " +
+            lit("Subject: second\r\n\r\n") + " URL \"" + bad + "\")\r\n"
+        );
+        EXPECT_THAT(out, HasSubstr("d NO [BADURL " + std::string(bad) + "]")) << bad;
+    }
+    // A CATENATE of URLs only, before and after a plain literal (MULTIAPPEND).
+    out = c.send(
+        "e APPEND Drafts CATENATE (URL \"/INBOX/;UID=1/;SECTION=HEADER\") " +
+        lit("Subject: plain\r\n\r\ny\r\n") + " CATENATE (URL \"/Drafts/;UID=1\")\r\n"
+    );
+    EXPECT_THAT(out, HasSubstr("e OK [APPENDUID "));
+    EXPECT_THAT(out, HasSubstr(" 3,4,5]"));
+    EXPECT_THAT(
+        c.send("f APPEND Nope CATENATE (URL \"/INBOX/;UID=1\")\r\n"), HasSubstr("f NO [TRYCREATE]")
+    );
+    c.send("g SELECT Drafts\r\n");
+    out = c.send("h FETCH 1:* (FLAGS BODY.PEEK[])\r\n");
+    // The bare LF of the source comes out as CRLF, as FETCH sends it.
+    EXPECT_THAT(
+        out,
+        HasSubstr("* 1 FETCH (FLAGS (\\Draft \\Recent) BODY[] {40}\r\n"
+                  "Subject: fwd\r\n\r\nthe body\r\nbare LF\r\n-- \r\n)")
+    );
+    EXPECT_THAT(
+        out,
+        HasSubstr("* 2 FETCH (FLAGS (\\Recent) BODY[] {51}\r\nFrom: Ann "
+                  "<ann@example.org>\r\nSubject: source\r\n\r\n: A)")
+    );
+    EXPECT_THAT(
+        out, HasSubstr("* 4 FETCH (FLAGS (\\Recent) BODY[] {21}\r\nSubject: plain\r\n\r\ny\r\n)")
+    );
+    EXPECT_THAT(out, HasSubstr("* 5 FETCH (FLAGS (\\Recent) BODY[] {40}\r\nSubject: fwd\r\n"));
+    EXPECT_THAT(out, Not(HasSubstr("* 6 FETCH")));
+}
+
+// APPENDLIMIT bounds the message CATENATE puts together, not only each literal (RFC 4469 §4.2).
+TEST(ImapSession, CatenateBeyondTheAppendLimitIsTooBig) {
+    World w;
+    w.deliver(msg("source", std::string(100, 'x') + "\r\n"));
+    auto config = Client::config(true);
+    config.max_append = 110;  // the source's text is 102 octets
+    detail::SessionHarness c(w.services(), config);
+    c.send("L1 LOGIN " + std::string(kUser) + " \"" + std::string(kPassword) + "\"\r\n");
+    EXPECT_THAT(
+        c.send(
+            "a APPEND INBOX CATENATE (TEXT " + lit("Subject: big\r\n\r\n") +
+            " URL \"/INBOX/;UID=1/;SECTION=TEXT\")\r\n"
+        ),
+        HasSubstr("a NO [TOOBIG]")
+    );
+    EXPECT_THAT(
+        c.send("b APPEND INBOX CATENATE (URL \"/INBOX/;UID=1/;SECTION=TEXT\")\r\n"),
+        HasSubstr("b OK [APPENDUID ")
+    );
+    EXPECT_THAT(c.send("s SELECT INBOX\r\n"), HasSubstr("* 2 EXISTS"));
+}
+
 TEST(ImapSession, MessageGlobalShapeFollowsTheSessionNotTheRenderCache) {
     // RFC 3501 §9: MESSAGE/GLOBAL is body-type-basic for IMAP4rev1; RFC 9051 §9: body-type-msg
     // after ENABLE IMAP4rev2. The first FETCH stores the render cache; neither mode may get the

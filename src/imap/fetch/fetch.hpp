@@ -12,6 +12,8 @@
 //
 // Pure functions: no I/O, no logging, no exceptions other than std::bad_alloc.
 #include <cstdint>
+#include <optional>
+#include <string>
 #include <string_view>
 
 #include "imap/wire/ast.hpp"
@@ -52,6 +54,16 @@ enum class AttStatus {
 [[nodiscard]] AttStatus write_att(
     wire::ResponseWriter& w,
     const wire::FetchAtt& att,
+    const mime::MessageStructure& s,
+    std::string_view bytes
+);
+
+/// The octets BODY[section]<partial> sends (CRLF-normalised), what a CATENATE URL part puts
+/// into the new message (RFC 4469 §3); nullopt for a section that does not exist (where FETCH
+/// answers "").
+[[nodiscard]] std::optional<std::string> body_section_octets(
+    const wire::Section& section,
+    const std::optional<wire::Partial>& partial,
     const mime::MessageStructure& s,
     std::string_view bytes
 );

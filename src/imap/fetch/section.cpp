@@ -2,6 +2,7 @@
 // §7.5.2; RFC 3501 §6.4.5).
 #include <array>
 #include <charconv>
+#include <optional>
 #include <string>
 
 #include "imap/fetch/detail/content.hpp"
@@ -106,6 +107,65 @@ void filter_header(
     if (blank_line) {
         out += "\r\n";
     }
+}
+
+// The text the section designates. A section that does not exist (no such part, or
+// HEADER/TEXT of a part that is not MESSAGE/RFC822, which RFC 9051 §6.4.5.1 only defines for
+// those) is nullopt: FETCH answers it with the empty string. RFC 9051 has no rule for this
+// case; "" is what Dovecot answers (and body section data is an nstring either way, §9
+// msg-att-static), so clients cope with it and the FETCH response stays complete. `subset`
+// holds a HEADER.FIELDS[.NOT] selection, which the returned text then points into.
+std::optional<Text> section_text(
+    const wire::Section& section,
+    const mime::MessageStructure& s,
+    std::string_view bytes,
+    std::string& subset
+) {
+    if (is_whole_message(section)) {
+        return Text{bytes, false};  // the bytes alone, whatever `s` holds (needs_structure)
+    }
+    const auto node = resolve_part(s, section.part);
+    if (!node) {
+        return std::nullopt;
+    }
+    if (section.text == wire::SectionText::None) {
+        // BODY[n] is the body of part n (for MESSAGE/RFC822 the whole encapsulated message,
+        // header included).
+        const mime::Part& p = s.parts[*node];
+        return slice(bytes, p.body_offset, p.end_offset);
+    }
+    if (section.text == wire::SectionText::Mime) {
+        // The MIME header of the part. For part 1 of a non-multipart message, the part is the
+        // message and its MIME header is the message header (as in Dovecot).
+        if (section.part.empty()) {
+            return std::nullopt;
+        }
+        const mime::Part& p = s.parts[*node];
+        return slice(bytes, p.header_offset, p.body_offset);
+    }
+    // HEADER, HEADER.FIELDS[.NOT], TEXT: of the message, or of the message encapsulated in a
+    // MESSAGE/RFC822 part.
+    std::uint32_t root = *node;
+    if (!section.part.empty()) {
+        const mime::Part& p = s.parts[*node];
+        root = p.is_message() && p.first_child < s.parts.size() ? p.first_child : mime::kNoIndex;
+    }
+    if (root == mime::kNoIndex) {
+        return std::nullopt;
+    }
+    const mime::Part& r = s.parts[root];
+    if (section.text == wire::SectionText::Text) {
+        return slice(bytes, r.body_offset, r.end_offset);
+    }
+    const Text header = slice(bytes, r.header_offset, r.body_offset);
+    if (section.text == wire::SectionText::Header) {
+        return header;
+    }
+    subset.clear();
+    filter_header(
+        header.bytes, section.fields, section.text == wire::SectionText::HeaderFieldsNot, subset
+    );
+    return Text{subset, false};
 }
 
 }  // namespace
@@ -227,70 +287,38 @@ void write_body_section(
     }
     w.atom(name);
 
-    // The text the section designates. A section that does not exist (no such part, or
-    // HEADER/TEXT of a part that is not MESSAGE/RFC822, which RFC 9051 §6.4.5.1 only defines
-    // for those) answers the empty string. RFC 9051 has no rule for this case; "" is what
-    // Dovecot answers (and body section data is an nstring either way, §9 msg-att-static), so
-    // clients cope with it and the FETCH response stays complete.
-    Text text;
-    bool found = true;
-    if (is_whole_message(section)) {
-        text = Text{bytes, false};  // the bytes alone, whatever `s` holds (needs_structure)
-    } else if (const auto node = resolve_part(s, section.part); !node) {
-        found = false;
-    } else if (section.text == wire::SectionText::None) {
-        // BODY[n] is the body of part n (for MESSAGE/RFC822 the whole encapsulated message,
-        // header included).
-        const mime::Part& p = s.parts[*node];
-        text = slice(bytes, p.body_offset, p.end_offset);
-    } else if (section.text == wire::SectionText::Mime) {
-        // The MIME header of the part. For part 1 of a non-multipart message, the part is the
-        // message and its MIME header is the message header (as in Dovecot).
-        if (section.part.empty()) {
-            found = false;
-        } else {
-            const mime::Part& p = s.parts[*node];
-            text = slice(bytes, p.header_offset, p.body_offset);
-        }
-    } else {
-        // HEADER, HEADER.FIELDS[.NOT], TEXT: of the message, or of the message encapsulated in
-        // a MESSAGE/RFC822 part.
-        std::uint32_t root = *node;
-        if (!section.part.empty()) {
-            const mime::Part& p = s.parts[*node];
-            root =
-                p.is_message() && p.first_child < s.parts.size() ? p.first_child : mime::kNoIndex;
-        }
-        if (root == mime::kNoIndex) {
-            found = false;
-        } else {
-            const mime::Part& r = s.parts[root];
-            if (section.text == wire::SectionText::Text) {
-                text = slice(bytes, r.body_offset, r.end_offset);
-            } else {
-                text = slice(bytes, r.header_offset, r.body_offset);
-                if (section.text != wire::SectionText::Header) {
-                    subset.clear();
-                    filter_header(
-                        text.bytes,
-                        section.fields,
-                        section.text == wire::SectionText::HeaderFieldsNot,
-                        subset
-                    );
-                    text = Text{subset, false};
-                }
-            }
-        }
-    }
-    if (!found) {
+    const auto text = section_text(section, s, bytes, subset);
+    if (!text) {
         w.string("");
         return;
     }
-    const TextScan scan = scan_text(text);
-    const std::uint64_t total = text.bytes.size() + scan.bare_lf;
+    const TextScan scan = scan_text(*text);
+    const std::uint64_t total = text->bytes.size() + scan.bare_lf;
     const auto [from, to] = window(total, partial);
-    write_normalized_literal(w, text, scan, from, to);
+    write_normalized_literal(w, *text, scan, from, to);
     release_if_large(subset);
 }
 
 }  // namespace sov::imap::fetch::detail
+
+namespace sov::imap::fetch {
+
+std::optional<std::string> body_section_octets(
+    const wire::Section& section,
+    const std::optional<wire::Partial>& partial,
+    const mime::MessageStructure& s,
+    std::string_view bytes
+) {
+    std::string subset;
+    const auto text = detail::section_text(section, s, bytes, subset);
+    if (!text) {
+        return std::nullopt;
+    }
+    const auto scan = detail::scan_text(*text);
+    const auto [from, to] = detail::window(text->bytes.size() + scan.bare_lf, partial);
+    std::string out;
+    detail::append_normalized(*text, from, to, out);
+    return out;
+}
+
+}  // namespace sov::imap::fetch

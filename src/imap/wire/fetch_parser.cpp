@@ -220,6 +220,10 @@ bool parse_fetch_modifiers(Cursor& c, FetchArgs& args) {
 
 // fetch = "FETCH" SP sequence-set SP ("ALL" / "FULL" / "FAST" / fetch-att /
 //         "(" fetch-att *(SP fetch-att) ")") [fetch-modifiers]
+bool parse_section_spec(Cursor& c, Section& s) {
+    return parse_section(c, s, false);
+}
+
 bool parse_fetch(Cursor& c, FetchArgs& args) {
     if (!c.sp() || !c.sequence_set(args.set) || !c.sp()) {
         return false;

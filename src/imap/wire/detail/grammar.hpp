@@ -40,6 +40,8 @@ bool parse_thread(Cursor& c, ThreadArgs& args);
 
 // fetch_parser.cpp
 bool parse_fetch(Cursor& c, FetchArgs& args);
+/// section = "[" [section-spec] "]", as in BODY[...] (not BINARY's).
+bool parse_section_spec(Cursor& c, Section& s);
 bool parse_store(Cursor& c, StoreArgs& args);
 
 // mailbox_commands.cpp
