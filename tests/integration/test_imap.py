@@ -290,6 +290,41 @@ def test_append_takes_the_utf8_data_item(server):
     client.logout()
 
 
+def test_catenate_forwards_a_part_without_downloading_it(server):
+    # RFC 4469: a draft put together from a literal and the body of a message already on the
+    # server (imaplib has no call for CATENATE: the command goes out as raw bytes), then one
+    # whose URL names a stale UIDVALIDITY, which must store nothing.
+    deliver(server, message("to forward", "forwarded body\r\n"))
+    wait_for(lambda: server.messages(), what="delivery")
+    client = login(server, "implicit")
+    typ, data = client.select("INBOX")
+    assert typ == "OK"
+    typ, data = client.response("UIDVALIDITY")
+    validity = int(data[0])
+
+    def append(tag, rest):
+        client.send(tag + b" APPEND Archive " + rest + b"\r\n")
+        line = client.readline()
+        while not line.startswith(tag + b" "):
+            line = client.readline()
+        return line
+
+    head = b"Subject: Fwd: to forward\r\n\r\n"
+    url = b'"/INBOX;UIDVALIDITY=%d/;UID=1/;SECTION=TEXT"' % validity
+    line = append(b"c1", b"CATENATE (TEXT {%d+}\r\n" % len(head) + head + b" URL " + url + b")")
+    match = re.match(rb"c1 OK \[APPENDUID \d+ (\d+)\]", line)
+    assert match, line
+    stale = b'"/INBOX;UIDVALIDITY=%d/;UID=1"' % (validity + 1)
+    line = append(b"c2", b"CATENATE (URL " + stale + b")")
+    assert line.startswith(b"c2 NO [BADURL /INBOX;UIDVALIDITY="), line
+    client.select("Archive", readonly=True)
+    typ, data = client.uid("FETCH", "1:*", "BODY.PEEK[]")
+    assert typ == "OK"
+    bodies = [d[1] for d in data if isinstance(d, tuple)]
+    assert bodies == [head + b"forwarded body\r\n"], bodies
+    client.logout()
+
+
 def test_curl_imaps_fetches_message(server):
     deliver(server, message("for curl", "curl body\r\n"))
     wait_for(lambda: server.messages(), what="delivery")
