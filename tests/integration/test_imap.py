@@ -232,6 +232,44 @@ def test_two_sessions_see_flag_changes_and_expunges(server):
     b.logout()
 
 
+def test_search_update_context_hears_changes_during_idle(server):
+    """CONTEXT=SEARCH (RFC 5267 §4.3) over implicit TLS: a session that keeps a UID SEARCH open
+    with RETURN (UPDATE) hears, while in IDLE, that another session's STORE added a message to
+    its result; after CANCELUPDATE it hears nothing more."""
+    for i in range(3):
+        deliver(server, message(f"context {i}"))
+    wait_for(lambda: len(server.messages()) == 3, what="deliveries")
+    watcher = login(server, tls="implicit")
+    other = login(server)
+    watcher.select("INBOX")
+    other.select("INBOX")
+    typ, _ = watcher.uid("SEARCH", "RETURN (UPDATE ALL) FLAGGED")
+    assert typ == "OK"
+    esearch = watcher.untagged_responses.pop("ESEARCH")[0]
+    search_tag = re.match(rb'\(TAG "([^"]+)"\) UID$', esearch).group(1)  # nothing flagged yet
+    typ, data = other.fetch("2", "(UID)")
+    uid = re.search(rb"UID (\d+)", data[0]).group(1)
+
+    watcher.send(b"I1 IDLE\r\n")
+    assert watcher.readline().startswith(b"+")
+    other.store("2", "+FLAGS", "(\\Flagged)")
+    watcher.socket().settimeout(5)
+    heard = [watcher.readline() for _ in range(2)]
+    assert heard[0].startswith(b"* 2 FETCH (FLAGS (\\Flagged"), heard
+    assert heard[1] == b'* ESEARCH (TAG "' + search_tag + b'") UID ADDTO (0 ' + uid + b")\r\n"
+    watcher.send(b"DONE\r\n")
+    assert watcher.readline().startswith(b"I1 OK")
+
+    typ, _ = watcher.xatom("CANCELUPDATE", '"' + search_tag.decode() + '"')
+    assert typ == "OK"
+    other.store("3", "+FLAGS", "(\\Flagged)")
+    watcher.noop()
+    assert "ESEARCH" not in watcher.untagged_responses
+    assert watcher.untagged_responses.get("FETCH"), "the flag change itself is still reported"
+    watcher.logout()
+    other.logout()
+
+
 def test_selected_mailbox_deleted_elsewhere_ends_the_session(server):
     """A session whose selected mailbox another session deleted gets BYE and is closed, in IDLE
     too; it never sees the messages of a new mailbox of the same name."""

@@ -69,6 +69,23 @@ public:
     static void search(Session& s, const Cmd& c, W& w);
     static void sort(Session& s, const Cmd& c, W& w);
     static void thread(Session& s, const Cmd& c, W& w);
+    static void search_or_sort(
+        Session& s,
+        const Cmd& c,
+        W& w,
+        const wire::SearchReturn& ret,
+        const std::string& charset,
+        const wire::SearchKey& key,
+        const std::vector<wire::SortKey>* sort
+    );
+    /// CANCELUPDATE (RFC 5267 §4.3.5).
+    static void cancel_update(Session& s, const Cmd& c, W& w);
+    /// ADDTO / REMOVEFROM for every update context whose result changed (after the poll that
+    /// reported the changes: new messages' EXISTS comes first, RFC 5267 §4.3.3).
+    static void update_contexts(Session& s, W& w);
+    /// REMOVEFROM for the messages about to be reported expunged, while their numbers are
+    /// still valid (RFC 5267 §4.3.4). MailboxView calls it before writing the EXPUNGEs.
+    static void contexts_expunged(Session& s, const std::vector<std::uint32_t>& gone, W& w);
 
     // append.cpp
     static void append(Session& s, const Cmd& c, W& w);

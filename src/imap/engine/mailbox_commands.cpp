@@ -53,6 +53,7 @@ void Session::Handlers::select(Session& s, const Cmd& c, W& w) {
     // RFC 9051 §6.3.1: a SELECT deselects the current mailbox first, even if it then fails.
     if (s.view_) {
         s.view_.reset();
+        s.contexts_.clear();
         s.state_ = State::Authenticated;
         // RFC 9051 §7.1 (from RFC 7162 §3.2.11): the boundary between the two mailboxes'
         // responses; unknown response codes are ignored by older clients.
@@ -73,6 +74,10 @@ void Session::Handlers::select(Session& s, const Cmd& c, W& w) {
     s.view_ = std::make_unique<MailboxView>(std::move(*view));
     s.state_ = State::Selected;
     s.saved_search_.reset();
+    s.contexts_.clear();  // RFC 5267 §4.3: updates cease when the mailbox is closed
+    s.view_->set_expunge_listener([&s](const std::vector<std::uint32_t>& gone, W& out) {
+        contexts_expunged(s, gone, out);
+    });
     const MailboxView& v = *s.view_;
     w.begin_untagged().atom("FLAGS");
     write_flag_list(w, v.keywords(), false);
@@ -533,6 +538,7 @@ void Session::Handlers::close(Session& s, const Cmd& c, W& w, bool expunge) {
     s.view_.reset();
     s.state_ = State::Authenticated;
     s.saved_search_.reset();
+    s.contexts_.clear();
     ok(w, c);
 }
 

@@ -243,6 +243,9 @@ void MailboxView::write_expunged(
     if (gone.empty()) {
         return;
     }
+    if (expunge_listener_) {
+        expunge_listener_(gone, w);
+    }
     if (qresync) {
         // RFC 7162 §3.2.10: VANISHED replaces EXPUNGE once QRESYNC is enabled.
         w.begin_untagged().atom("VANISHED").sequence_set(wire::sequence_set_of(gone)).end();

@@ -11,6 +11,7 @@
 // view keeps one HIGHESTMODSEQ plus the few changes above it that this session reported itself
 // (STORE, FETCH setting \Seen), so a session costs O(changes), not O(messages).
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -93,6 +94,11 @@ public:
     [[nodiscard]] std::uint64_t reported_modseq(std::uint32_t uid) const;
     /// This session expunged these UIDs and reported them (EXPUNGE, MOVE, CLOSE).
     void note_expunged(const std::vector<std::uint32_t>& uids);
+    /// Called with the UIDs (ascending) whose EXPUNGE or VANISHED is about to be written,
+    /// while their sequence numbers are still valid (update contexts, RFC 5267 §4.3.4).
+    using ExpungeListener =
+        std::function<void(const std::vector<std::uint32_t>& gone, wire::ResponseWriter& w)>;
+    void set_expunge_listener(ExpungeListener listener) { expunge_listener_ = std::move(listener); }
     /// Writes "* n EXPUNGE" (highest first so numbers stay valid) or "* VANISHED uids".
     void report_expunged(
         const std::vector<std::uint32_t>& uids, bool qresync, wire::ResponseWriter& w
@@ -138,6 +144,7 @@ private:
     std::uint32_t uid_next_ = 1;
     std::vector<std::string> keywords_;  // sorted
     std::uint32_t first_unseen_ = 0;
+    ExpungeListener expunge_listener_;
     std::vector<std::uint32_t> pending_expunges_;  // expunged, not yet reported (ascending)
 };
 

@@ -3,9 +3,11 @@
 // criteria ask the store's full-text index for candidates first, then verify each candidate on
 // its decoded content (imap/search).
 #include <algorithm>
+#include <iterator>
 #include <optional>
 
 #include "core/clock.hpp"
+#include "core/log.hpp"
 #include "imap/engine/flags.hpp"
 #include "imap/engine/handlers.hpp"
 #include "imap/engine/message_file.hpp"
@@ -119,10 +121,8 @@ struct Evaluated {
     std::vector<Match> matches;  // in sequence order
 };
 
-/// Runs the search key over the selected mailbox; nullopt after writing an error reply.
+/// Runs the search key over the selected mailbox; nullopt if the store failed.
 std::optional<Evaluated> evaluate(
-    Session::Handlers::W& w,
-    const wire::Command& c,
     store::Store& st,
     const std::string& account,
     const MailboxView& view,
@@ -219,7 +219,6 @@ std::optional<Evaluated> evaluate(
             }
         );
         if (!walked) {
-            w.tagged(c.tag, Condition::No, "SERVERBUG", "Internal error, see the server log");
             return std::nullopt;
         }
         return ev;
@@ -227,7 +226,6 @@ std::optional<Evaluated> evaluate(
     auto listed = candidates ? st.get_messages(account, view.key(), *candidates, options)
                              : st.list_messages(account, view.key(), 1, options);
     if (!listed) {
-        w.tagged(c.tag, Condition::No, "SERVERBUG", "Internal error, see the server log");
         return std::nullopt;
     }
     ev.messages = std::move(*listed);
@@ -295,11 +293,13 @@ void write_results(
         w.end();
         return;
     }
-    if (ret.save && !ret.min && !ret.max && !ret.all && !ret.count) {
+    const bool results = ret.min || ret.max || ret.all || ret.count || ret.partial;
+    if (ret.save && !results) {
         return;  // RFC 5182 §2.4: SAVE alone returns no ESEARCH response
     }
-    // RFC 4731 §3.1: "RETURN ()" means ALL.
-    const bool all = ret.all || (!ret.min && !ret.max && !ret.count && !ret.save);
+    // RFC 4731 §3.1: "RETURN ()" means ALL; so do options that ask for no result of their
+    // own (CONTEXT, UPDATE: RFC 5267 §4), so that the client has the result to update.
+    const bool all = ret.all || !results;
     w.begin_untagged().atom("ESEARCH").begin_list().atom("TAG").string(c.tag).end_list();
     if (c.uid) {
         w.atom("UID");
@@ -319,6 +319,22 @@ void write_results(
     if (ret.count) {
         w.atom("COUNT").number(r.numbers.size());
     }
+    if (ret.partial) {
+        // RFC 5267 §4.4: results low to high (1-based), as many as exist; NIL if none.
+        const auto [low, high] = *ret.partial;
+        w.atom("PARTIAL").begin_list().atom(std::to_string(low) + ":" + std::to_string(high));
+        if (low > r.numbers.size()) {
+            w.nil();
+        } else {
+            const auto end = std::min<std::size_t>(high, r.numbers.size());
+            const std::vector<std::uint32_t> part(
+                r.numbers.begin() + static_cast<std::ptrdiff_t>(low - 1),
+                r.numbers.begin() + static_cast<std::ptrdiff_t>(end)
+            );
+            w.atom(wire::to_string(wire::sequence_set_of(part)));
+        }
+        w.end_list();
+    }
     if (modseq && !r.numbers.empty()) {
         // RFC 4731 §3.2 (RFC 7162 §3.1.5): with only MIN or only MAX, the mod-sequence of
         // that one message; otherwise the highest of all matches.
@@ -333,46 +349,28 @@ void write_results(
 
 }  // namespace
 
-void Session::Handlers::search(Session& s, const Cmd& c, W& w) {
-    const auto& args = std::get<wire::SearchArgs>(c.args);
-    if (!charset_ok(args.charset)) {
-        no(w, c, "BADCHARSET (UTF-8 US-ASCII)", "Unsupported charset");
-        return;
-    }
-    const bool modseq = uses_modseq(args.key);
-    if (modseq) {
-        s.condstore_ = true;
-    }
-    const std::vector<std::uint32_t>* saved = s.saved_search_ ? &*s.saved_search_ : nullptr;
-    auto ev = evaluate(w, c, *s.services_.store, s.account_, *s.view_, args.key, saved, false);
+namespace {
+
+/// A SEARCH's result (mailbox order) or, with `sort`, a SORT's; nullopt if the store failed.
+std::optional<Results> run_search(
+    store::Store& st,
+    const std::string& account,
+    const MailboxView& view,
+    const std::vector<std::uint32_t>* saved,
+    const wire::SearchKey& key,
+    const std::vector<wire::SortKey>* sort,
+    bool uid
+) {
+    auto ev = evaluate(st, account, view, key, saved, sort != nullptr);
     if (!ev) {
-        return;
+        return std::nullopt;
     }
     Results results;
-    for (const auto& m : ev->matches) {
-        results.add(m, c.uid);
-    }
-    if (args.ret.save) {
-        s.saved_search_ = saved_result(args.ret, results);
-    }
-    write_results(w, c, "SEARCH", args.ret, results, modseq);
-    ok(w, c);
-}
-
-void Session::Handlers::sort(Session& s, const Cmd& c, W& w) {
-    const auto& args = std::get<wire::SortArgs>(c.args);
-    if (!charset_ok(args.charset)) {
-        no(w, c, "BADCHARSET (UTF-8 US-ASCII)", "Unsupported charset");
-        return;
-    }
-    const bool modseq = uses_modseq(args.key);
-    if (modseq) {
-        s.condstore_ = true;  // as for SEARCH, which SORT extends (RFC 7162 §3.1.9)
-    }
-    const std::vector<std::uint32_t>* saved = s.saved_search_ ? &*s.saved_search_ : nullptr;
-    auto ev = evaluate(w, c, *s.services_.store, s.account_, *s.view_, args.key, saved, true);
-    if (!ev) {
-        return;
+    if (sort == nullptr) {
+        for (const auto& m : ev->matches) {
+            results.add(m, uid);
+        }
+        return results;
     }
     std::vector<mime::MessageStructure> structures;
     structures.reserve(ev->matches.size());
@@ -394,15 +392,95 @@ void Session::Handlers::sort(Session& s, const Cmd& c, W& w) {
             .envelope = structures[i].envelopes.empty() ? nullptr : &structures[i].envelopes[0],
         });
     }
-    Results results;
-    for (const auto i : search::sort(args.criteria, input)) {
-        results.add(ev->matches[i], c.uid);
+    for (const auto i : search::sort(*sort, input)) {
+        results.add(ev->matches[i], uid);
     }
-    if (args.ret.save) {
-        s.saved_search_ = saved_result(args.ret, results);
+    return results;
+}
+
+/// Update contexts a session may hold at once; beyond, NOUPDATE (RFC 5267 §4.3.1). Each one is
+/// searched again whenever the mailbox changes.
+constexpr std::size_t kMaxUpdateContexts = 8;
+
+/// Whether updates to this search can be computed later: message numbers and "$" are
+/// evaluated when the command is received (RFC 5267 §4.3), so such programs get NOUPDATE.
+bool updatable(const wire::SearchKey& key) {
+    if (key.op == wire::SearchOp::Sequence || key.set.saved) {
+        return false;
     }
-    write_results(w, c, "SORT", args.ret, results, modseq);
+    return std::all_of(key.children.begin(), key.children.end(), updatable);
+}
+
+}  // namespace
+
+/// SEARCH and SORT share everything but the order (RFC 5267 §4.1: SEARCH is in mailbox order).
+void Session::Handlers::search_or_sort(
+    Session& s,
+    const Cmd& c,
+    W& w,
+    const wire::SearchReturn& ret,
+    const std::string& charset,
+    const wire::SearchKey& key,
+    const std::vector<wire::SortKey>* sort
+) {
+    if (!charset_ok(charset)) {
+        no(w, c, "BADCHARSET (UTF-8 US-ASCII)", "Unsupported charset");
+        return;
+    }
+    if (ret.update && std::any_of(s.contexts_.begin(), s.contexts_.end(), [&](const auto& x) {
+            return x.tag == c.tag;
+        })) {
+        bad(w, c, "Tag reuse");  // RFC 5267 §4.3
+        return;
+    }
+    const bool modseq = uses_modseq(key);
+    if (modseq) {
+        s.condstore_ = true;  // SORT as SEARCH, which it extends (RFC 7162 §3.1.9)
+    }
+    const std::vector<std::uint32_t>* saved = s.saved_search_ ? &*s.saved_search_ : nullptr;
+    auto results = run_search(*s.services_.store, s.account_, *s.view_, saved, key, sort, c.uid);
+    if (!results) {
+        no(w, c, "SERVERBUG", "Internal error, see the server log");
+        return;
+    }
+    if (ret.save) {
+        s.saved_search_ = saved_result(ret, *results);
+    }
+    write_results(w, c, sort == nullptr ? "SEARCH" : "SORT", ret, *results, modseq);
+    if (ret.update) {
+        if (!updatable(key) || s.contexts_.size() >= kMaxUpdateContexts) {
+            std::string code = "NOUPDATE ";
+            wire::ResponseWriter(code).string(c.tag);
+            w.untagged(
+                Condition::No,
+                code,
+                s.contexts_.size() >= kMaxUpdateContexts ? "Too many update contexts"
+                                                         : "Message numbers or $ in the search"
+            );
+        } else {
+            if (s.contexts_.empty()) {
+                s.contexts_stamp_ = {s.view_->highest_modseq(), s.view_->exists()};
+            }
+            s.contexts_.push_back(SearchContext{
+                .tag = c.tag,
+                .uid = c.uid,
+                .sort = sort == nullptr ? std::nullopt : std::optional(*sort),
+                .key = key,
+                .uids = std::move(results->uids),
+            });
+        }
+    }
     ok(w, c);
+}
+
+void Session::Handlers::search(Session& s, const Cmd& c, W& w) {
+    const auto& args = std::get<wire::SearchArgs>(c.args);
+    search_or_sort(s, c, w, args.ret, args.charset, args.key, nullptr);
+}
+
+void Session::Handlers::sort(Session& s, const Cmd& c, W& w) {
+    const auto& args = std::get<wire::SortArgs>(c.args);
+    search_or_sort(s, c, w, args.ret, args.charset, args.key, &args.criteria);
 }
 
 void Session::Handlers::thread(Session& s, const Cmd& c, W& w) {
@@ -416,8 +494,9 @@ void Session::Handlers::thread(Session& s, const Cmd& c, W& w) {
         return;
     }
     const std::vector<std::uint32_t>* saved = s.saved_search_ ? &*s.saved_search_ : nullptr;
-    auto ev = evaluate(w, c, *s.services_.store, s.account_, *s.view_, args.key, saved, true);
+    auto ev = evaluate(*s.services_.store, s.account_, *s.view_, args.key, saved, true);
     if (!ev) {
+        no(w, c, "SERVERBUG", "Internal error, see the server log");
         return;
     }
     // Keep the strings the inputs point into alive for the whole computation.
@@ -465,6 +544,194 @@ void Session::Handlers::thread(Session& s, const Cmd& c, W& w) {
         w.raw(" ").raw(text);
     }
     w.end();
+    ok(w, c);
+}
+
+// Update contexts (RFC 5267 §4.3) --------------------------------------------------------------
+
+namespace {
+
+/// (context position, UIDs in the requested order) pairs of ADDTO or REMOVEFROM.
+using ContextGroups = std::vector<std::pair<std::uint32_t, std::vector<std::uint32_t>>>;
+
+/// The REMOVEFROM groups that turn `before` into the results it shares with `after`, and the
+/// ADDTO groups that then turn those into `after` (RFC 5267 §4.3.3-4.3.4: positions count
+/// from 1 in the list as it is when the group is applied). A sorted context's shared results
+/// keep their relative order: no sort criterion of RFC 5256 depends on what can change.
+void positioned_changes(
+    const std::vector<std::uint32_t>& before,
+    const std::vector<std::uint32_t>& after,
+    ContextGroups& removed,
+    ContextGroups& added
+) {
+    std::vector<std::uint32_t> before_set(before);
+    std::vector<std::uint32_t> after_set(after);
+    std::sort(before_set.begin(), before_set.end());
+    std::sort(after_set.begin(), after_set.end());
+    std::uint32_t position = 1;
+    bool in_group = false;
+    for (const auto uid : before) {
+        if (std::binary_search(after_set.begin(), after_set.end(), uid)) {
+            ++position;
+            in_group = false;
+            continue;
+        }
+        if (!in_group) {
+            removed.push_back({position, {}});  // the next results shift into this position
+        }
+        removed.back().second.push_back(uid);
+        in_group = true;
+    }
+    position = 0;
+    in_group = false;
+    for (const auto uid : after) {
+        ++position;
+        if (std::binary_search(before_set.begin(), before_set.end(), uid)) {
+            in_group = false;
+            continue;
+        }
+        if (!in_group) {
+            added.push_back({position, {}});
+        }
+        added.back().second.push_back(uid);
+        in_group = true;
+    }
+}
+
+/// A SEARCH context's changes: position 0, in mailbox order (RFC 5267 §4.3.3 recommends it
+/// for the shortest sets). Both lists are ascending UIDs.
+void unpositioned_changes(
+    const std::vector<std::uint32_t>& before,
+    const std::vector<std::uint32_t>& after,
+    ContextGroups& removed,
+    ContextGroups& added
+) {
+    std::vector<std::uint32_t> gone;
+    std::vector<std::uint32_t> fresh;
+    std::set_difference(
+        before.begin(), before.end(), after.begin(), after.end(), std::back_inserter(gone)
+    );
+    std::set_difference(
+        after.begin(), after.end(), before.begin(), before.end(), std::back_inserter(fresh)
+    );
+    if (!gone.empty()) {
+        removed.push_back({0, std::move(gone)});
+    }
+    if (!fresh.empty()) {
+        added.push_back({0, std::move(fresh)});
+    }
+}
+
+/// "* ESEARCH (TAG t) [UID] REMOVEFROM (...) ADDTO (...)" for a context whose result went from
+/// `before` to `after`; nothing if it did not change. Message numbers are the view's now.
+void write_context_changes(
+    wire::ResponseWriter& w,
+    const MailboxView& view,
+    std::string_view tag,
+    bool uid,
+    bool sorted,
+    const std::vector<std::uint32_t>& before,
+    const std::vector<std::uint32_t>& after
+) {
+    ContextGroups removed;
+    ContextGroups added;
+    if (sorted) {
+        positioned_changes(before, after, removed, added);
+    } else {
+        unpositioned_changes(before, after, removed, added);
+    }
+    if (removed.empty() && added.empty()) {
+        return;
+    }
+    w.begin_untagged().atom("ESEARCH").begin_list().atom("TAG").string(tag).end_list();
+    if (uid) {
+        w.atom("UID");
+    }
+    const auto write = [&](std::string_view name, const ContextGroups& groups) {
+        if (groups.empty()) {
+            return;
+        }
+        w.atom(name).begin_list();
+        std::vector<std::uint32_t> numbers;
+        for (const auto& [position, uids] : groups) {
+            numbers.clear();
+            for (const auto u : uids) {
+                numbers.push_back(uid ? u : view.seq_of(u));
+            }
+            // In the requested order; only increasing runs become ranges (as for ESORT).
+            w.number(position).atom(wire::to_string(wire::sequence_set_of(numbers)));
+        }
+        w.end_list();
+    };
+    write("REMOVEFROM", removed);
+    write("ADDTO", added);
+    w.end();
+}
+
+}  // namespace
+
+void Session::Handlers::update_contexts(Session& s, W& w) {
+    if (s.contexts_.empty() || !s.view_) {
+        return;
+    }
+    const MailboxView& view = *s.view_;
+    const std::pair stamp{view.highest_modseq(), view.exists()};
+    if (stamp == s.contexts_stamp_) {
+        return;
+    }
+    s.contexts_stamp_ = stamp;
+    for (auto& context : s.contexts_) {
+        const auto* sort = context.sort ? &*context.sort : nullptr;
+        // No "$" in a context (updatable): the saved result is not needed.
+        auto now =
+            run_search(*s.services_.store, s.account_, view, nullptr, context.key, sort, true);
+        if (!now) {
+            log::warn("imap.context.failed", {{"account", s.account_}, {"tag", context.tag}});
+            continue;  // tried again at the next change
+        }
+        write_context_changes(
+            w, view, context.tag, context.uid, sort != nullptr, context.uids, now->uids
+        );
+        context.uids = std::move(now->uids);
+    }
+}
+
+void Session::Handlers::contexts_expunged(
+    Session& s, const std::vector<std::uint32_t>& gone, W& w
+) {
+    for (auto& context : s.contexts_) {
+        std::vector<std::uint32_t> after;
+        after.reserve(context.uids.size());
+        std::copy_if(
+            context.uids.begin(),
+            context.uids.end(),
+            std::back_inserter(after),
+            [&](std::uint32_t uid) { return !std::binary_search(gone.begin(), gone.end(), uid); }
+        );
+        if (after.size() == context.uids.size()) {
+            continue;
+        }
+        write_context_changes(
+            w, *s.view_, context.tag, context.uid, context.sort.has_value(), context.uids, after
+        );
+        context.uids = std::move(after);
+    }
+}
+
+void Session::Handlers::cancel_update(Session& s, const Cmd& c, W& w) {
+    const auto& args = std::get<wire::TagListArgs>(c.args);
+    const auto known = [&](const std::string& tag) {
+        return std::any_of(s.contexts_.begin(), s.contexts_.end(), [&](const auto& context) {
+            return context.tag == tag;
+        });
+    };
+    if (!std::all_of(args.tags.begin(), args.tags.end(), known)) {
+        bad(w, c, "No update context has that tag");
+        return;
+    }
+    std::erase_if(s.contexts_, [&](const auto& context) {
+        return std::find(args.tags.begin(), args.tags.end(), context.tag) != args.tags.end();
+    });
     ok(w, c);
 }
 

@@ -52,6 +52,7 @@ bool allowed_in(CommandName name, bool authenticated, bool selected) {
         case CommandName::Move:
         case CommandName::Sort:
         case CommandName::Thread:
+        case CommandName::CancelUpdate:
             return selected;
         default:
             return authenticated;
@@ -87,7 +88,8 @@ void Session::tls_started() {
 }
 
 bool Session::quick_command(const wire::Command& c) const {
-    if (state_ != State::Selected || !view_) {
+    // With update contexts, any change means searching again (Handlers::update_contexts).
+    if (state_ != State::Selected || !view_ || !contexts_.empty()) {
         return false;
     }
     switch (c.name) {
@@ -251,6 +253,9 @@ After Session::run(const wire::Command& c, std::string& out) {
         case CommandName::Thread:
             H::thread(*this, c, w);
             break;
+        case CommandName::CancelUpdate:
+            H::cancel_update(*this, c, w);
+            break;
     }
     report_changes(c, out);
     return must_close() ? After::Logout : after;
@@ -318,6 +323,7 @@ void Session::report_changes(const wire::Command& c, std::string& out) {
         }
         return;
     }
+    H::update_contexts(*this, uw);
     if (updates.empty()) {
         return;
     }
@@ -333,7 +339,9 @@ void Session::idle_poll(std::string& out) {
     wire::ResponseWriter w(out, H::writer_options(*this));
     if (auto st = view_->poll(*services_.store, H::poll_mode(*this, true), w); !st) {
         poll_failed(st.error(), w);
+        return;
     }
+    H::update_contexts(*this, w);
 }
 
 void Session::idle_done(std::string_view line, std::string& out) {
@@ -353,6 +361,8 @@ void Session::idle_done(std::string_view line, std::string& out) {
             if (must_close()) {
                 return;
             }
+        } else {
+            H::update_contexts(*this, w);
         }
     }
     w.tagged(tag, Condition::Ok, "", "IDLE terminated");
@@ -421,7 +431,8 @@ std::string Session::Handlers::capabilities(const Session& s) {
     caps +=
         " IDLE NAMESPACE UIDPLUS MULTIAPPEND CATENATE MOVE SPECIAL-USE CREATE-SPECIAL-USE"
         " LIST-EXTENDED LIST-STATUS CHILDREN CONDSTORE QRESYNC ESEARCH SEARCHRES SORT"
-        " SORT=DISPLAY ESORT THREAD=REFERENCES THREAD=ORDEREDSUBJECT UNSELECT BINARY UTF8=ACCEPT"
+        " SORT=DISPLAY ESORT CONTEXT=SEARCH CONTEXT=SORT THREAD=REFERENCES THREAD=ORDEREDSUBJECT"
+        " UNSELECT BINARY UTF8=ACCEPT"
         " STATUS=SIZE QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE OBJECTID SAVEDATE COMPRESS=DEFLATE"
         " APPENDLIMIT=" +
         std::to_string(s.config_.max_append);

@@ -133,6 +133,15 @@ private:
     [[nodiscard]] bool quick_command(const wire::Command& c) const;
     struct SaslState;
     struct AppendState;
+    /// A SEARCH or SORT with RETURN (UPDATE) (RFC 5267 §4.3): the client is told of changes to
+    /// its result (ADDTO, REMOVEFROM) until CANCELUPDATE or the mailbox is closed.
+    struct SearchContext {
+        std::string tag;
+        bool uid = false;                                // results in UIDs, else message numbers
+        std::optional<std::vector<wire::SortKey>> sort;  // none: SEARCH, in mailbox order
+        wire::SearchKey key;
+        std::vector<std::uint32_t> uids;  // the result the client has, in order
+    };
 
     Services services_;
     SessionConfig config_;
@@ -149,6 +158,10 @@ private:
         false;  // condstore_ when the current command started  // COMPRESS=DEFLATE (RFC 4978) is on
     std::unique_ptr<MailboxView> view_;
     std::optional<std::vector<std::uint32_t>> saved_search_;  // SEARCHRES "$" (UIDs)
+    std::vector<SearchContext> contexts_;
+    // The view's (highest mod-sequence, message count) when contexts_ were last brought up to
+    // date: unchanged, the results cannot have changed either.
+    std::pair<std::uint64_t, std::uint32_t> contexts_stamp_{};
     std::unique_ptr<SaslState> sasl_;
     std::unique_ptr<AppendState> append_;
     std::string idle_tag_;

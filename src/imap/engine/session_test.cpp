@@ -407,6 +407,148 @@ TEST(ImapSession, SortReturnOptionsKeepTheSortOrder) {
     EXPECT_THAT(c.send("j SORT (SUBJECT) UTF-8 MODSEQ 1000000\r\n"), HasSubstr("* SORT\r\n"));
 }
 
+// CONTEXT=SEARCH (RFC 5267 §4.3): a SEARCH with UPDATE hears of every change to its result,
+// its own session's and others', as ADDTO / REMOVEFROM in mailbox order (position 0); new
+// messages' numbers come after their EXISTS, expunged ones' before their EXPUNGE.
+TEST(ImapSession, SearchUpdatesFollowTheMailbox) {
+    World w;
+    for (int i = 1; i <= 5; ++i) {
+        w.deliver(msg("s" + std::to_string(i)));
+    }
+    Client c(w);
+    EXPECT_THAT(c.login(), HasSubstr(" CONTEXT=SEARCH CONTEXT=SORT "));
+    c.send("s SELECT INBOX\r\n");
+    Client other(w);
+    other.login();
+    other.send("s SELECT INBOX\r\n");
+    EXPECT_THAT(
+        c.send("a SEARCH RETURN (UPDATE) SEEN\r\n"), HasSubstr("* ESEARCH (TAG \"a\")\r\na OK")
+    );
+    EXPECT_THAT(
+        c.send("b STORE 1,2,4 +FLAGS (\\Seen)\r\n"),
+        HasSubstr("* ESEARCH (TAG \"a\") ADDTO (0 1:2,4)\r\nb OK")
+    );
+    EXPECT_THAT(
+        c.send("c STORE 1:2 -FLAGS.SILENT (\\Seen)\r\n"),
+        HasSubstr("* ESEARCH (TAG \"a\") REMOVEFROM (0 1:2)\r\nc OK")
+    );
+    other.send("o1 STORE 3 +FLAGS.SILENT (\\Seen)\r\n");
+    auto out = c.send("d NOOP\r\n");
+    EXPECT_THAT(out, HasSubstr("* 3 FETCH (FLAGS (\\Seen \\Recent))\r\n"));
+    EXPECT_THAT(out, HasSubstr("* ESEARCH (TAG \"a\") ADDTO (0 3)\r\n"));
+    EXPECT_LT(out.find("* 3 FETCH"), out.find("ADDTO"));
+    // A second context, by UID; message numbers and "$" cannot be followed (NOUPDATE).
+    EXPECT_THAT(
+        c.send("u UID SEARCH RETURN (UPDATE COUNT) UNSEEN\r\n"),
+        HasSubstr("* ESEARCH (TAG \"u\") UID COUNT 3\r\nu OK")
+    );
+    EXPECT_THAT(c.send("n SEARCH RETURN (UPDATE) 1:2\r\n"), HasSubstr("* NO [NOUPDATE \"n\"]"));
+    EXPECT_THAT(c.send("a SEARCH RETURN (UPDATE) ALL\r\n"), HasSubstr("a BAD"));  // tag reuse
+    // A new message that matches: its EXISTS first. Expunges: REMOVEFROM first.
+    w.deliver(msg("s6"));
+    out = c.send("e NOOP\r\n");
+    EXPECT_THAT(out, HasSubstr("* 6 EXISTS\r\n"));
+    EXPECT_THAT(out, HasSubstr("* ESEARCH (TAG \"u\") UID ADDTO (0 6)\r\n"));
+    EXPECT_THAT(out, Not(HasSubstr("(TAG \"a\")")));
+    EXPECT_LT(out.find("EXISTS"), out.find("ADDTO"));
+    c.send("f STORE 3:4 +FLAGS.SILENT (\\Deleted)\r\n");
+    out = c.send("g EXPUNGE\r\n");
+    EXPECT_THAT(out, HasSubstr("* ESEARCH (TAG \"a\") REMOVEFROM (0 3:4)\r\n"));
+    EXPECT_LT(out.find("REMOVEFROM"), out.find("EXPUNGE\r\n"));
+    // An expunge by another session, which changes no flags.
+    other.send("o2 NOOP\r\n");  // learns of message 6
+    other.send("o3 UID STORE 6 +FLAGS.SILENT (\\Deleted)\r\n");
+    other.send("o4 UID EXPUNGE 6\r\n");
+    out = c.send("h NOOP\r\n");
+    EXPECT_THAT(out, HasSubstr("* ESEARCH (TAG \"u\") UID REMOVEFROM (0 6)\r\n"));
+    EXPECT_LT(out.find("REMOVEFROM"), out.find("EXPUNGE\r\n"));
+    // CANCELUPDATE ends them; an unknown tag is an error.
+    EXPECT_THAT(c.send("i CANCELUPDATE \"a\" \"u\"\r\n"), HasSubstr("i OK"));
+    EXPECT_THAT(c.send("j STORE 1 +FLAGS (\\Seen)\r\n"), Not(HasSubstr("ESEARCH")));
+    EXPECT_THAT(c.send("k CANCELUPDATE \"a\"\r\n"), HasSubstr("k BAD"));
+    // A context ends with its mailbox.
+    c.send("l SEARCH RETURN (UPDATE) UNSEEN\r\n");
+    c.send("m UNSELECT\r\n");
+    c.send("s2 SELECT INBOX\r\n");
+    EXPECT_THAT(c.send("p STORE 1 -FLAGS (\\Seen)\r\n"), Not(HasSubstr("ESEARCH")));
+}
+
+// CONTEXT=SORT: updates say where in the sorted result messages leave and enter; REMOVEFROM
+// positions count in the list as it is while they are removed (RFC 5267 §4.3.3-4.3.4).
+TEST(ImapSession, SortUpdatesCarryPositions) {
+    World w;
+    for (const auto* subject : {"delta", "alpha", "charlie", "bravo"}) {
+        w.deliver(msg(subject));
+    }
+    Client c(w);
+    c.login();
+    c.send("s SELECT INBOX\r\n");
+    EXPECT_THAT(
+        c.send("a SORT RETURN (UPDATE ALL) (SUBJECT) UTF-8 UNSEEN\r\n"),
+        HasSubstr("* ESEARCH (TAG \"a\") ALL 2,4,3,1\r\n")
+    );
+    EXPECT_THAT(
+        c.send("b STORE 3 +FLAGS.SILENT (\\Seen)\r\n"),
+        HasSubstr("* ESEARCH (TAG \"a\") REMOVEFROM (3 3)\r\n")
+    );
+    EXPECT_THAT(
+        c.send("c STORE 3 -FLAGS.SILENT (\\Seen)\r\n"),
+        HasSubstr("* ESEARCH (TAG \"a\") ADDTO (3 3)\r\n")
+    );
+    EXPECT_THAT(
+        c.send("d STORE 2,4 +FLAGS.SILENT (\\Seen)\r\n"),
+        HasSubstr("* ESEARCH (TAG \"a\") REMOVEFROM (1 2,4)\r\n")
+    );
+    EXPECT_THAT(
+        c.send("e STORE 2,1 -FLAGS.SILENT (\\Seen)\r\n"),
+        HasSubstr("* ESEARCH (TAG \"a\") ADDTO (1 2)\r\n")
+    );
+    EXPECT_THAT(
+        c.send("f STORE 2 +FLAGS.SILENT (\\Seen)\r\n"),
+        HasSubstr("* ESEARCH (TAG \"a\") REMOVEFROM (1 2)\r\n")
+    );
+    EXPECT_THAT(
+        c.send("g STORE 4,2 -FLAGS.SILENT (\\Seen)\r\n"),
+        HasSubstr("* ESEARCH (TAG \"a\") ADDTO (1 2,4)\r\n")
+    );
+    c.send("h STORE 1 +FLAGS.SILENT (\\Deleted)\r\n");
+    const auto out = c.send("i EXPUNGE\r\n");
+    EXPECT_THAT(out, HasSubstr("* ESEARCH (TAG \"a\") REMOVEFROM (4 1)\r\n* 1 EXPUNGE\r\n"));
+    // The result as the client now has it: alpha bravo charlie, renumbered.
+    EXPECT_THAT(
+        c.send("j SORT RETURN (ALL) (SUBJECT) UTF-8 UNSEEN\r\n"),
+        HasSubstr("* ESEARCH (TAG \"j\") ALL 1,3,2\r\n")
+    );
+}
+
+// PARTIAL (RFC 5267 §4.4): positions in the result, in its order; NIL past the end.
+TEST(ImapSession, PartialResults) {
+    World w;
+    for (const auto* subject : {"delta", "alpha", "charlie", "bravo", "echo"}) {
+        w.deliver(msg(subject));
+    }
+    Client c(w);
+    c.login();
+    c.send("s SELECT INBOX\r\n");
+    EXPECT_THAT(
+        c.send("a SEARCH RETURN (PARTIAL 4:2) ALL\r\n"),
+        HasSubstr("* ESEARCH (TAG \"a\") PARTIAL (2:4 2:4)\r\n")
+    );
+    EXPECT_THAT(
+        c.send("b SEARCH RETURN (PARTIAL 2:9 COUNT) NOT 3\r\n"),
+        HasSubstr("* ESEARCH (TAG \"b\") COUNT 4 PARTIAL (2:9 2,4:5)\r\n")
+    );
+    EXPECT_THAT(
+        c.send("c UID SEARCH RETURN (PARTIAL 6:6) ALL\r\n"),
+        HasSubstr("* ESEARCH (TAG \"c\") UID PARTIAL (6:6 NIL)\r\n")
+    );
+    EXPECT_THAT(
+        c.send("d SORT RETURN (PARTIAL 2:4) (SUBJECT) UTF-8 ALL\r\n"),
+        HasSubstr("* ESEARCH (TAG \"d\") PARTIAL (2:4 4,3,1)\r\n")
+    );
+    EXPECT_THAT(c.send("e SEARCH RETURN (PARTIAL 1:2 ALL) ALL\r\n"), HasSubstr("e BAD"));
+}
+
 TEST(ImapSession, StoreSearchCopyMoveExpunge) {
     World w;
     w.deliver(msg("alpha", "the quick brown fox\r\n"));

@@ -83,9 +83,10 @@ enum class CommandName {
     Fetch,
     Store,
     Copy,
-    Move,    // RFC 6851
-    Sort,    // RFC 5256
-    Thread,  // RFC 5256
+    Move,          // RFC 6851
+    Sort,          // RFC 5256
+    Thread,        // RFC 5256
+    CancelUpdate,  // RFC 5267 §4.3.5
 };
 
 /// AUTHENTICATE mechanism [SP initial-response] (RFC 9051 §6.2.2, SASL-IR RFC 4959).
@@ -105,6 +106,12 @@ struct LoginArgs {
 struct AtomListArgs {
     std::vector<std::string> atoms;  ///< upper-cased
     bool operator==(const AtomListArgs&) const = default;
+};
+
+/// CANCELUPDATE tags (RFC 5267 §4.3.5), as sent (quoted strings).
+struct TagListArgs {
+    std::vector<std::string> tags;
+    bool operator==(const TagListArgs&) const = default;
 };
 
 /// QRESYNC select parameter (RFC 7162 §3.2.5).
@@ -271,6 +278,13 @@ struct SearchKey {
     bool operator==(const SearchKey&) const = default;
 };
 
+/// PARTIAL low:high (RFC 5267 §4.4): positions in the result, 1-based, low <= high.
+struct PartialRange {
+    std::uint32_t low = 1;
+    std::uint32_t high = 1;
+    bool operator==(const PartialRange&) const = default;
+};
+
 /// ESEARCH return options (RFC 4731 §3.1, SEARCHRES SAVE RFC 5182). `present` means a RETURN
 /// clause was given (even "RETURN ()", which means ALL).
 struct SearchReturn {
@@ -280,6 +294,9 @@ struct SearchReturn {
     bool all = false;
     bool count = false;
     bool save = false;
+    bool context = false;  ///< RFC 5267 §4.2: a hint only
+    bool update = false;   ///< RFC 5267 §4.3: ADDTO / REMOVEFROM as the result changes
+    std::optional<PartialRange> partial;
     bool operator==(const SearchReturn&) const = default;
 };
 
@@ -455,7 +472,8 @@ using CommandArgs = std::variant<
     ThreadArgs,
     IdArgs,
     QuotaRootArgs,
-    SetQuotaArgs>;
+    SetQuotaArgs,
+    TagListArgs>;
 
 struct Command {
     std::string tag;

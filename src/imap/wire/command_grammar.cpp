@@ -13,7 +13,7 @@ struct NameEntry {
     CommandName name;
 };
 
-constexpr std::array<NameEntry, 36> kNames = {{
+constexpr std::array<NameEntry, 37> kNames = {{
     {"CAPABILITY", CommandName::Capability},
     {"NOOP", CommandName::Noop},
     {"LOGOUT", CommandName::Logout},
@@ -50,6 +50,7 @@ constexpr std::array<NameEntry, 36> kNames = {{
     {"MOVE", CommandName::Move},
     {"SORT", CommandName::Sort},
     {"THREAD", CommandName::Thread},
+    {"CANCELUPDATE", CommandName::CancelUpdate},
 }};
 
 bool lookup(std::string_view word, CommandName& out) noexcept {
@@ -253,6 +254,16 @@ bool parse_args(Cursor& c, Command& cmd) {
         case CommandName::Copy:
         case CommandName::Move:
             return parse_copy(c, cmd.args.emplace<CopyArgs>());
+        case CommandName::CancelUpdate: {  // "CANCELUPDATE" 1*(SP quoted) (RFC 5267 §5)
+            auto& a = cmd.args.emplace<TagListArgs>();
+            do {
+                a.tags.emplace_back();
+                if (!c.sp() || !c.string(a.tags.back())) {
+                    return false;
+                }
+            } while (c.peek() == ' ');
+            return true;
+        }
     }
     return c.fail("Unknown command");
 }

@@ -1,6 +1,7 @@
 #include "imap/wire/command_writer.hpp"
 
 #include <array>
+#include <string>
 #include <type_traits>
 
 #include "imap/wire/chars.hpp"
@@ -134,6 +135,17 @@ void write_return(ResponseWriter& w, const SearchReturn& r) {
     if (r.save) {
         w.atom("SAVE");
     }
+    if (r.context) {
+        w.atom("CONTEXT");
+    }
+    if (r.update) {
+        w.atom("UPDATE");
+    }
+    if (r.partial) {
+        w.atom("PARTIAL").atom(
+            std::to_string(r.partial->low) + ":" + std::to_string(r.partial->high)
+        );
+    }
     w.end_list();
 }
 
@@ -199,6 +211,11 @@ struct ArgsWriter {
     void operator()(const AtomListArgs& a) const {
         for (const auto& s : a.atoms) {
             w.atom(s);
+        }
+    }
+    void operator()(const TagListArgs& a) const {
+        for (const auto& s : a.tags) {
+            w.string(s);
         }
     }
     void operator()(const SelectArgs& a) const {

@@ -99,6 +99,12 @@ const std::vector<Case> kCases = {
     {"d10 SEARCH RETURN () ALL", "d10 SEARCH RETURN () ALL"},
     {"d11 SEARCH RETURN (SAVE) FROM x", "d11 SEARCH RETURN (SAVE) FROM x"},
     {"d12 UID SEARCH UID $ SEEN", "d12 UID SEARCH UID $ SEEN"},
+    // RFC 5267 §4: CONTEXT, UPDATE, PARTIAL (a range given high to low means low to high).
+    {"d12a SEARCH RETURN (context update partial 9:3) SEEN",
+     "d12a SEARCH RETURN (CONTEXT UPDATE PARTIAL 3:9) SEEN"},
+    {"d12b UID SORT RETURN (PARTIAL 1:500 COUNT) (ARRIVAL) UTF-8 ALL",
+     "d12b UID SORT RETURN (COUNT PARTIAL 1:500) (ARRIVAL) UTF-8 ALL"},
+    {"d12c CANCELUPDATE \"d12a\" {4}\r\nd12b", "d12c CANCELUPDATE \"d12a\" \"d12b\""},
     {"d13 SEARCH $", "d13 SEARCH $"},
     {"d14 SEARCH HEADER Message-ID \"<x@y>\" LARGER 100 SMALLER 2000",
      "d14 SEARCH HEADER Message-ID <x@y> LARGER 100 SMALLER 2000"},
@@ -225,6 +231,31 @@ TEST(ImapParser, AstFieldsAreTyped) {
     ASSERT_TRUE(f.atts[0].partial);
     EXPECT_EQ(f.atts[0].partial->offset, 10U);
     EXPECT_EQ(f.atts[0].partial->length, 20U);
+}
+
+// RFC 5267 §5: partial-range is nz-number ":" nz-number, and PARTIAL excludes ALL (§4.4).
+TEST(ImapParser, PartialRangesAreStrict) {
+    for (const auto* bad : {
+             "a SEARCH RETURN (PARTIAL 1) ALL\r\n",
+             "a SEARCH RETURN (PARTIAL 1:*) ALL\r\n",
+             "a SEARCH RETURN (PARTIAL *:1) ALL\r\n",
+             "a SEARCH RETURN (PARTIAL 0:4) ALL\r\n",
+             "a SEARCH RETURN (PARTIAL 1:2 ALL) ALL\r\n",
+             "a CANCELUPDATE\r\n",
+             "a CANCELUPDATE tag\r\n",
+         }) {
+        detail::TestDriver d;
+        ASSERT_TRUE(d.push(bad)) << bad;
+        ASSERT_EQ(d.events().size(), 1U) << bad;
+        EXPECT_EQ(d.events()[0].rfind("E a BAD ", 0), 0U) << d.events()[0];
+    }
+    detail::TestDriver d;
+    ASSERT_TRUE(d.push("a UID SEARCH RETURN (PARTIAL 4:2) ALL\r\n"));
+    const auto& ret = std::get<SearchArgs>(d.parser().command().args).ret;
+    ASSERT_TRUE(ret.partial);
+    EXPECT_EQ(ret.partial->low, 2U);
+    EXPECT_EQ(ret.partial->high, 4U);
+    EXPECT_FALSE(ret.all);
 }
 
 TEST(ImapParser, FetchMacrosExpand) {

@@ -213,7 +213,8 @@ bool parse_charset(Cursor& c, std::string& out) {
 }  // namespace
 
 // search-return-opts = SP "RETURN" SP "(" [search-return-opt *(SP search-return-opt)] ")"
-// (RFC 4731 §3.1; SAVE from RFC 5182 §2). The cursor is after the leading SP.
+// (RFC 4731 §3.1; SAVE from RFC 5182 §2; CONTEXT, UPDATE and PARTIAL from RFC 5267 §4). The
+// cursor is after the leading SP.
 bool parse_search_return(Cursor& c, SearchReturn& ret) {
     ret.present = true;
     if (!c.sp() || !c.open_paren()) {
@@ -235,11 +236,26 @@ bool parse_search_return(Cursor& c, SearchReturn& ret) {
             ret.count = true;
         } else if (c.keyword("SAVE")) {
             ret.save = true;
+        } else if (c.keyword("CONTEXT")) {
+            ret.context = true;
+        } else if (c.keyword("UPDATE")) {
+            ret.update = true;
+        } else if (c.keyword("PARTIAL")) {
+            // partial-range = nz-number ":" nz-number; "500:400" is "400:500" (RFC 5267 §5)
+            PartialRange range;
+            if (!c.sp() || !c.nz_number(range.low) || !c.eat(':') || !c.nz_number(range.high)) {
+                return c.fail("PARTIAL needs a range low:high");
+            }
+            if (range.low > range.high) {
+                std::swap(range.low, range.high);
+            }
+            ret.partial = range;
         } else {
             return c.fail("Unknown RETURN option");
         }
     }
-    return true;
+    // RFC 5267 §4.4: at most one of PARTIAL and ALL.
+    return !(ret.partial && ret.all) || c.fail("PARTIAL and ALL exclude each other");
 }
 
 bool parse_search_keys(Cursor& c, SearchKey& key) {
