@@ -249,6 +249,13 @@ void Session::Handlers::fetch(Session& s, const Cmd& c, W& w) {
     const auto& args = std::get<wire::FetchArgs>(c.args);
     MailboxView& view = *s.view_;
     auto uids = set_uids(s, args.set, c.uid);
+    if (args.partial) {
+        // RFC 9394 §3.3: only that window of the messages the set names, in UID order (and
+        // CHANGEDSINCE applies within it, §3.4).
+        const auto [begin, end] = args.partial->window(uids.size());
+        uids.erase(uids.begin() + static_cast<std::ptrdiff_t>(end), uids.end());
+        uids.erase(uids.begin(), uids.begin() + static_cast<std::ptrdiff_t>(begin));
+    }
     if (args.changed_since) {
         s.condstore_ = true;
     }

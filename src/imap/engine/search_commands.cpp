@@ -252,11 +252,31 @@ struct Results {
     }
 };
 
+/// The part of `all` (a result, in its order) that a PARTIAL range names.
+std::vector<std::uint32_t> window_of(
+    const std::vector<std::uint32_t>& all, const wire::PartialRange& range
+) {
+    const auto [begin, end] = range.window(all.size());
+    return {
+        all.begin() + static_cast<std::ptrdiff_t>(begin),
+        all.begin() + static_cast<std::ptrdiff_t>(end)
+    };
+}
+
 /// The UIDs SAVE keeps (RFC 5182 §2.4): the whole result, or with MIN and/or MAX alone just
-/// the messages those return. Kept ascending: "$" is a set.
+/// the messages those return; with PARTIAL and no COUNT, the messages PARTIAL returns and
+/// those of MIN and MAX (RFC 9394 §3.2, table 1). Kept ascending: "$" is a set.
 std::vector<std::uint32_t> saved_result(const wire::SearchReturn& ret, const Results& r) {
     std::vector<std::uint32_t> keep;
-    if ((ret.min || ret.max) && !ret.all && !ret.count) {
+    if (ret.partial && !ret.count) {
+        keep = window_of(r.uids, *ret.partial);
+        if (ret.min && !r.uids.empty()) {
+            keep.push_back(r.uids.front());
+        }
+        if (ret.max && !r.uids.empty()) {
+            keep.push_back(r.uids.back());
+        }
+    } else if ((ret.min || ret.max) && !ret.all && !ret.count) {
         if (ret.min && !r.uids.empty()) {
             keep.push_back(r.uids.front());
         }
@@ -320,17 +340,13 @@ void write_results(
         w.atom("COUNT").number(r.numbers.size());
     }
     if (ret.partial) {
-        // RFC 5267 §4.4: results low to high (1-based), as many as exist; NIL if none.
-        const auto [low, high] = *ret.partial;
-        w.atom("PARTIAL").begin_list().atom(std::to_string(low) + ":" + std::to_string(high));
-        if (low > r.numbers.size()) {
+        // RFC 5267 §4.4, RFC 9394 §3.1: the range as asked, then the results in it that
+        // exist, or NIL.
+        w.atom("PARTIAL").begin_list().atom(wire::to_string(*ret.partial));
+        const auto part = window_of(r.numbers, *ret.partial);
+        if (part.empty()) {
             w.nil();
         } else {
-            const auto end = std::min<std::size_t>(high, r.numbers.size());
-            const std::vector<std::uint32_t> part(
-                r.numbers.begin() + static_cast<std::ptrdiff_t>(low - 1),
-                r.numbers.begin() + static_cast<std::ptrdiff_t>(end)
-            );
             w.atom(wire::to_string(wire::sequence_set_of(part)));
         }
         w.end_list();

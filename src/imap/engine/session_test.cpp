@@ -547,6 +547,56 @@ TEST(ImapSession, PartialResults) {
         HasSubstr("* ESEARCH (TAG \"d\") PARTIAL (2:4 4,3,1)\r\n")
     );
     EXPECT_THAT(c.send("e SEARCH RETURN (PARTIAL 1:2 ALL) ALL\r\n"), HasSubstr("e BAD"));
+    // RFC 9394 §3.1: counted from the last result.
+    EXPECT_THAT(
+        c.send("f SEARCH RETURN (PARTIAL -2:-1) ALL\r\n"),
+        HasSubstr("* ESEARCH (TAG \"f\") PARTIAL (-1:-2 4:5)\r\n")
+    );
+    EXPECT_THAT(
+        c.send("g SEARCH RETURN (PARTIAL -4:-9) ALL\r\n"),
+        HasSubstr("* ESEARCH (TAG \"g\") PARTIAL (-4:-9 1:2)\r\n")
+    );
+    EXPECT_THAT(
+        c.send("h SEARCH RETURN (PARTIAL -6:-7) ALL\r\n"),
+        HasSubstr("* ESEARCH (TAG \"h\") PARTIAL (-6:-7 NIL)\r\n")
+    );
+    EXPECT_THAT(
+        c.send("i SORT RETURN (PARTIAL -1:-2) (SUBJECT) UTF-8 ALL\r\n"),
+        HasSubstr("* ESEARCH (TAG \"i\") PARTIAL (-1:-2 1,5)\r\n")
+    );
+    // SAVE with PARTIAL keeps what PARTIAL (and MIN / MAX) return; with COUNT, everything
+    // (RFC 9394 §3.2, table 1).
+    c.send("j UID SEARCH RETURN (SAVE PARTIAL 3:4 MIN) ALL\r\n");
+    EXPECT_THAT(c.send("k UID SEARCH UID $\r\n"), HasSubstr("* SEARCH 1 3 4\r\n"));
+    c.send("l UID SEARCH RETURN (SAVE PARTIAL 1:1 COUNT) ALL\r\n");
+    EXPECT_THAT(c.send("m UID SEARCH UID $\r\n"), HasSubstr("* SEARCH 1 2 3 4 5\r\n"));
+}
+
+// RFC 9394 §3.3-3.4: UID FETCH ... (PARTIAL range) answers for that window of the messages the
+// set names; CHANGEDSINCE then applies within the window.
+TEST(ImapSession, FetchPartialModifier) {
+    World w;
+    for (int i = 1; i <= 5; ++i) {
+        w.deliver(msg("m" + std::to_string(i)));
+    }
+    Client c(w);
+    EXPECT_THAT(c.login(), HasSubstr(" PARTIAL "));
+    const auto selected = c.send("s SELECT INBOX (CONDSTORE)\r\n");
+    const auto at = selected.find("[HIGHESTMODSEQ ");
+    ASSERT_NE(at, std::string::npos);
+    const auto modseq = std::stoull(selected.substr(at + 15));
+    auto out = c.send("a UID FETCH 1:* (FLAGS) (PARTIAL -1:-2)\r\n");
+    EXPECT_THAT(out, HasSubstr("* 4 FETCH (UID 4 FLAGS"));
+    EXPECT_THAT(out, HasSubstr("* 5 FETCH (UID 5 FLAGS"));
+    EXPECT_THAT(out, Not(HasSubstr("* 3 FETCH")));
+    out = c.send("b UID FETCH 2:* (UID) (PARTIAL 2:3)\r\n");
+    EXPECT_THAT(out, HasSubstr("* 3 FETCH (UID 3)\r\n* 4 FETCH (UID 4)\r\nb OK"));
+    c.send("c STORE 1,5 +FLAGS.SILENT (\\Flagged)\r\n");
+    out = c.send(
+        "d UID FETCH 1:* (FLAGS) (PARTIAL -1:-3 CHANGEDSINCE " + std::to_string(modseq) + ")\r\n"
+    );
+    EXPECT_THAT(out, HasSubstr("* 5 FETCH (UID 5 FLAGS (\\Flagged \\Recent) MODSEQ ("));
+    EXPECT_THAT(out, Not(HasSubstr("* 1 FETCH")));  // changed, but outside the window
 }
 
 TEST(ImapSession, StoreSearchCopyMoveExpunge) {

@@ -8,6 +8,8 @@
 // flags and mailbox names keep their case except "INBOX", which is normalised (RFC 9051 §5.1).
 // Mailbox names are UTF-8: modified UTF-7 is decoded before they get here (RFC 3501 §5.1.3)
 // unless the session is in UTF-8 mode (IMAP4rev2, RFC 6855), where they arrive as UTF-8.
+#include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -278,12 +280,35 @@ struct SearchKey {
     bool operator==(const SearchKey&) const = default;
 };
 
-/// PARTIAL low:high (RFC 5267 §4.4): positions in the result, 1-based, low <= high.
+/// PARTIAL low:high (RFC 5267 §4.4, RFC 9394 §3): positions in the result, 1-based, low <=
+/// high; with `from_end` ("-low:-high") they count back from the last result (-1).
 struct PartialRange {
     std::uint32_t low = 1;
     std::uint32_t high = 1;
+    bool from_end = false;
     bool operator==(const PartialRange&) const = default;
+
+    /// The [begin, end) indices this range names in a list of `n` results (empty when the
+    /// range lies past either end; RFC 9394 §3.1: what exists of it otherwise).
+    [[nodiscard]] std::pair<std::size_t, std::size_t> window(std::size_t n) const {
+        std::size_t begin = 0;
+        std::size_t end = 0;
+        if (from_end) {  // -1 is the last result
+            begin = n > high ? n - high : 0;
+            end = n >= low ? n - low + 1 : 0;
+        } else {
+            begin = low - 1;
+            end = std::min<std::size_t>(high, n);
+        }
+        return begin < end ? std::pair{begin, end} : std::pair{n, n};
+    }
 };
+
+/// "low:high" or "-low:-high", as on the wire.
+[[nodiscard]] inline std::string to_string(const PartialRange& r) {
+    const char* minus = r.from_end ? "-" : "";
+    return minus + std::to_string(r.low) + ":" + minus + std::to_string(r.high);
+}
 
 /// ESEARCH return options (RFC 4731 §3.1, SEARCHRES SAVE RFC 5182). `present` means a RETURN
 /// clause was given (even "RETURN ()", which means ALL).
@@ -406,6 +431,7 @@ struct FetchArgs {
     bool single_att = false;  ///< one att given without parentheses (writer fidelity only)
     std::optional<std::uint64_t> changed_since;  ///< RFC 7162 CHANGEDSINCE
     bool vanished = false;                       ///< RFC 7162 VANISHED (UID FETCH only)
+    std::optional<PartialRange> partial;         ///< RFC 9394 §3.3: a window of the set
     bool operator==(const FetchArgs&) const = default;
 };
 

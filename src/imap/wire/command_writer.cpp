@@ -142,9 +142,7 @@ void write_return(ResponseWriter& w, const SearchReturn& r) {
         w.atom("UPDATE");
     }
     if (r.partial) {
-        w.atom("PARTIAL").atom(
-            std::to_string(r.partial->low) + ":" + std::to_string(r.partial->high)
-        );
+        w.atom("PARTIAL").atom(to_string(*r.partial));
     }
     w.end_list();
 }
@@ -362,13 +360,16 @@ struct ArgsWriter {
                 }
                 break;
         }
-        if (a.changed_since || a.vanished) {
+        if (a.changed_since || a.vanished || a.partial) {
             w.begin_list();
             if (a.changed_since) {
                 w.atom("CHANGEDSINCE").number(*a.changed_since);
             }
             if (a.vanished) {
                 w.atom("VANISHED");
+            }
+            if (a.partial) {
+                w.atom("PARTIAL").atom(to_string(*a.partial));
             }
             w.end_list();
         }

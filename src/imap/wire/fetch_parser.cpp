@@ -196,6 +196,7 @@ void expand_macro(FetchMacro m, std::vector<FetchAtt>& atts) {
 
 // fetch-modifiers = SP "(" fetch-modifier *(SP fetch-modifier) ")"
 // fetch-modifier = chgsince-fetch-mod / "VANISHED"  (RFC 7162 §3.1.4, §3.2.6)
+//                  / modifier-partial                (RFC 9394 §3.3)
 bool parse_fetch_modifiers(Cursor& c, FetchArgs& args) {
     if (!c.open_paren()) {
         return false;
@@ -209,6 +210,12 @@ bool parse_fetch_modifiers(Cursor& c, FetchArgs& args) {
             args.changed_since = v;
         } else if (c.keyword("VANISHED")) {
             args.vanished = true;
+        } else if (c.keyword("PARTIAL")) {
+            PartialRange range;
+            if (!parse_partial_range(c, range)) {
+                return false;
+            }
+            args.partial = range;
         } else {
             return c.fail("Unknown FETCH modifier");
         }

@@ -105,6 +105,11 @@ const std::vector<Case> kCases = {
     {"d12b UID SORT RETURN (PARTIAL 1:500 COUNT) (ARRIVAL) UTF-8 ALL",
      "d12b UID SORT RETURN (COUNT PARTIAL 1:500) (ARRIVAL) UTF-8 ALL"},
     {"d12c CANCELUPDATE \"d12a\" {4}\r\nd12b", "d12c CANCELUPDATE \"d12a\" \"d12b\""},
+    // RFC 9394: ranges from the end, and the UID FETCH modifier.
+    {"d12d UID SEARCH RETURN (PARTIAL -100:-1) ALL", "d12d UID SEARCH RETURN (PARTIAL -1:-100) ALL"
+    },
+    {"d12e UID FETCH 1:* (UID FLAGS) (partial -1:-3 CHANGEDSINCE 5)",
+     "d12e UID FETCH 1:* (UID FLAGS) (CHANGEDSINCE 5 PARTIAL -1:-3)"},
     {"d13 SEARCH $", "d13 SEARCH $"},
     {"d14 SEARCH HEADER Message-ID \"<x@y>\" LARGER 100 SMALLER 2000",
      "d14 SEARCH HEADER Message-ID <x@y> LARGER 100 SMALLER 2000"},
@@ -233,14 +238,21 @@ TEST(ImapParser, AstFieldsAreTyped) {
     EXPECT_EQ(f.atts[0].partial->length, 20U);
 }
 
-// RFC 5267 §5: partial-range is nz-number ":" nz-number, and PARTIAL excludes ALL (§4.4).
-TEST(ImapParser, PartialRangesAreStrict) {
+// partial-range is nz-number ":" nz-number or its negative form, and PARTIAL excludes ALL.
+TEST(ImapParser, PartialRangesAreStrict) {  // RFC 5267 §5, RFC 9394 §4
     for (const auto* bad : {
              "a SEARCH RETURN (PARTIAL 1) ALL\r\n",
              "a SEARCH RETURN (PARTIAL 1:*) ALL\r\n",
              "a SEARCH RETURN (PARTIAL *:1) ALL\r\n",
              "a SEARCH RETURN (PARTIAL 0:4) ALL\r\n",
              "a SEARCH RETURN (PARTIAL 1:2 ALL) ALL\r\n",
+             "a SEARCH RETURN (PARTIAL -1:2) ALL\r\n",
+             "a SEARCH RETURN (PARTIAL 1:-2) ALL\r\n",
+             "a SEARCH RETURN (PARTIAL -0:-2) ALL\r\n",
+             "a UID FETCH 1:* FLAGS (PARTIAL 1)\r\n",
+             // found by imap_parser_fuzz: an entry name must be "/flags/<flag>" (RFC 7162 §7)
+             "a SEARCH MODSEQ \"\" all 5\r\n",
+             "a SEARCH MODSEQ \"/flags/\" all 5\r\n",
              "a CANCELUPDATE\r\n",
              "a CANCELUPDATE tag\r\n",
          }) {

@@ -106,8 +106,13 @@ bool parse_modseq(Cursor& c, SearchKey& key) {
         return false;
     }
     if (c.peek() == '"') {
+        // entry-name = DQUOTE "/flags/" attr-flag DQUOTE (RFC 7162 §7)
         if (!c.string(key.field)) {
             return false;
+        }
+        if (key.field.size() <= 7 ||
+            !iequals(std::string_view(key.field).substr(0, 7), "/flags/")) {
+            return c.fail("Invalid MODSEQ entry name");
         }
         if (!c.sp() || !c.atom_upper(key.text, "an entry type")) {
             return false;
@@ -241,13 +246,9 @@ bool parse_search_return(Cursor& c, SearchReturn& ret) {
         } else if (c.keyword("UPDATE")) {
             ret.update = true;
         } else if (c.keyword("PARTIAL")) {
-            // partial-range = nz-number ":" nz-number; "500:400" is "400:500" (RFC 5267 §5)
             PartialRange range;
-            if (!c.sp() || !c.nz_number(range.low) || !c.eat(':') || !c.nz_number(range.high)) {
-                return c.fail("PARTIAL needs a range low:high");
-            }
-            if (range.low > range.high) {
-                std::swap(range.low, range.high);
+            if (!parse_partial_range(c, range)) {
+                return false;
             }
             ret.partial = range;
         } else {
@@ -256,6 +257,23 @@ bool parse_search_return(Cursor& c, SearchReturn& ret) {
     }
     // RFC 5267 §4.4: at most one of PARTIAL and ALL.
     return !(ret.partial && ret.all) || c.fail("PARTIAL and ALL exclude each other");
+}
+
+// partial-range = nz-number ":" nz-number / "-" nz-number ":" "-" nz-number; "500:400" is
+// "400:500", "-500:-400" is "-400:-500" (RFC 9394 §4).
+bool parse_partial_range(Cursor& c, PartialRange& range) {
+    if (!c.sp()) {
+        return false;
+    }
+    range.from_end = c.eat('-');
+    if (!c.nz_number(range.low) || !c.eat(':') || (range.from_end && !c.eat('-')) ||
+        !c.nz_number(range.high)) {
+        return c.fail("PARTIAL needs a range low:high or -low:-high");
+    }
+    if (range.low > range.high) {
+        std::swap(range.low, range.high);
+    }
+    return true;
 }
 
 bool parse_search_keys(Cursor& c, SearchKey& key) {

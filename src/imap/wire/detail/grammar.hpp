@@ -32,6 +32,8 @@ bool parse_tag(Cursor& c, std::string& tag);
 
 // search_parser.cpp
 bool parse_search_return(Cursor& c, SearchReturn& ret);
+/// "PARTIAL" SP partial-range, the cursor after "PARTIAL" (RFC 9394 §4).
+bool parse_partial_range(Cursor& c, PartialRange& range);
 /// search-key *(SP search-key) into an And key, then end of command.
 bool parse_search_keys(Cursor& c, SearchKey& key);
 bool parse_search(Cursor& c, SearchArgs& args);
