@@ -270,6 +270,26 @@ def test_search_update_context_hears_changes_during_idle(server):
     other.logout()
 
 
+def test_partial_pages_from_the_newest_message(server):
+    """PARTIAL (RFC 9394) over a real socket: the newest two messages of a UID range by FETCH,
+    the newest two results of a SEARCH, and the empty page past the end."""
+    for i in range(5):
+        deliver(server, message(f"page {i}"))
+    wait_for(lambda: len(server.messages()) == 5, what="deliveries")
+    client = login(server)
+    typ, data = client.select("INBOX")
+    assert typ == "OK" and data == [b"5"]
+    assert b"PARTIAL" in client.capability()[1][0].split()
+    typ, data = client.uid("FETCH", "1:*", "(UID) (PARTIAL -1:-2)")
+    assert typ == "OK"
+    assert data == [b"4 (UID 4)", b"5 (UID 5)"], data
+    typ, _ = client.uid("SEARCH", "RETURN (PARTIAL -2:-1 COUNT) ALL")
+    assert client.untagged_responses.pop("ESEARCH")[0].endswith(b"UID COUNT 5 PARTIAL (-1:-2 4:5)")
+    typ, _ = client.uid("SEARCH", "RETURN (PARTIAL 6:10) ALL")
+    assert client.untagged_responses.pop("ESEARCH")[0].endswith(b"UID PARTIAL (6:10 NIL)")
+    client.logout()
+
+
 def test_selected_mailbox_deleted_elsewhere_ends_the_session(server):
     """A session whose selected mailbox another session deleted gets BYE and is closed, in IDLE
     too; it never sees the messages of a new mailbox of the same name."""
