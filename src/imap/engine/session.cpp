@@ -309,7 +309,7 @@ void Session::report_changes(const wire::Command& c, std::string& out) {
     }
     auto mode = H::poll_mode(*this, !forbids_expunge_report(c));
     mode.defer_new = quick_;
-    if (auto st = view_->poll(*services_.store, mode, uw); !st) {
+    if (auto st = poll_view(mode, uw); !st) {
         if (quick_ && st.error() == std::errc::operation_would_block) {
             quick_refused_ = true;  // new messages: claiming \Recent writes (handle)
             return;
@@ -323,7 +323,6 @@ void Session::report_changes(const wire::Command& c, std::string& out) {
         }
         return;
     }
-    H::update_contexts(*this, uw);
     if (updates.empty()) {
         return;
     }
@@ -332,16 +331,22 @@ void Session::report_changes(const wire::Command& c, std::string& out) {
     out.insert(line, updates);
 }
 
+Status Session::poll_view(const PollMode& mode, wire::ResponseWriter& w) {
+    auto st = view_->poll(*services_.store, mode, w);
+    if (st) {
+        H::update_contexts(*this, w);  // after the EXISTS of new messages (RFC 5267 §4.3.3)
+    }
+    return st;
+}
+
 void Session::idle_poll(std::string& out) {
     if (!view_) {
         return;
     }
     wire::ResponseWriter w(out, H::writer_options(*this));
-    if (auto st = view_->poll(*services_.store, H::poll_mode(*this, true), w); !st) {
+    if (auto st = poll_view(H::poll_mode(*this, true), w); !st) {
         poll_failed(st.error(), w);
-        return;
     }
-    H::update_contexts(*this, w);
 }
 
 void Session::idle_done(std::string_view line, std::string& out) {
@@ -356,13 +361,11 @@ void Session::idle_done(std::string_view line, std::string& out) {
         return;
     }
     if (view_) {
-        if (auto st = view_->poll(*services_.store, H::poll_mode(*this, true), w); !st) {
+        if (auto st = poll_view(H::poll_mode(*this, true), w); !st) {
             poll_failed(st.error(), w);
             if (must_close()) {
                 return;
             }
-        } else {
-            H::update_contexts(*this, w);
         }
     }
     w.tagged(tag, Condition::Ok, "", "IDLE terminated");

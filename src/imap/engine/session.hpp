@@ -123,6 +123,9 @@ private:
     };
     After run(const wire::Command& c, std::string& out);
     void report_changes(const wire::Command& c, std::string& out);
+    /// The selected mailbox's changes since the last poll, then the updates of the search
+    /// contexts they bring (Handlers::update_contexts).
+    Status poll_view(const PollMode& mode, wire::ResponseWriter& w);
     /// After a poll of the selected mailbox failed: if the mailbox is gone, says BYE and moves
     /// to the logout state (must_close); any other error is logged.
     void poll_failed(std::error_code error, wire::ResponseWriter& w);
