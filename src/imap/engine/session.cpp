@@ -198,7 +198,7 @@ After Session::run(const wire::Command& c, std::string& out) {
             break;
         case CommandName::Idle:
             if (view_) {
-                (void)view_->poll(*services_.store, H::poll_mode(*this, true), w);
+                (void)poll_view(H::poll_mode(*this, true), w);
             }
             idle_tag_ = c.tag;
             w.continuation("idling");

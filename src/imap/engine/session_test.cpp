@@ -462,6 +462,13 @@ TEST(ImapSession, SearchUpdatesFollowTheMailbox) {
     out = c.send("h NOOP\r\n");
     EXPECT_THAT(out, HasSubstr("* ESEARCH (TAG \"u\") UID REMOVEFROM (0 6)\r\n"));
     EXPECT_LT(out.find("REMOVEFROM"), out.find("EXPUNGE\r\n"));
+    // A change that IDLE's first poll reports brings its update with it.
+    other.send("o5 STORE 1 +FLAGS.SILENT (\\Seen)\r\n");
+    out = c.send("x IDLE\r\n");
+    EXPECT_THAT(out, HasSubstr("* ESEARCH (TAG \"a\") ADDTO (0 1)\r\n"));
+    EXPECT_THAT(out, HasSubstr("* ESEARCH (TAG \"u\") UID REMOVEFROM (0 1)\r\n"));
+    EXPECT_LT(out.find("ESEARCH"), out.find("+ idling"));
+    c.send("DONE\r\n");
     // CANCELUPDATE ends them; an unknown tag is an error.
     EXPECT_THAT(c.send("i CANCELUPDATE \"a\" \"u\"\r\n"), HasSubstr("i OK"));
     EXPECT_THAT(c.send("j STORE 1 +FLAGS (\\Seen)\r\n"), Not(HasSubstr("ESEARCH")));
