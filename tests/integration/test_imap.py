@@ -290,6 +290,25 @@ def test_partial_pages_from_the_newest_message(server):
     client.logout()
 
 
+def test_within_searches_by_age(server):
+    """WITHIN (RFC 5032): OLDER and YOUNGER compare the INTERNALDATE with the server's clock,
+    to the second, over a real socket."""
+    client = login(server)
+    assert b"WITHIN" in client.capability()[1][0].split()
+    assert client.create("Ages")[0] == "OK"
+    now = time.time()
+    for subject, age in (("three days", 3 * 86400), ("one hour", 3600), ("just now", 0)):
+        typ, _ = client.append("Ages", None, now - age, message(subject))
+        assert typ == "OK", subject
+    assert client.select("Ages")[0] == "OK"
+    assert client.search(None, "YOUNGER", "7200") == ("OK", [b"2 3"])
+    assert client.search(None, "OLDER", "86400") == ("OK", [b"1"])
+    assert client.search(None, "OLDER", "1800", "YOUNGER", "86400") == ("OK", [b"2"])
+    with pytest.raises(imaplib.IMAP4.error, match="BAD"):  # nz-number (RFC 5032 §3)
+        client.search(None, "YOUNGER", "0")
+    client.logout()
+
+
 def test_selected_mailbox_deleted_elsewhere_ends_the_session(server):
     """A session whose selected mailbox another session deleted gets BYE and is closed, in IDLE
     too; it never sees the messages of a new mailbox of the same name."""
