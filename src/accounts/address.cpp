@@ -7,6 +7,7 @@
 #include <idn2.h>
 
 #include "accounts/errors.hpp"
+#include "core/utf8.hpp"
 
 namespace sov::accounts {
 namespace {
@@ -60,52 +61,7 @@ bool is_canonical_ldh_domain(std::string_view name) noexcept {
     return !last_label_numeric;
 }
 
-// Well-formed UTF-8 (no overlongs, no surrogates, at most U+10FFFF).
-bool is_valid_utf8(std::string_view s) noexcept {
-    std::size_t i = 0;
-    while (i < s.size()) {
-        const auto c = static_cast<unsigned char>(s[i]);
-        if (c < 0x80) {
-            ++i;
-            continue;
-        }
-        std::size_t len = 0;
-        unsigned char lo = 0x80;
-        unsigned char hi = 0xBF;
-        if (c >= 0xC2 && c <= 0xDF) {
-            len = 2;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            len = 3;
-            if (c == 0xE0) {
-                lo = 0xA0;
-            } else if (c == 0xED) {
-                hi = 0x9F;
-            }
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            len = 4;
-            if (c == 0xF0) {
-                lo = 0x90;
-            } else if (c == 0xF4) {
-                hi = 0x8F;
-            }
-        } else {
-            return false;
-        }
-        if (i + len > s.size()) {
-            return false;
-        }
-        for (std::size_t k = 1; k < len; ++k) {
-            const auto cc = static_cast<unsigned char>(s[i + k]);
-            const unsigned char min = k == 1 ? lo : 0x80;
-            const unsigned char max = k == 1 ? hi : 0xBF;
-            if (cc < min || cc > max) {
-                return false;
-            }
-        }
-        i += len;
-    }
-    return true;
-}
+using core::is_valid_utf8;
 
 // RFC 5321 §4.1.2 atext (RFC 5322 §3.2.3), plus UTF-8 bytes (RFC 6531 §3.3).
 bool is_atext(unsigned char c) noexcept {

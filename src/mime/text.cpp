@@ -16,63 +16,8 @@ namespace {
 
 // ---- UTF-8 ------------------------------------------------------------------------------------
 
-// Decodes one code point at s[i]; returns its length, or 0 if the bytes there are not valid
-// UTF-8 (overlong forms, surrogates and truncated sequences included).
-std::size_t decode_utf8(std::string_view s, std::size_t i, char32_t& cp) noexcept {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c < 0x80) {
-        cp = c;
-        return 1;
-    }
-    std::size_t len = 0;
-    char32_t min = 0;
-    if (c >= 0xC2 && c <= 0xDF) {
-        len = 2;
-        cp = c & 0x1FU;
-        min = 0x80;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        len = 3;
-        cp = c & 0x0FU;
-        min = 0x800;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        len = 4;
-        cp = c & 0x07U;
-        min = 0x10000;
-    } else {
-        return 0;
-    }
-    if (i + len > s.size()) {
-        return 0;
-    }
-    for (std::size_t k = 1; k < len; ++k) {
-        const auto t = static_cast<unsigned char>(s[i + k]);
-        if ((t & 0xC0U) != 0x80U) {
-            return 0;
-        }
-        cp = (cp << 6U) | (t & 0x3FU);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
-        return 0;
-    }
-    return len;
-}
-
-bool is_valid_utf8(std::string_view s) noexcept {
-    std::size_t i = 0;
-    char32_t cp = 0;
-    while (i < s.size()) {
-        if (static_cast<unsigned char>(s[i]) < 0x80) {
-            ++i;
-            continue;
-        }
-        const std::size_t n = decode_utf8(s, i, cp);
-        if (n == 0) {
-            return false;
-        }
-        i += n;
-    }
-    return true;
-}
+using core::decode_utf8;
+using core::is_valid_utf8;
 
 // Cuts `s` to at most `limit` bytes without splitting a UTF-8 sequence.
 void truncate_utf8(std::string& s, std::size_t limit) {
@@ -290,13 +235,14 @@ std::size_t decode_entity(std::string_view html, std::size_t i, std::string& out
         std::string_view name;
         std::string_view text;
     };
-    static constexpr std::array<Named, 6> kNamed = {{
-        {"amp", "&"},
-        {"lt", "<"},
-        {"gt", ">"},
-        {"quot", "\""},
-        {"apos", "'"},
-        {"nbsp", " "},
+    // The markup characters, and what newsletters write most as names: typography, and the
+    // invisible joiners and soft hyphens that pad hidden text (they become nothing).
+    static constexpr std::array<Named, 24> kNamed = {{
+        {"amp", "&"},   {"lt", "<"},    {"gt", ">"},    {"quot", "\""},  {"apos", "'"},
+        {"nbsp", " "},  {"zwnj", ""},   {"zwj", ""},    {"shy", ""},     {"hellip", "…"},
+        {"mdash", "—"}, {"ndash", "–"}, {"lsquo", "‘"}, {"rsquo", "’"},  {"ldquo", "“"},
+        {"rdquo", "”"}, {"laquo", "«"}, {"raquo", "»"}, {"copy", "©"},   {"reg", "®"},
+        {"trade", "™"}, {"euro", "€"},  {"bull", "•"},  {"middot", "·"},
     }};
     for (const Named& n : kNamed) {
         if (iequals(n.name, name)) {

@@ -72,7 +72,8 @@ struct HeaderField {
 void append_decoded_text(std::string_view message, const Part& part, std::string& out);
 
 /// Crude HTML to text: tags, comments, <script> and <style> contents removed; block-level tags
-/// become line breaks; &amp; &lt; &gt; &quot; &apos; &nbsp; and numeric references decoded.
+/// become line breaks; numeric character references and the common named ones (&amp; &lt; &gt;
+/// &quot; &apos; &nbsp;, typographic quotes and dashes, &zwnj; and &shy; as nothing) decoded.
 void append_html_text(std::string_view html, std::string& out);
 
 }  // namespace sov::mime

@@ -156,5 +156,13 @@ TEST(AppendHtmlText, LoneBracketsAndBadEntities) {
     EXPECT_EQ(out, "a < b && c &#0; &#xZZ; bold");
 }
 
+TEST(AppendHtmlText, TypographicAndInvisibleEntities) {
+    std::string out;
+    append_html_text(
+        "don&rsquo;t &ndash; wait&hellip; in&shy;visible&zwnj;&ZWJ; &euro;5 &unknown;", out
+    );
+    EXPECT_EQ(out, "don’t – wait… invisible €5 &unknown;");
+}
+
 }  // namespace
 }  // namespace sov::mime

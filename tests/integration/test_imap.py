@@ -309,6 +309,41 @@ def test_within_searches_by_age(server):
     client.logout()
 
 
+def test_preview_of_delivered_mail(server):
+    """PREVIEW (RFC 8970) of mail that came in over SMTP: the plain text of a
+    multipart/alternative message without its quoted lines, an HTML-only message as text, NIL
+    for LAZY when the FETCH does not read the file anyway."""
+    deliver(server, (
+        "From: ann@example.org\r\nTo: " + ADMIN + "\r\nSubject: alt\r\n"
+        "MIME-Version: 1.0\r\nContent-Type: multipart/alternative; boundary=b\r\n\r\n"
+        "--b\r\nContent-Type: text/plain; charset=iso-8859-1\r\n"
+        "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
+        "Sch=F6n, see you there.\r\n> When do we meet?\r\n"
+        "--b\r\nContent-Type: text/html\r\n\r\n<p>HTML twin</p>\r\n--b--\r\n"
+    ).encode("latin-1"))
+    deliver(server, (
+        "From: news@example.org\r\nTo: " + ADMIN + "\r\nSubject: html\r\n"
+        "MIME-Version: 1.0\r\nContent-Type: text/html; charset=utf-8\r\n\r\n"
+        "<html><head><style>p{}</style></head><body><p>Big&nbsp;sale</p>"
+        "<p>today&hellip;</p></body></html>\r\n"
+    ).encode())
+    wait_for(lambda: len(server.messages()) == 2, what="deliveries")
+    client = login(server)
+    assert b"PREVIEW" in client.capability()[1][0].split()
+    assert client.select("INBOX")[0] == "OK"
+    typ, data = client.fetch("1:2", "(PREVIEW)")
+    assert typ == "OK"
+    # 8-bit UTF-8 text: a literal for an IMAP4rev1 client.
+    expected = ["Schön, see you there.".encode(), "Big sale today…".encode()]
+    assert data == [(b"1 (PREVIEW {%d}" % len(expected[0]), expected[0]), b")",
+                    (b"2 (PREVIEW {%d}" % len(expected[1]), expected[1]), b")"], data
+    typ, data = client.fetch("1:2", "(UID PREVIEW (LAZY))")
+    assert data == [b"1 (UID 1 PREVIEW NIL)", b"2 (UID 2 PREVIEW NIL)"], data
+    typ, data = client.fetch("1", "(FLAGS)")
+    assert b"\\Seen" not in data[0], data
+    client.logout()
+
+
 def test_selected_mailbox_deleted_elsewhere_ends_the_session(server):
     """A session whose selected mailbox another session deleted gets BYE and is closed, in IDLE
     too; it never sees the messages of a new mailbox of the same name."""

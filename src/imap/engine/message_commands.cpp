@@ -8,6 +8,7 @@
 #include <system_error>
 
 #include "core/clock.hpp"
+#include "core/log.hpp"
 #include "imap/engine/flags.hpp"
 #include "imap/engine/handlers.hpp"
 #include "imap/engine/message_file.hpp"
@@ -150,6 +151,18 @@ bool sets_seen(const wire::FetchAtt& att) {
     }
 }
 
+/// Whether rendering `a` reads the message file past the top-level header (HEADER,
+/// HEADER.FIELDS and RFC822.HEADER read only up to the body: clients list mailboxes this way).
+bool reads_whole_file(const wire::FetchAtt& a) {
+    if (!fetch::needs_bytes(a) || a.item == FetchItem::Rfc822Header) {
+        return false;
+    }
+    return a.item != FetchItem::BodySection || !a.section.part.empty() ||
+           (a.section.text != wire::SectionText::Header &&
+            a.section.text != wire::SectionText::HeaderFields &&
+            a.section.text != wire::SectionText::HeaderFieldsNot);
+}
+
 /// One message's FETCH response. ENVELOPE, BODY and BODYSTRUCTURE come from `rendered` when it
 /// is set; otherwise the content items are written from `structure` and the file's `bytes`.
 /// `seen_now`: this FETCH set \Seen, so FLAGS goes with the answer even if not asked for
@@ -277,6 +290,13 @@ void Session::Handlers::fetch(Session& s, const Cmd& c, W& w) {
     if (wants(FetchItem::ModSeq)) {
         s.condstore_ = true;
     }
+    if (std::any_of(atts.begin(), atts.end(), reads_whole_file)) {
+        // RFC 8970 §4.1: PREVIEW (LAZY) is NIL unless the files are read in full anyway; then
+        // the preview costs no more than decoding the start of a text part.
+        for (auto& a : atts) {
+            a.lazy = a.lazy && a.item != FetchItem::Preview;
+        }
+    }
     bool need_structure = false;
     bool need_bytes = false;
     bool set_seen = false;
@@ -327,18 +347,7 @@ void Session::Handlers::fetch(Session& s, const Cmd& c, W& w) {
     const wire::WriterOptions session_options = writer_options(s);
     // Every item that reads the file reads the top-level header only (HEADER, HEADER.FIELDS,
     // RFC822.HEADER): the file is read up to the body (clients list mailboxes this way).
-    const bool header_only = std::all_of(atts.begin(), atts.end(), [](const wire::FetchAtt& a) {
-        if (!fetch::needs_bytes(a)) {
-            return true;
-        }
-        if (a.item == FetchItem::Rfc822Header) {
-            return true;
-        }
-        return a.item == FetchItem::BodySection && a.section.part.empty() &&
-               (a.section.text == wire::SectionText::Header ||
-                a.section.text == wire::SectionText::HeaderFields ||
-                a.section.text == wire::SectionText::HeaderFieldsNot);
-    });
+    const bool header_only = std::none_of(atts.begin(), atts.end(), reads_whole_file);
     const bool flags_requested = wants(FetchItem::Flags);
     // Render cache entries made by this FETCH (first FETCH of these messages, or entries of an
     // older version), stored after the answer.
@@ -584,6 +593,17 @@ void Session::Handlers::fetch(Session& s, const Cmd& c, W& w) {
     if (!new_cache.empty()) {
         // Derived data: a failure only means the next FETCH renders again.
         (void)s.services_.store->set_render_cache(s.account_, view.key(), new_cache);
+    }
+    if (std::any_of(atts.begin(), atts.end(), [](const auto& a) {
+            return a.item == FetchItem::Preview && !a.lazy;
+        })) {
+        // RFC 8970 §8: previews cost CPU; the log says who asked for how many.
+        log::info(
+            "imap.fetch.preview",
+            {{"ip", s.remote_ip_},
+             {"account", s.account_},
+             {"messages", std::to_string(uids.size())}}
+        );
     }
     ok(w, c);
 }

@@ -606,6 +606,44 @@ TEST(ImapSession, FetchPartialModifier) {
     EXPECT_THAT(out, Not(HasSubstr("* 1 FETCH")));  // changed, but outside the window
 }
 
+TEST(ImapSession, FetchPreview) {  // RFC 8970
+    World w;
+    w.deliver(msg("plain", "Hello Ann,\r\n\r\nlunch at noon?\r\n> earlier text\r\n"));
+    w.deliver(
+        "Subject: html\r\nContent-Type: text/html; charset=utf-8\r\n\r\n"
+        "<html><head><title>t</title></head><body><p>Grüße"
+        " &amp; more</p></body></html>\r\n"
+    );
+    w.deliver(
+        "Subject: image\r\nContent-Type: image/png\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+        "iVBORw0KGgo=\r\n"
+    );
+    Client c(w);
+    EXPECT_THAT(c.login(), HasSubstr(" PREVIEW "));
+    c.send("s SELECT INBOX\r\n");
+    auto out = c.send("a FETCH 1:3 (PREVIEW)\r\n");
+    EXPECT_THAT(out, HasSubstr("* 1 FETCH (PREVIEW \"Hello Ann, lunch at noon?\")\r\n"));
+    // 8-bit text goes as a literal to an IMAP4rev1 client, quoted once UTF8=ACCEPT is on.
+    EXPECT_THAT(out, HasSubstr("* 2 FETCH (PREVIEW {14}\r\nGrüße & more)\r\n"));
+    EXPECT_THAT(out, HasSubstr("* 3 FETCH (PREVIEW \"\")\r\n"));  // no text: "", never NIL
+    EXPECT_THAT(out, HasSubstr("a OK"));
+    EXPECT_THAT(c.send("f FETCH 1 (FLAGS)\r\n"), Not(HasSubstr("\\Seen")));  // PREVIEW is a peek
+
+    // LAZY: NIL unless the FETCH reads the whole file anyway.
+    out = c.send("b FETCH 1:3 (UID PREVIEW (LAZY))\r\n");
+    EXPECT_THAT(out, HasSubstr("* 1 FETCH (UID 1 PREVIEW NIL)\r\n"));
+    EXPECT_THAT(out, HasSubstr("* 3 FETCH (UID 3 PREVIEW NIL)\r\n"));
+    out = c.send("c FETCH 1 (BODY.PEEK[HEADER.FIELDS (SUBJECT)] PREVIEW (LAZY))\r\n");
+    EXPECT_THAT(out, HasSubstr("PREVIEW NIL)"));
+    out = c.send("d FETCH 1 (PREVIEW (LAZY) BODY.PEEK[TEXT])\r\n");
+    EXPECT_THAT(out, HasSubstr("* 1 FETCH (PREVIEW \"Hello Ann, lunch at noon?\" BODY[TEXT] {"));
+
+    c.send("e ENABLE UTF8=ACCEPT\r\n");
+    EXPECT_THAT(
+        c.send("g FETCH 2 PREVIEW\r\n"), HasSubstr("* 2 FETCH (PREVIEW \"Grüße & more\")\r\n")
+    );
+}
+
 TEST(ImapSession, StoreSearchCopyMoveExpunge) {
     World w;
     w.deliver(msg("alpha", "the quick brown fox\r\n"));

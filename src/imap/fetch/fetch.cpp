@@ -1,6 +1,7 @@
 #include "imap/fetch/fetch.hpp"
 
 #include "imap/fetch/detail/content.hpp"
+#include "mime/preview.hpp"
 
 namespace sov::imap::fetch {
 
@@ -13,6 +14,8 @@ bool needs_bytes(const wire::FetchAtt& att) noexcept {
         case wire::FetchItem::BinarySection:
         case wire::FetchItem::BinarySize:
             return true;
+        case wire::FetchItem::Preview:
+            return !att.lazy;
         default:
             return false;
     }
@@ -33,6 +36,8 @@ bool needs_structure(const wire::FetchAtt& att) noexcept {
         case wire::FetchItem::BinarySection:
         case wire::FetchItem::BinarySize:
             return true;
+        case wire::FetchItem::Preview:
+            return !att.lazy;
         default:
             return false;
     }
@@ -88,6 +93,14 @@ AttStatus write_att(
         case wire::FetchItem::BinarySection:
         case wire::FetchItem::BinarySize:
             return detail::write_binary(w, att, s, bytes);
+        case wire::FetchItem::Preview:
+            // RFC 8970 §3.2: NIL only for LAZY; a message without text gets "".
+            if (att.lazy) {
+                w.atom("PREVIEW").nil();
+            } else {
+                w.atom("PREVIEW").string(mime::preview_text(bytes, s));
+            }
+            return AttStatus::Ok;
         default:
             return AttStatus::Ok;  // not a content attribute: the engine writes it
     }

@@ -1,7 +1,8 @@
 #pragma once
 // FETCH response data for the content attributes (RFC 9051 §6.4.5, §7.5.2; RFC 3501 §6.4.5,
 // §7.4.2; RFC 3516 BINARY): ENVELOPE, BODY, BODYSTRUCTURE, BODY[section]<partial>,
-// BINARY[part]<partial>, BINARY.SIZE[part], RFC822, RFC822.HEADER, RFC822.TEXT, RFC822.SIZE.
+// BINARY[part]<partial>, BINARY.SIZE[part], RFC822, RFC822.HEADER, RFC822.TEXT, RFC822.SIZE;
+// RFC 8970 PREVIEW.
 //
 // Rendering works from the MIME structure cached at delivery (mime::MessageStructure) plus, for
 // the attributes that send content, the message bytes as stored. Messages are stored as
@@ -24,7 +25,8 @@ namespace sov::imap::fetch {
 
 /// Whether rendering `att` needs the message bytes (else the cached structure suffices):
 /// ENVELOPE, BODY, BODYSTRUCTURE and RFC822.SIZE do not; BODY[...], BINARY[...],
-/// BINARY.SIZE[...] and RFC822, RFC822.HEADER, RFC822.TEXT do.
+/// BINARY.SIZE[...], RFC822, RFC822.HEADER, RFC822.TEXT and PREVIEW do. PREVIEW (LAZY) needs
+/// nothing: it is written as NIL (the engine clears `lazy` when it reads the file anyway).
 [[nodiscard]] bool needs_bytes(const wire::FetchAtt& att) noexcept;
 
 /// Whether rendering `att` needs the structure: every content attribute above (not FLAGS, UID,

@@ -383,6 +383,7 @@ enum class FetchItem {
     EmailId,        ///< RFC 8474
     ThreadId,
     SaveDate,  ///< RFC 8514
+    Preview,   ///< RFC 8970
 };
 
 enum class SectionText {
@@ -414,6 +415,8 @@ struct FetchAtt {
     bool peek = false;
     Section section;
     std::optional<Partial> partial;
+    /// PREVIEW (LAZY) (RFC 8970 §4.1): the preview only if it comes without undue delay.
+    bool lazy = false;
     bool operator==(const FetchAtt&) const = default;
 };
 

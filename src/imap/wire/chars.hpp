@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <string_view>
 
+#include "core/utf8.hpp"
+
 namespace sov::imap::wire {
 
 /// CHAR = %x01-7F; CTL = %x00-1F / %x7F.
@@ -64,53 +66,12 @@ constexpr bool is_quoted_special(char c) noexcept {
 /// Length of the UTF-8 sequence starting at text[pos] if it is a well-formed UTF8-2/3/4
 /// (RFC 3629 §4), else 0. Used for QUOTED-CHAR =/ UTF8-2 / UTF8-3 / UTF8-4 (RFC 9051 §9).
 constexpr std::size_t utf8_sequence_length(std::string_view text, std::size_t pos) noexcept {
-    const auto b0 = static_cast<unsigned char>(text[pos]);
-    std::size_t len = 0;
-    std::uint32_t cp = 0;
-    if (b0 >= 0xC2 && b0 <= 0xDF) {
-        len = 2;
-        cp = b0 & 0x1FU;
-    } else if (b0 >= 0xE0 && b0 <= 0xEF) {
-        len = 3;
-        cp = b0 & 0x0FU;
-    } else if (b0 >= 0xF0 && b0 <= 0xF4) {
-        len = 4;
-        cp = b0 & 0x07U;
-    } else {
-        return 0;
-    }
-    if (pos + len > text.size()) {
-        return 0;
-    }
-    for (std::size_t i = 1; i < len; ++i) {
-        const auto b = static_cast<unsigned char>(text[pos + i]);
-        if ((b & 0xC0U) != 0x80U) {
-            return 0;
-        }
-        cp = (cp << 6U) | (b & 0x3FU);
-    }
-    // Overlong forms, surrogates and values past U+10FFFF are not UTF-8.
-    if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
-        (cp >= 0xD800 && cp <= 0xDFFF)) {
-        return 0;
-    }
-    return len;
+    char32_t cp = 0;
+    const std::size_t n = core::decode_utf8(text, pos, cp);
+    return n >= 2 ? n : 0;
 }
 
-constexpr bool is_valid_utf8(std::string_view text) noexcept {
-    for (std::size_t i = 0; i < text.size();) {
-        if (static_cast<unsigned char>(text[i]) < 0x80) {
-            ++i;
-            continue;
-        }
-        const std::size_t n = utf8_sequence_length(text, i);
-        if (n == 0) {
-            return false;
-        }
-        i += n;
-    }
-    return true;
-}
+using core::is_valid_utf8;
 
 constexpr char ascii_upper(char c) noexcept {
     return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c;

@@ -408,7 +408,7 @@ struct ArgsWriter {
 }  // namespace
 
 std::string format_fetch_att(const FetchAtt& att) {
-    static constexpr std::array<std::string_view, 17> kNames = {
+    static constexpr std::array<std::string_view, 18> kNames = {
         "ENVELOPE",
         "FLAGS",
         "INTERNALDATE",
@@ -425,9 +425,13 @@ std::string format_fetch_att(const FetchAtt& att) {
         "MODSEQ",
         "EMAILID",
         "THREADID",
-        "SAVEDATE"
+        "SAVEDATE",
+        "PREVIEW"
     };
     std::string s(kNames[static_cast<std::size_t>(att.item)]);
+    if (att.item == FetchItem::Preview && att.lazy) {
+        return s + " (LAZY)";
+    }
     if (att.item != FetchItem::BodySection && att.item != FetchItem::BinarySection &&
         att.item != FetchItem::BinarySize) {
         return s;

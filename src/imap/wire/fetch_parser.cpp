@@ -3,6 +3,7 @@
 #include <array>
 #include <utility>
 
+#include "core/ascii.hpp"
 #include "imap/wire/chars.hpp"
 #include "imap/wire/detail/grammar.hpp"
 
@@ -111,12 +112,34 @@ bool parse_partial(Cursor& c, std::optional<Partial>& out) {
     return true;
 }
 
+// fetch-att =/ "PREVIEW" [SP "(" preview-mod *(SP preview-mod) ")"]; preview-mod = "LAZY"
+// (RFC 8970 §6). Looked ahead: in "FETCH 1 PREVIEW (CHANGEDSINCE 5)" the list is the
+// command's fetch-modifiers, and in "(PREVIEW UID)" the SP separates attributes.
+bool parse_preview_modifiers(Cursor& c, FetchAtt& att) {
+    const auto ahead = c.rest();
+    if (ahead.size() < 7 || ahead.substr(0, 2) != " (" ||
+        !core::ascii_iequals(ahead.substr(2, 4), "LAZY") || (ahead[6] != ')' && ahead[6] != ' ')) {
+        return true;
+    }
+    (void)c.eat(' ');
+    if (!c.open_paren()) {
+        return false;
+    }
+    do {
+        if (!c.keyword("LAZY")) {
+            return c.fail("Unknown PREVIEW modifier");
+        }
+        att.lazy = true;
+    } while (c.eat(' '));
+    return c.close_paren();
+}
+
 struct SimpleAtt {
     std::string_view word;
     FetchItem item;
 };
 
-constexpr std::array<SimpleAtt, 15> kSimple = {{
+constexpr std::array<SimpleAtt, 16> kSimple = {{
     {"ENVELOPE", FetchItem::Envelope},
     {"FLAGS", FetchItem::Flags},
     {"INTERNALDATE", FetchItem::InternalDate},
@@ -131,6 +154,7 @@ constexpr std::array<SimpleAtt, 15> kSimple = {{
     {"EMAILID", FetchItem::EmailId},
     {"THREADID", FetchItem::ThreadId},
     {"SAVEDATE", FetchItem::SaveDate},
+    {"PREVIEW", FetchItem::Preview},
     {"BINARY.SIZE", FetchItem::BinarySize},
 }};
 
@@ -169,7 +193,7 @@ bool parse_att(Cursor& c, FetchAtt& att) {
                 break;  // needs a section
             }
             att.item = s.item;
-            return true;
+            return s.item != FetchItem::Preview || parse_preview_modifiers(c, att);
         }
     }
     return c.fail("Unknown fetch attribute");

@@ -149,6 +149,13 @@ const std::vector<Case> kCases = {
     {"d30 UID FETCH 1:* (FLAGS MODSEQ) (CHANGEDSINCE 12345 VANISHED)",
      "d30 UID FETCH 1:* (FLAGS MODSEQ) (CHANGEDSINCE 12345 VANISHED)"},
     {"d31 FETCH 1 (EMAILID THREADID SAVEDATE)", "d31 FETCH 1 (EMAILID THREADID SAVEDATE)"},
+    // RFC 8970: PREVIEW with or without (LAZY); a list after a lone PREVIEW that is not
+    // LAZY is the command's fetch-modifiers.
+    {"d31a FETCH 1:* (preview (lazy) UID PREVIEW)", "d31a FETCH 1:* (PREVIEW (LAZY) UID PREVIEW)"},
+    {"d31b FETCH 1 PREVIEW (LAZY)", "d31b FETCH 1 PREVIEW (LAZY)"},
+    {"d31c FETCH 1 PREVIEW (CHANGEDSINCE 5)", "d31c FETCH 1 PREVIEW (CHANGEDSINCE 5)"},
+    {"d31d FETCH 1 PREVIEW (LAZY) (CHANGEDSINCE 5)", "d31d FETCH 1 PREVIEW (LAZY) (CHANGEDSINCE 5)"
+    },
     {"d32 FETCH $ UID", "d32 FETCH $ UID"},
     {"d33 STORE 2:4 +FLAGS (\\deleted)", "d33 STORE 2:4 +FLAGS (\\Deleted)"},
     {"d34 STORE 1 -FLAGS.SILENT \\Seen $Junk", "d34 STORE 1 -FLAGS.SILENT (\\Seen $Junk)"},
@@ -190,6 +197,8 @@ const std::vector<Case> kCases = {
     {"e22 FETCH 1 BODY[]<0.0>", "E e22 BAD Expected a non-zero number"},
     {"e23 ENABLE", "E e23 BAD Missing argument"},
     {"e24 AUTHENTICATE PLAIN abc", "E e24 BAD Invalid base64 initial response"},
+    {"e25 FETCH 1 (PREVIEW (LAZY FUZZY))", "E e25 BAD Unknown PREVIEW modifier"},
+    {"e26 FETCH 1 (PREVIEW (FUZZY))", "E e26 BAD Expected a fetch attribute"},
     {"", "E * BAD Empty command"},
     {"+tag NOOP", "E * BAD Invalid tag"},
     {"a(b NOOP", "E * BAD Invalid tag"},

@@ -35,6 +35,10 @@ public:
     [[nodiscard]] bool at_end() const noexcept { return pos_ >= text_.size(); }
     [[nodiscard]] char peek() const noexcept { return at_end() ? '\0' : text_[pos_]; }
     [[nodiscard]] std::size_t pos() const noexcept { return pos_; }
+    /// What is left to parse, to look ahead.
+    [[nodiscard]] std::string_view rest() const noexcept {
+        return at_end() ? std::string_view{} : text_.substr(pos_);
+    }
     [[nodiscard]] const ParserOptions& options() const noexcept { return options_; }
     [[nodiscard]] bool failed() const noexcept { return failed_; }
     /// A mailbox name was not valid modified UTF-7 and was kept as sent.
