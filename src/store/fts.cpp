@@ -76,8 +76,10 @@ constexpr auto kIdlePause = std::chrono::milliseconds(1);
 constexpr auto kBusyPause = std::chrono::milliseconds(50);
 
 // The format of text.db (PRAGMA user_version); any other is rebuilt. 3: the indexed text
-// (mime::folded_searchable_text) holds the display form of the address fields.
-constexpr std::int64_t kTextFormat = 3;
+// (mime::folded_searchable_text) holds the display form of the address fields. 4: HTML's
+// typographic named entities (&rsquo;, &ndash;, ...) are decoded, and &zwnj; / &shy; dropped, so
+// an index of 3 would miss messages that SEARCH (which decodes them now) matches.
+constexpr std::int64_t kTextFormat = 4;
 
 constexpr const char* kTextSchema = R"sql(
 -- One row per indexed text: its id is messages.text_id (index.db).
@@ -106,7 +108,6 @@ CREATE TABLE IF NOT EXISTS text_meta(
     next_id INTEGER NOT NULL
 );
 INSERT OR IGNORE INTO text_meta(id, next_id) VALUES (1, 1);
-PRAGMA user_version = 3;
 )sql";
 
 fs::path text_path(const fs::path& dir) {
@@ -124,6 +125,9 @@ Status open_text_writer(const fs::path& dir, Db& db) {
         db.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA mmap_size=268435456;");
     if (st) {
         st = db.exec(kTextSchema);
+    }
+    if (st) {
+        st = db.exec(("PRAGMA user_version = " + std::to_string(kTextFormat)).c_str());
     }
     if (!st) {
         db.close();

@@ -1380,7 +1380,7 @@ TEST_F(ImapOpsTest, AnOlderTextIndexIsRebuilt) {
     EXPECT_EQ(search("beta"), Uids{2});
     RawDb text(text_path());
     EXPECT_EQ(text.integer("SELECT count(*) FROM message_text"), 2);
-    EXPECT_EQ(text.integer("PRAGMA user_version"), 3);
+    EXPECT_EQ(text.integer("PRAGMA user_version"), 4);
     EXPECT_EQ(text.integer("SELECT count(*) FROM sqlite_master WHERE sql LIKE '%fts5%'"), 0);
 }
 
