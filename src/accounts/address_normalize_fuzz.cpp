@@ -8,14 +8,11 @@
 #include <string_view>
 
 #include "accounts/address.hpp"
+#include "fuzz_check.hpp"
 
 namespace {
 
-void check(bool condition) {
-    if (!condition) {
-        std::abort();
-    }
-}
+using sov::fuzz::check;
 
 void fuzz_domain(std::string_view input) {
     auto domain = sov::accounts::normalize_domain(input);

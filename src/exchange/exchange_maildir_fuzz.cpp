@@ -18,6 +18,7 @@
 
 #include "exchange/maildir.hpp"
 #include "exchange/names.hpp"
+#include "fuzz_check.hpp"
 #include "mime/mutf7.hpp"
 #include "store/store.hpp"
 
@@ -26,11 +27,7 @@ namespace {
 namespace maildir = sov::exchange::maildir;
 namespace ex = sov::exchange;
 
-void check(bool condition) {
-    if (!condition) {
-        std::abort();
-    }
-}
+using sov::fuzz::check;
 
 // format_* end lines with '\n' and the parsers drop one '\r' before it, so a value that itself
 // ends with '\r' cannot survive a round trip (and is never written by Dovecot).

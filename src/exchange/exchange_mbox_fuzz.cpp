@@ -23,17 +23,14 @@
 
 #include "exchange/line_ends.hpp"
 #include "exchange/mbox.hpp"
+#include "fuzz_check.hpp"
 
 namespace {
 
 namespace mbox = sov::exchange::mbox;
 namespace chr = std::chrono;
 
-void check(bool condition) {
-    if (!condition) {
-        std::abort();
-    }
-}
+using sov::fuzz::check;
 
 struct Message {
     sov::core::WallTime date;

@@ -13,6 +13,7 @@
 #include <string>
 #include <string_view>
 
+#include "fuzz_check.hpp"
 #include "mailauth/arc_headers.hpp"
 #include "mailauth/dkim_signature.hpp"
 
@@ -20,11 +21,7 @@ namespace {
 
 namespace ma = sov::mailauth;
 
-void check(bool condition) {
-    if (!condition) {
-        std::abort();
-    }
-}
+using sov::fuzz::check;
 
 bool inside(std::string_view part, std::string_view whole) {
     return part.empty() || (part.data() >= whole.data() &&

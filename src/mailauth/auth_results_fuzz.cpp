@@ -10,17 +10,14 @@
 #include <string>
 #include <string_view>
 
+#include "fuzz_check.hpp"
 #include "mailauth/auth_results.hpp"
 
 namespace {
 
 namespace ma = sov::mailauth;
 
-void check(bool condition) {
-    if (!condition) {
-        std::abort();
-    }
-}
+using sov::fuzz::check;
 
 }  // namespace
 

@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 
+#include "fuzz_check.hpp"
 #include "mailauth/dkim_signature.hpp"
 #include "mailauth/dkim_verify.hpp"
 
@@ -19,11 +20,7 @@ namespace {
 
 namespace ma = sov::mailauth;
 
-void check(bool condition) {
-    if (!condition) {
-        std::abort();
-    }
-}
+using sov::fuzz::check;
 
 void check_signature(std::string_view input) {
     const auto parsed = ma::parse_dkim_signature(input);

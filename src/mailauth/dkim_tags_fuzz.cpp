@@ -13,6 +13,7 @@
 #include <string>
 #include <string_view>
 
+#include "fuzz_check.hpp"
 #include "mailauth/dkim_canon.hpp"
 #include "mailauth/dkim_key.hpp"
 #include "mailauth/dkim_tags.hpp"
@@ -21,11 +22,7 @@ namespace {
 
 namespace ma = sov::mailauth;
 
-void check(bool condition) {
-    if (!condition) {
-        std::abort();
-    }
-}
+using sov::fuzz::check;
 
 bool is_fws(char c) {
     return c == ' ' || c == '\t' || c == '\r' || c == '\n';

@@ -14,6 +14,7 @@
 #include <string>
 #include <string_view>
 
+#include "fuzz_check.hpp"
 #include "mailauth/dmarc_policy.hpp"
 #include "mailauth/dmarc_record.hpp"
 
@@ -21,11 +22,7 @@ namespace {
 
 namespace ma = sov::mailauth;
 
-void check(bool condition) {
-    if (!condition) {
-        std::abort();
-    }
-}
+using sov::fuzz::check;
 
 void check_uris(const std::vector<ma::DmarcReportUri>& uris) {
     check(uris.size() <= ma::kMaxReportUris);

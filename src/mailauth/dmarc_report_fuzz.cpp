@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 
+#include "fuzz_check.hpp"
 #include "mailauth/dmarc_failure_report.hpp"
 #include "mailauth/dmarc_report.hpp"
 
@@ -19,11 +20,7 @@ namespace {
 
 namespace ma = sov::mailauth;
 
-void check(bool condition) {
-    if (!condition) {
-        std::abort();
-    }
-}
+using sov::fuzz::check;
 
 constexpr std::size_t kLimit = std::size_t{1} << 20U;
 

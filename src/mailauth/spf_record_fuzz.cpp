@@ -17,6 +17,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_future.hpp>
 
+#include "fuzz_check.hpp"
 #include "mailauth/spf_check.hpp"
 #include "mailauth/spf_macro.hpp"
 #include "mailauth/spf_record.hpp"
@@ -27,11 +28,7 @@ namespace {
 namespace ma = sov::mailauth;
 namespace asio = boost::asio;
 
-void check(bool condition) {
-    if (!condition) {
-        std::abort();
-    }
-}
+using sov::fuzz::check;
 
 bool printable(std::string_view s) {
     for (const char c : s) {

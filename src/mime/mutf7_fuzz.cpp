@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 
+#include "fuzz_check.hpp"
 #include "mime/mutf7.hpp"
 
 namespace {
@@ -19,11 +20,7 @@ namespace {
 namespace mime = sov::mime;
 constexpr auto kLenient = mime::Mutf7Decode::Lenient;
 
-void check(bool condition) {
-    if (!condition) {
-        std::abort();
-    }
-}
+using sov::fuzz::check;
 
 bool printable_ascii(std::string_view s) {
     return std::all_of(s.begin(), s.end(), [](char c) { return c >= 0x20 && c <= 0x7e; });

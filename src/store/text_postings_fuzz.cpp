@@ -15,17 +15,14 @@
 #include <string_view>
 #include <vector>
 
+#include "fuzz_check.hpp"
 #include "store/detail/text_postings.hpp"
 
 namespace {
 
 using namespace sov::store::detail;
 
-void check(bool condition) {
-    if (!condition) {
-        std::abort();
-    }
-}
+using sov::fuzz::check;
 
 // A segment kept in memory: first key → block bytes, as text_blocks keeps it.
 using Segment = std::map<TrigramKey, std::string>;

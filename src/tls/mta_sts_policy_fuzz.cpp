@@ -13,17 +13,14 @@
 #include <string>
 #include <string_view>
 
+#include "fuzz_check.hpp"
 #include "tls/mta_sts_policy.hpp"
 
 namespace {
 
 namespace tls = sov::tls;
 
-void check(bool condition) {
-    if (!condition) {
-        std::abort();
-    }
-}
+using sov::fuzz::check;
 
 std::string upper(std::string s) {
     std::transform(s.begin(), s.end(), s.begin(), [](char c) {

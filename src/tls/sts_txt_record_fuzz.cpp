@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "fuzz_check.hpp"
 #include "tls/mta_sts_record.hpp"
 #include "tls/tlsrpt_record.hpp"
 
@@ -20,11 +21,7 @@ namespace {
 
 namespace tls = sov::tls;
 
-void check(bool condition) {
-    if (!condition) {
-        std::abort();
-    }
-}
+using sov::fuzz::check;
 
 void check_sts(std::string_view input) {
     const auto record = tls::parse_sts_record(input);

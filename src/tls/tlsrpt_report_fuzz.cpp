@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 
+#include "fuzz_check.hpp"
 #include "tls/tlsrpt_report.hpp"
 
 namespace {
@@ -17,11 +18,7 @@ namespace tls = sov::tls;
 
 constexpr std::size_t kMaxOut = 1U << 20U;
 
-void check(bool condition) {
-    if (!condition) {
-        std::abort();
-    }
-}
+using sov::fuzz::check;
 
 void check_report(std::string_view json) {
     const auto report = tls::parse_report(json);

@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 
+#include "fuzz_check.hpp"
 #include "web/request_reader.hpp"
 #include "web/router.hpp"
 
@@ -18,11 +19,7 @@ namespace {
 
 namespace web = sov::web;
 
-void check(bool condition) {
-    if (!condition) {
-        std::abort();
-    }
-}
+using sov::fuzz::check;
 
 struct Outcome {
     web::ReadStep last;

@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 
+#include "fuzz_check.hpp"
 #include "imap/wire/chars.hpp"
 #include "imap/wire/imap_url.hpp"
 
@@ -18,11 +19,7 @@ namespace {
 
 namespace wire = sov::imap::wire;
 
-void check(bool condition) {
-    if (!condition) {
-        std::abort();
-    }
-}
+using sov::fuzz::check;
 
 }  // namespace
 

@@ -13,15 +13,12 @@
 
 #include <fmt/format.h>
 
+#include "fuzz_check.hpp"
 #include "smtp/queue/dsn.hpp"
 
 namespace {
 
-void check(bool condition) {
-    if (!condition) {
-        std::abort();
-    }
-}
+using sov::fuzz::check;
 
 // The code points of valid UTF-8 (false if it is not), each above U+007E written as \x{HEX}.
 bool escape_unitext(std::string_view s, std::string& out) {
