@@ -27,7 +27,9 @@ void check_round_trip(const CommandParser& p) {
     if (cmd.bad_mailbox_encoding) {
         return;  // a name kept as sent has no canonical modified UTF-7 form
     }
-    CommandParser again(p.limits(), p.options());
+    // Default limits: the canonical form may be longer than what was accepted (CRLF for a bare
+    // LF, quotes around an atom), so an input at the small limits' edge would not fit them.
+    CommandParser again(sov::imap::wire::ParserLimits{}, p.options());
     const std::string text = sov::imap::wire::format_command(cmd, p.options().utf8) + "\r\n";
     std::string_view in(text);
     for (int i = 0; i < 1000 && !in.empty(); ++i) {
