@@ -290,7 +290,10 @@ void Session::Handlers::fetch(Session& s, const Cmd& c, W& w) {
     if (wants(FetchItem::ModSeq)) {
         s.condstore_ = true;
     }
-    if (std::any_of(atts.begin(), atts.end(), reads_whole_file)) {
+    // Every item that reads the file reads the top-level header only (HEADER, HEADER.FIELDS,
+    // RFC822.HEADER): the file is read up to the body (clients list mailboxes this way).
+    const bool header_only = std::none_of(atts.begin(), atts.end(), reads_whole_file);
+    if (!header_only) {
         // RFC 8970 §4.1: PREVIEW (LAZY) is NIL unless the files are read in full anyway; then
         // the preview costs no more than decoding the start of a text part.
         for (auto& a : atts) {
@@ -345,9 +348,6 @@ void Session::Handlers::fetch(Session& s, const Cmd& c, W& w) {
                                   a.item == FetchItem::BodyStructure);
     }
     const wire::WriterOptions session_options = writer_options(s);
-    // Every item that reads the file reads the top-level header only (HEADER, HEADER.FIELDS,
-    // RFC822.HEADER): the file is read up to the body (clients list mailboxes this way).
-    const bool header_only = std::none_of(atts.begin(), atts.end(), reads_whole_file);
     const bool flags_requested = wants(FetchItem::Flags);
     // Render cache entries made by this FETCH (first FETCH of these messages, or entries of an
     // older version), stored after the answer.

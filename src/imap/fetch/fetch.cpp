@@ -95,10 +95,11 @@ AttStatus write_att(
             return detail::write_binary(w, att, s, bytes);
         case wire::FetchItem::Preview:
             // RFC 8970 §3.2: NIL only for LAZY; a message without text gets "".
+            w.atom("PREVIEW");
             if (att.lazy) {
-                w.atom("PREVIEW").nil();
+                w.nil();
             } else {
-                w.atom("PREVIEW").string(mime::preview_text(bytes, s));
+                w.string(mime::preview_text(bytes, s));
             }
             return AttStatus::Ok;
         default:
