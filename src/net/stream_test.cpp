@@ -123,6 +123,34 @@ TEST_F(StreamPair, TlsCarriesDataLargerThanManyRecordsBothWays) {
     EXPECT_TRUE(run(reply()));
 }
 
+// A write larger than the socket's buffers hold, to a peer that reads only once the writer is
+// stuck, waits for room record by record and arrives whole and in order.
+TEST_F(StreamPair, LargeWriteToASlowReaderArrivesWhole) {
+    ASSERT_TRUE(run(handshake()));
+    std::string big(16 << 20, '\0');
+    for (std::size_t i = 0; i < big.size(); ++i) {
+        big[i] = static_cast<char>('a' + (i / 4093 + i) % 26);
+    }
+    auto exchange = [&]() -> asio::awaitable<bool> {
+        auto writer = asio::co_spawn(io_, server_->write_all(big, 5s), asio::use_future);
+        // The writer runs until the socket is full before this reader first reads.
+        co_await asio::post(io_, asio::use_awaitable);
+        auto [ec, got] = co_await read_exactly(*client_, big.size());
+        while (writer.wait_for(0s) != std::future_status::ready) {
+            co_await asio::post(io_, asio::use_awaitable);
+        }
+        co_return !ec && !writer.get() && got == big;
+    };
+    EXPECT_TRUE(run(exchange()));
+}
+
+// A write that a peer never reads is held to its deadline.
+TEST_F(StreamPair, LargeWriteToAPeerThatNeverReadsTimesOut) {
+    ASSERT_TRUE(run(handshake()));
+    const std::string big(16 << 20, 'x');
+    EXPECT_EQ(run(server_->write_all(big, 200ms)), boost::beast::error::timeout);
+}
+
 TEST_F(StreamPair, ReadTimesOutWhenThePeerIsSilent) {
     ASSERT_TRUE(run(handshake()));
     auto silent = [&]() -> asio::awaitable<ErrorCode> {
