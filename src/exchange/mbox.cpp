@@ -506,6 +506,16 @@ std::string format_message(
         metadata += '\n';
     }
 
+    // A message without a final line end gets one first: the header section is then split
+    // where the reader will split it. (Added later, a line end after a last header line of a
+    // lone CR made an empty line there, ending the header section before the metadata, which
+    // was then read as body: exchange_mbox_fuzz, session 1.)
+    std::string completed;
+    if (!message.empty() && message.back() != '\n') {
+        completed.reserve(message.size() + 1);
+        completed.append(message).push_back('\n');
+        message = completed;
+    }
     // The header section ends at the first empty line (RFC 5322 §2.1).
     std::size_t header_end = 0;
     bool has_body = false;
@@ -539,16 +549,10 @@ std::string format_message(
             headers.append(field);
         }
     });
-    if (!headers.empty() && headers.back() != '\n') {
-        headers += '\n';
-    }
     quote(headers);
     out += metadata;
     if (has_body) {
         quote(message.substr(header_end));
-    }
-    if (out.back() != '\n') {
-        out += '\n';
     }
     out += '\n';
     return out;

@@ -114,8 +114,10 @@ private:
 
 /// Writes one message as mboxrd: the "From " line, the header section without any metadata
 /// headers it had, then X-UID/Status/X-Status/X-Keywords for `meta`, the body with /^>*From /
-/// quoted, a final line end if missing, and the separating empty line. `message` should have LF
-/// ends. `first_headers` (imapbase_header() for a file's first message) goes before the metadata.
+/// quoted, and the separating empty line. A message without a final line end is written with
+/// one, and its header section is the one that message has (so it is where the reader finds
+/// it). `message` should have LF ends. `first_headers` (imapbase_header() for a file's first
+/// message) goes before the metadata.
 std::string format_message(
     std::string_view message,
     core::WallTime date,

@@ -264,6 +264,25 @@ TEST(MboxWriter, RoundTripKeepsBytesFlagsAndDates) {
     }
 }
 
+// A message without a final line end whose header section ends in a lone CR: the line end the
+// writer adds makes that line an empty one (CR LF), so the header section ends there, and the
+// metadata must come before it, not after it in the body (exchange_mbox_fuzz, session 1).
+TEST(MboxWriter, MetadataStaysInAHeaderSectionThatEndsInALoneCr) {
+    const Meta meta{kSeen, {"one", "two"}};
+    for (const std::string_view message : {"Subject: x\r\n\r", "Subject: x\n\r", "\r"}) {
+        const auto parsed = parse(format_message(message, at(0), meta));
+        ASSERT_EQ(parsed.size(), 1U) << message;
+        EXPECT_EQ(parsed[0].bytes, std::string(message) + "\n");
+        EXPECT_EQ(parsed[0].meta.flags, kSeen);
+        EXPECT_EQ(parsed[0].meta.keywords, meta.keywords);
+    }
+    // A last header line with more than a CR gets its line end and stays a header line.
+    const auto parsed = parse(format_message("Subject: x\r", at(0), meta));
+    ASSERT_EQ(parsed.size(), 1U);
+    EXPECT_EQ(parsed[0].bytes, "Subject: x\r\n\n");
+    EXPECT_EQ(parsed[0].meta.keywords, meta.keywords);
+}
+
 TEST(MboxWriter, DovecotUidHeaders) {
     const auto out = format_message(
         "Subject: x\n\nbody\n",
