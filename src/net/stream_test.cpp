@@ -59,6 +59,16 @@ protected:
         return future.get();
     }
 
+    // The result of a coroutine spawned on the test's loop, awaited without blocking the loop
+    // (both sides of a pair run on the same thread).
+    template <class T>
+    asio::awaitable<T> finished(std::future<T>& future) {
+        while (future.wait_for(0s) != std::future_status::ready) {
+            co_await asio::post(io_, asio::use_awaitable);
+        }
+        co_return future.get();
+    }
+
     asio::awaitable<bool> handshake() {
         auto server = [this]() -> asio::awaitable<ErrorCode> {
             co_return co_await server_->handshake_server(server_context_, 5s);
@@ -66,11 +76,8 @@ protected:
         auto server_result = asio::co_spawn(io_, server(), asio::use_future);
         const auto client_ec =
             co_await client_->handshake_client(client_context_, [](SSL*) { return true; }, 5s);
-        // The server side finishes on the same thread: wait for it without blocking the loop.
-        while (server_result.wait_for(0s) != std::future_status::ready) {
-            co_await asio::post(io_, asio::use_awaitable);
-        }
-        co_return !client_ec && !server_result.get();
+        const auto server_ec = co_await finished(server_result);
+        co_return !client_ec && !server_ec;
     }
 
     // Reads until `n` bytes arrived or an error.
@@ -107,10 +114,8 @@ TEST_F(StreamPair, TlsCarriesDataLargerThanManyRecordsBothWays) {
     auto exchange = [&]() -> asio::awaitable<bool> {
         auto writer = asio::co_spawn(io_, client_->write_all(big, 5s), asio::use_future);
         auto [ec, got] = co_await read_exactly(*server_, big.size());
-        while (writer.wait_for(0s) != std::future_status::ready) {
-            co_await asio::post(io_, asio::use_awaitable);
-        }
-        co_return !ec && !writer.get() && got == big;
+        const auto written = co_await finished(writer);
+        co_return !ec && !written && got == big;
     };
     EXPECT_TRUE(run(exchange()));
     auto reply = [&]() -> asio::awaitable<bool> {
@@ -136,10 +141,8 @@ TEST_F(StreamPair, LargeWriteToASlowReaderArrivesWhole) {
         // The writer runs until the socket is full before this reader first reads.
         co_await asio::post(io_, asio::use_awaitable);
         auto [ec, got] = co_await read_exactly(*client_, big.size());
-        while (writer.wait_for(0s) != std::future_status::ready) {
-            co_await asio::post(io_, asio::use_awaitable);
-        }
-        co_return !ec && !writer.get() && got == big;
+        const auto written = co_await finished(writer);
+        co_return !ec && !written && got == big;
     };
     EXPECT_TRUE(run(exchange()));
 }
@@ -262,10 +265,7 @@ TEST_F(StreamPair, ReadAndWriteMayBePendingTogether) {
         if (co_await client_->write_all("DONE", 5s)) {
             co_return false;
         }
-        while (reader.wait_for(0s) != std::future_status::ready) {
-            co_await asio::post(io_, asio::use_awaitable);
-        }
-        auto [read_ec, read] = reader.get();
+        auto [read_ec, read] = co_await finished(reader);
         co_return !read_ec && read == "DONE";
     };
     EXPECT_TRUE(run(both()));
