@@ -497,6 +497,19 @@ def idle_memory(args, system, select=True) -> dict:
             "pss_kb_per_session": (pss - before["pss_kb"]) / n}
 
 
+HALT_POLL_NS = Path("/sys/module/haltpoll/parameters/guest_halt_poll_ns")
+
+
+def guest_halt_poll_ns():
+    """How long an idle vCPU of this guest polls before it halts (the haltpoll cpuidle
+    governor, Documentation/virt/guest-halt-polling.rst; the kernel's default is 200000),
+    or None where there is no such governor (bare metal, other hypervisors)."""
+    try:
+        return int(HALT_POLL_NS.read_text())
+    except (OSError, ValueError):
+        return None
+
+
 def mem_available_mb() -> int:
     for line in Path("/proc/meminfo").read_text().splitlines():
         if line.startswith("MemAvailable:"):
@@ -616,6 +629,11 @@ def main():
                         help="in the ops phase, run both servers and the client on this one CPU "
                              "(measures the servers' work per round trip without the cost of "
                              "waking a thread on another CPU, large in a VM)")
+    parser.add_argument("--guest-halt-poll-ns", type=int, default=None, metavar="NS",
+                        help="for the run, set the guest's idle polling (haltpoll governor, "
+                             f"{HALT_POLL_NS}) to NS and restore it afterwards: 200000 is the "
+                             "kernel's default; a guest with 0 halts its idle vCPUs at once, "
+                             "and waking one costs every round trip tens of µs")
     parser.add_argument("--interleave", choices=("on", "off"), default="on",
                         help="ops phase: each timed run in a session of its own, the systems "
                              "alternating run by run (on), or all of one system's runs in one "
@@ -661,7 +679,13 @@ def main():
         raise KeyboardInterrupt(f"signal {signum}")
 
     signal.signal(signal.SIGTERM, on_signal)
+    halt_poll_before = guest_halt_poll_ns()
     try:
+        if args.guest_halt_poll_ns is not None:
+            if halt_poll_before is None:
+                raise SystemExit(f"--guest-halt-poll-ns: no {HALT_POLL_NS} on this machine")
+            HALT_POLL_NS.write_text(str(args.guest_halt_poll_ns))
+        report["guest_halt_poll_ns"] = guest_halt_poll_ns()
         corpus = args.corpus or root / "corpus"
         if not (corpus / "corpus.json").exists():
             t0 = time.monotonic()
@@ -761,6 +785,8 @@ def main():
     except KeyboardInterrupt as e:
         bench.log(f"interrupted ({e or 'SIGINT'})")
     finally:
+        if args.guest_halt_poll_ns is not None and halt_poll_before is not None:
+            HALT_POLL_NS.write_text(str(halt_poll_before))
         for system in systems.values():
             system.stop()
         for ctl in bench.CGROUP_ROOTS.values():
@@ -785,7 +811,8 @@ def main():
           f"{report['sovereign_built']}, {corpus_text.get('messages', '?')} messages "
           f"({corpus_text.get('bytes', 0) / 1e6:.0f} MB), {os.cpu_count()} CPUs, "
           f"load average at start "
-          f"{load_at_start[0]:.1f}, at end {load[0]:.1f}\n")
+          f"{load_at_start[0]:.1f}, at end {load[0]:.1f}, guest halt polling "
+          f"{report.get('guest_halt_poll_ns', 'n/a')} ns\n")
     print(markdown(report) if "operations" in report else "(no operations ran)")
     notes = [f"{SYSTEMS[n].label} {k}: {p}" for n in names
              for k, r in results[n]["ops"].items() for p in r["problems"]]
