@@ -510,6 +510,10 @@ def guest_halt_poll_ns():
         return None
 
 
+def halt_poll_text(ns) -> str:
+    return "n/a (no haltpoll governor)" if ns is None else f"{ns} ns"
+
+
 def mem_available_mb() -> int:
     for line in Path("/proc/meminfo").read_text().splitlines():
         if line.startswith("MemAvailable:"):
@@ -812,7 +816,7 @@ def main():
           f"({corpus_text.get('bytes', 0) / 1e6:.0f} MB), {os.cpu_count()} CPUs, "
           f"load average at start "
           f"{load_at_start[0]:.1f}, at end {load[0]:.1f}, guest halt polling "
-          f"{report.get('guest_halt_poll_ns', 'n/a')} ns\n")
+          f"{halt_poll_text(report.get('guest_halt_poll_ns'))}\n")
     print(markdown(report) if "operations" in report else "(no operations ran)")
     notes = [f"{SYSTEMS[n].label} {k}: {p}" for n in names
              for k, r in results[n]["ops"].items() for p in r["problems"]]
