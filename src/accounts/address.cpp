@@ -3,6 +3,8 @@
 #include <cstdint>
 #include <cstdlib>
 #include <memory>
+#include <optional>
+#include <string>
 
 #include <idn2.h>
 
@@ -63,6 +65,27 @@ bool is_canonical_ldh_domain(std::string_view name) noexcept {
 
 using core::is_valid_utf8;
 
+// IDNA2008 lookup with UTS #46 non-transitional processing (so `ß` stays `ß`, as browsers and
+// registries now do) after NFC; lowercase. STD3 rules are not requested because libidn2 then
+// silently deletes disallowed ASCII (`a_b` would become `ab`); callers check LDH instead.
+std::optional<std::string> idna_lookup(const std::string& name) {
+    char* raw = nullptr;
+    const int rc = idn2_lookup_u8(
+        reinterpret_cast<const std::uint8_t*>(name.c_str()),
+        reinterpret_cast<std::uint8_t**>(&raw),
+        IDN2_NFC_INPUT | IDN2_NONTRANSITIONAL
+    );
+    const IdnString owner(raw);
+    if (rc != IDN2_OK || raw == nullptr) {
+        return std::nullopt;
+    }
+    return ascii_lower(raw);
+}
+
+bool has_a_label(std::string_view ascii) noexcept {
+    return ascii.starts_with("xn--") || ascii.find(".xn--") != std::string_view::npos;
+}
+
 // RFC 5321 §4.1.2 atext (RFC 5322 §3.2.3), plus UTF-8 bytes (RFC 6531 §3.3).
 bool is_atext(unsigned char c) noexcept {
     if (is_ascii_alnum(c) || c >= 0x80) {
@@ -109,26 +132,21 @@ Result<DomainName> normalize_domain(std::string_view domain) {
     if (domain.empty() || !is_valid_utf8(domain)) {
         return make_error_code(Errc::InvalidDomain);
     }
-    const std::string input(domain);
-    char* raw = nullptr;
-    // IDNA2008 lookup with UTS #46 non-transitional processing (so `ß` stays `ß`, as browsers
-    // and registries now do) after NFC. STD3 rules are not requested because libidn2 then
-    // silently deletes disallowed ASCII (`a_b` would become `ab`); LDH is checked below instead.
-    const int rc = idn2_lookup_u8(
-        reinterpret_cast<const std::uint8_t*>(input.c_str()),
-        reinterpret_cast<std::uint8_t**>(&raw),
-        IDN2_NFC_INPUT | IDN2_NONTRANSITIONAL
-    );
-    const IdnString ascii_owner(raw);
-    if (rc != IDN2_OK || raw == nullptr) {
+    auto ascii = idna_lookup(std::string(domain));
+    if (!ascii || !is_canonical_ldh_domain(*ascii)) {
         return make_error_code(Errc::InvalidDomain);
     }
     DomainName out;
-    out.ascii = ascii_lower(raw);
-    if (!is_canonical_ldh_domain(out.ascii)) {
+    out.ascii = std::move(*ascii);
+    out.display = domain_to_display(out.ascii);
+    // libidn2 passes an A-label through as long as its Punycode decodes to NFC, even when
+    // IDNA2008 disallows what it decodes to: `xn--bsherr` is `⑶⑾⑸⒂`, which UTS #46 maps to
+    // `(3)(11)(5)(15)`. An A-label is valid only as the encoding of a valid U-label (RFC 5890
+    // §2.3.2.1); one decoded for lookup is checked as a U-label and must encode back to itself
+    // (RFC 5891 §5.3). Else its display form would name another domain, or none.
+    if (has_a_label(out.ascii) && idna_lookup(out.display) != out.ascii) {
         return make_error_code(Errc::InvalidDomain);
     }
-    out.display = domain_to_display(out.ascii);
     return out;
 }
 

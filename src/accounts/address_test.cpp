@@ -67,6 +67,20 @@ TEST(NormalizeDomain, RejectsInvalidNames) {
     }
 }
 
+// libidn2 lets these A-labels through; what they decode to, IDNA2008 disallows, and UTS #46
+// maps to other (non-LDH) text: `⑶⑾⑸⒂` to `(3)(11)(5)(15)`, `a＿b` to `a_b`.
+TEST(NormalizeDomain, RejectsALabelsOfDisallowedULabels) {
+    for (const char* input :
+         {"xn--bsherr.example",
+          "XN--BSHERR.example",
+          "xn--bsHerr.exa1le",
+          "mail.xn--ab-5y3n.example"}) {
+        auto d = normalize_domain(input);
+        ASSERT_FALSE(d) << input << " -> " << d->ascii << " / " << d->display;
+        EXPECT_EQ(d.error(), Errc::InvalidDomain) << input;
+    }
+}
+
 TEST(NormalizeDomain, LongestLabelAccepted) {
     auto d = normalize_domain(std::string(63, 'a') + ".example");
     EXPECT_TRUE(d);
