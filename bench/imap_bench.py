@@ -510,8 +510,24 @@ def guest_halt_poll_ns():
         return None
 
 
-def halt_poll_text(ns) -> str:
-    return "n/a (no haltpoll governor)" if ns is None else f"{ns} ns"
+CPUIDLE = Path("/sys/devices/system/cpu/cpuidle")
+
+
+def cpuidle_setting(name: str) -> str:
+    """The guest's cpuidle `current_governor` or `current_driver` ("?" where unreadable)."""
+    try:
+        return (CPUIDLE / name).read_text().strip()
+    except OSError:
+        return "?"
+
+
+def halt_poll_text(ns, governor) -> str:
+    if ns is None:
+        return "n/a (no haltpoll governor)"
+    if governor not in (None, "haltpoll"):  # None: a report from before it was recorded
+        # The module's parameter exists, but another governor decides: it has no effect.
+        return f"n/a (cpuidle governor {governor}, driver {cpuidle_setting('current_driver')})"
+    return f"{ns} ns"
 
 
 def mem_available_mb() -> int:
@@ -688,8 +704,12 @@ def main():
         if args.guest_halt_poll_ns is not None:
             if halt_poll_before is None:
                 raise SystemExit(f"--guest-halt-poll-ns: no {HALT_POLL_NS} on this machine")
+            if (governor := cpuidle_setting("current_governor")) != "haltpoll":
+                raise SystemExit(f"--guest-halt-poll-ns: the cpuidle governor is {governor}, "
+                                 "so the setting would have no effect")
             HALT_POLL_NS.write_text(str(args.guest_halt_poll_ns))
         report["guest_halt_poll_ns"] = guest_halt_poll_ns()
+        report["cpuidle_governor"] = cpuidle_setting("current_governor")
         corpus = args.corpus or root / "corpus"
         if not (corpus / "corpus.json").exists():
             t0 = time.monotonic()
@@ -816,7 +836,7 @@ def main():
           f"({corpus_text.get('bytes', 0) / 1e6:.0f} MB), {os.cpu_count()} CPUs, "
           f"load average at start "
           f"{load_at_start[0]:.1f}, at end {load[0]:.1f}, guest halt polling "
-          f"{halt_poll_text(report.get('guest_halt_poll_ns'))}\n")
+          f"{halt_poll_text(report.get('guest_halt_poll_ns'), report.get('cpuidle_governor'))}\n")
     print(markdown(report) if "operations" in report else "(no operations ran)")
     notes = [f"{SYSTEMS[n].label} {k}: {p}" for n in names
              for k, r in results[n]["ops"].items() for p in r["problems"]]
