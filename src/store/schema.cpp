@@ -361,7 +361,10 @@ Status Store::Impl::init_index(Account& acc, std::optional<Quota> quota) {
     // WAL + synchronous=FULL: the WAL is fsync'ed at every COMMIT, so a returned COMMIT is
     // durable (NORMAL would only sync at checkpoints and could lose acknowledged mail).
     // mmap: SELECT and FETCH of a 10,000-message mailbox read every row; through mmap the pages
-    // come from the OS page cache without a pread and a copy each (the WAL is still read).
+    // come from the OS page cache without a pread and a copy each (the WAL is still read). The
+    // mapping lasts: this connection's own commits do not make SQLite drop it, as other
+    // connections' commits do for the readers, which therefore read with pread
+    // (detail/store_impl.hpp, take_reader).
     if (auto st =
             db.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA mmap_size=268435456;"
             );

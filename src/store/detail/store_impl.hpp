@@ -401,8 +401,14 @@ public:
         if (auto st = db->open(a.dir / "index.db", false); !st) {
             return st.error();
         }
-        // mmap as on the main connection (schema.cpp): listings read pages in place.
-        if (auto st = db->exec("PRAGMA query_only=1; PRAGMA mmap_size=268435456;"); !st) {
+        // No mmap, unlike the main connection (schema.cpp): when a reader's next transaction
+        // finds the database changed by someone else's commit, SQLite drops the reader's
+        // mapping (pagerBeginReadTransaction), so while deliveries and flag changes go on,
+        // each read paid for munmap, a new mmap and a page fault per page it touched. pread
+        // from the OS page cache costs less then: the benchmark's 32-session mixed load went
+        // from 1,723-1,887 to 2,869-3,233 ops/s, a quiet mailbox's FETCH 1:* ENVELOPE from
+        // 19.5 to 25 ms (bench/README.md, session 24).
+        if (auto st = db->exec("PRAGMA query_only=1; PRAGMA mmap_size=0;"); !st) {
             return st.error();
         }
         return db;
