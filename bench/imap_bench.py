@@ -514,7 +514,7 @@ CPUIDLE = Path("/sys/devices/system/cpu/cpuidle")
 
 
 def cpuidle_setting(name: str) -> str:
-    """The guest's cpuidle `current_governor` or `current_driver` ("?" where unreadable)."""
+    """A setting of the guest's cpuidle, e.g. `current_governor` ("?" where unreadable)."""
     try:
         return (CPUIDLE / name).read_text().strip()
     except OSError:
@@ -526,7 +526,7 @@ def halt_poll_text(ns, governor) -> str:
         return "n/a (no haltpoll governor)"
     if governor not in (None, "haltpoll"):  # None: a report from before it was recorded
         # The module's parameter exists, but another governor decides: it has no effect.
-        return f"n/a (cpuidle governor {governor}, driver {cpuidle_setting('current_driver')})"
+        return f"n/a (cpuidle governor {governor})"
     return f"{ns} ns"
 
 
